@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Table-driven tests of the pure ID/ARN code."""
+
+import pytest
+
+from ansible_collections.orgshare.aws.plugins.module_utils import _arns
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+
+ORG_ID = "o-a1b2c3d4e5"
+OU_ID = "ou-ab12-cd34ef56"
+MGMT = "111122223333"
+ORG_ARN = f"arn:aws:organizations::{MGMT}:organization/{ORG_ID}"
+OU_ARN = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{OU_ID}"
+ORG = _arns.Organization(ORG_ID, MGMT, "aws")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (ORG_ARN, (ORG_ID, MGMT, "aws")),
+        (f"arn:aws-cn:organizations::{MGMT}:organization/{ORG_ID}", (ORG_ID, MGMT, "aws-cn")),
+        (f"arn:aws-us-gov:organizations::{MGMT}:organization/o-{'a' * 32}", ("o-" + "a" * 32, MGMT, "aws-us-gov")),
+    ],
+)
+def test_parse_organization_arn_valid(text, expected):
+    assert tuple(_arns.parse_organization_arn(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        (ORG_ID, ["bare organization ID", "org_arn_info"]),
+        ("", ["empty string"]),
+        (" " + ORG_ARN, ["white space"]),
+        ("arn:aws:organizations::12345:organization/" + ORG_ID, ["'12345'", "12-digit"]),
+        ("arn:azure:organizations::111122223333:organization/" + ORG_ID, ["'azure'", "partition"]),
+        ("arn:aws:iam::111122223333:organization/" + ORG_ID, ["'iam'"]),
+        ("arn:aws:organizations:us-east-1:111122223333:organization/" + ORG_ID, ["no region"]),
+        ("arn:aws:organizations::111122223333:organization/o-short", ["'o-short'", "not an organization ID"]),
+        ("arn:aws:organizations::111122223333:organization/O-A1B2C3D4E5", ["'O-A1B2C3D4E5'"]),
+        (OU_ARN, ["'ou'", "not 'organization'"]),
+        ("arn:aws:organizations::111122223333:organization", ["organization/<o-id>"]),
+        ("not-an-arn", ["six colon-separated fields"]),
+        (42, ["expected a string"]),
+    ],
+)
+def test_parse_organization_arn_invalid(text, fragments):
+    with pytest.raises(OrgShareError) as err:
+        _arns.parse_organization_arn(text)
+    for fragment in fragments:
+        assert fragment in err.value.message
+
+
+def test_parse_ou_arn_valid():
+    unit = _arns.parse_ou_arn(OU_ARN)
+    assert unit == (OU_ID, ORG_ID, MGMT, "aws")
+    assert unit.root_id == "r-ab12"
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        (OU_ID, ["bare OU ID", "org_arn_info"]),
+        (ORG_ID, ["organization ID, not an OU ARN"]),
+        (ORG_ARN, ["'organization'", "not 'ou'"]),
+        (f"arn:aws:organizations::{MGMT}:ou/{OU_ID}", ["ou/<o-id>/<ou-id>"]),
+        (f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/ou-123", ["'ou-123'", "not an OU ID"]),
+        (f"arn:aws:organizations::1111222233334:ou/{ORG_ID}/{OU_ID}", ["'1111222233334'"]),
+    ],
+)
+def test_parse_ou_arn_invalid(text, fragments):
+    with pytest.raises(OrgShareError) as err:
+        _arns.parse_ou_arn(text)
+    for fragment in fragments:
+        assert fragment in err.value.message
+    assert repr(text) in err.value.message  # the message quotes the input
+
+
+@pytest.mark.parametrize(
+    "text, kind, ou_id, segments",
+    [
+        (OU_ID, "id", OU_ID, None),
+        (OU_ARN, "arn", OU_ID, None),
+        ("Root/Workloads/Prod", "path", None, ["Root", "Workloads", "Prod"]),
+        ("Root/ou-like name", "path", None, ["Root", "ou-like name"]),
+        ("Root/Prod/ou-ab12-cd34ef56", "path", None, ["Root", "Prod", "ou-ab12-cd34ef56"]),
+    ],
+)
+def test_parse_ou_reference(text, kind, ou_id, segments):
+    ref = _arns.parse_ou_reference(text)
+    assert ref.requested == text
+    assert ref.kind == kind
+    assert (ref.ou.id if ref.ou else None) == ou_id
+    assert ref.segments == segments
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("ou-123", "not a valid OU ID"),
+        ("ou-ab12-short", "not a valid OU ID"),
+        ("o-abc", "organization ID, not an organizational unit"),
+        (ORG_ID, "organization ID, not an organizational unit"),
+        ("r-ab12", "root ID"),
+        ("", "empty string"),
+        ("Prod", "name path from the root"),
+        ("Root//Prod", "none empty"),
+        ("Root/Prod/", "none empty"),
+        ("arn:aws:organizations::12345:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56", "12-digit"),
+    ],
+)
+def test_parse_ou_reference_invalid(text, fragment):
+    with pytest.raises(OrgShareError) as err:
+        _arns.parse_ou_reference(text)
+    assert fragment in err.value.message
+
+
+@pytest.mark.parametrize(
+    "text, expected_id, expected_org",
+    [
+        (ORG_ID, ORG_ID, None),
+        (ORG_ARN, ORG_ID, ORG),
+    ],
+)
+def test_parse_organization_id(text, expected_id, expected_org):
+    assert _arns.parse_organization_id(text) == (expected_id, expected_org)
+
+
+@pytest.mark.parametrize("text", ["o-abc", "org-a1b2c3d4e5", "O-A1B2C3D4E5", OU_ID])
+def test_parse_organization_id_invalid(text):
+    with pytest.raises(OrgShareError, match="not a valid organization ID"):
+        _arns.parse_organization_id(text)
+
+
+@pytest.mark.parametrize("text, valid", [("111122223333", True), ("11112222333", False), ("1111222233334", False), ("11112222333x", False)])
+def test_parse_account_id(text, valid):
+    if valid:
+        assert _arns.parse_account_id(text) == text
+    else:
+        with pytest.raises(OrgShareError, match="12 digits"):
+            _arns.parse_account_id(text)
+
+
+@pytest.mark.parametrize("text, valid", [("aws", True), ("aws-cn", True), ("aws-us-gov", True), ("gcp", False), ("AWS", False)])
+def test_parse_partition(text, valid):
+    if valid:
+        assert _arns.parse_partition(text) == text
+    else:
+        with pytest.raises(OrgShareError, match="not an AWS partition"):
+            _arns.parse_partition(text)
+
+
+def test_builders_round_trip():
+    assert _arns.organization_arn("aws", MGMT, ORG_ID) == ORG_ARN
+    assert _arns.ou_arn("aws", MGMT, ORG_ID, OU_ID) == OU_ARN
+    assert ORG.arn == ORG_ARN
+    assert _arns.root_arn("aws", MGMT, ORG_ID, "r-ab12") == f"arn:aws:organizations::{MGMT}:root/{ORG_ID}/r-ab12"
+    assert _arns.parse_ou_arn(_arns.ou_arn("aws-cn", MGMT, ORG_ID, OU_ID)).partition == "aws-cn"
+
+
+@pytest.mark.parametrize("ou_id, root_id", [(OU_ID, "r-ab12"), ("ou-abcdefgh-12345678", "r-abcdefgh"), ("ou-1", None), (None, None)])
+def test_root_id_of_ou(ou_id, root_id):
+    assert _arns.root_id_of_ou(ou_id) == root_id
+
+
+def test_principal_org_paths():
+    path = _arns.principal_org_path(ORG_ID, "r-ab12", ["ou-ab12-11111111", OU_ID])
+    assert path == f"{ORG_ID}/r-ab12/ou-ab12-11111111/{OU_ID}/"
+    assert _arns.principal_org_paths_value(ORG_ID, OU_ID, path) == path + "*"
+    assert _arns.principal_org_paths_value(ORG_ID, OU_ID) == f"{ORG_ID}/*/{OU_ID}/*"
+
+
+def test_check_share_targets_dedupes_in_order():
+    other = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/ou-ab12-99999999"
+    orgs, units = _arns.check_share_targets([ORG_ARN, ORG_ARN], [other, OU_ARN, other])
+    assert orgs == [ORG_ARN]
+    assert units == [other, OU_ARN]
+    assert _arns.check_share_targets(None, None) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "orgs, units, fragment",
+    [
+        ([ORG_ID], [], "bare organization ID"),
+        ([], [OU_ID], "bare OU ID"),
+        ([OU_ARN], [], "not 'organization'"),
+        ([], [ORG_ARN], "not 'ou'"),
+    ],
+)
+def test_check_share_targets_refuses(orgs, units, fragment):
+    with pytest.raises(OrgShareError) as err:
+        _arns.check_share_targets(orgs, units)
+    assert fragment in err.value.message
+
+
+def _refs(*texts):
+    return [_arns.parse_ou_reference(text) for text in texts]
+
+
+def test_check_units_in_organization():
+    _arns.check_units_in_organization(_refs(OU_ARN, OU_ID, "Root/Prod"), ORG)
+    cases = [
+        (f"arn:aws:organizations::{MGMT}:ou/o-zzzzzzzzzz/{OU_ID}", "belongs to organization o-zzzzzzzzzz"),
+        (f"arn:aws:organizations::999988887777:ou/{ORG_ID}/{OU_ID}", "names management account 999988887777"),
+        (f"arn:aws-cn:organizations::{MGMT}:ou/{ORG_ID}/{OU_ID}", "partition aws-cn"),
+    ]
+    for arn, fragment in cases:
+        with pytest.raises(OrgShareError) as err:
+            _arns.check_units_in_organization(_refs(arn), ORG)
+        assert fragment in err.value.message
+
+
+def test_common_root_id():
+    assert _arns.common_root_id(_refs("Root/Prod")) is None
+    assert _arns.common_root_id(_refs(OU_ID, OU_ARN, "Root/Prod")) == "r-ab12"
+    with pytest.raises(OrgShareError, match="different roots"):
+        _arns.common_root_id(_refs(OU_ID, "ou-zz99-cd34ef56"))
+
+
+def test_entries():
+    assert _arns.organization_entry(ORG, "r-ab12") == {"id": ORG_ID, "arn": ORG_ARN, "management_account_id": MGMT, "root_id": "r-ab12"}
+    entry = _arns.unit_entry("Root/Prod", ORG, OU_ID, "Prod", f"{ORG_ID}/r-ab12/{OU_ID}/")
+    assert entry == {
+        "requested": "Root/Prod",
+        "id": OU_ID,
+        "arn": OU_ARN,
+        "name": "Prod",
+        "path": f"{ORG_ID}/r-ab12/{OU_ID}/",
+        "principal_org_paths": f"{ORG_ID}/r-ab12/{OU_ID}/*",
+    }
+    assert _arns.unit_entry(OU_ID, ORG, OU_ID)["principal_org_paths"] == f"{ORG_ID}/*/{OU_ID}/*"
