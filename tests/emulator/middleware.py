@@ -1,0 +1,164 @@
+"""WSGI middleware around moto's app: per-(service, action) call counter, fault injection and
+the ``/_emulator/`` control endpoints.
+
+Every signed AWS request is counted (faulted ones included). Requests the emulator makes
+for itself (seeding, assuming roles) carry ``INTERNAL_HEADER`` and are neither counted nor
+faulted; so are the control endpoints and moto's own ``/moto-api/``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from .faults import FaultInjector, FaultRule, error_response
+
+CONTROL_PREFIX = "/_emulator/"
+INTERNAL_HEADER = "X-Orgshare-Emulator-Internal"
+_INTERNAL_ENVIRON_KEY = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
+# SigV4: "Credential=<key id>/<date>/<region>/<service>/aws4_request", in the Authorization
+# header or, for presigned URLs, the X-Amz-Credential query parameter.
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
+UNKNOWN_ACTION = "Unknown"
+
+StartResponse = Callable[..., Any]
+
+
+class CallCounter:
+    """Thread-safe counts of calls and of injected faults per service and action."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: defaultdict[str, Counter] = defaultdict(Counter)
+        self._faults: defaultdict[str, Counter] = defaultdict(Counter)
+
+    def record(self, service: str, action: str, faulted: bool) -> None:
+        """Count one call, and one fault when it was answered with an injected error."""
+        with self._lock:
+            self._calls[service][action] += 1
+            if faulted:
+                self._faults[service][action] += 1
+
+    def snapshot(self) -> dict[str, dict[str, dict[str, int]]]:
+        """``{"calls": {service: {action: n}}, "faults": {...}}``, a copy."""
+        with self._lock:
+            return {"calls": _plain(self._calls), "faults": _plain(self._faults)}
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._calls.clear()
+            self._faults.clear()
+
+
+def _plain(counts: dict[str, Counter]) -> dict[str, dict[str, int]]:
+    return {service: dict(actions) for service, actions in counts.items() if actions}
+
+
+def service_of(environ: dict[str, Any]) -> str | None:
+    """The signing service of a SigV4 request (``ec2``, ``kms``...), None when unsigned."""
+    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        match = _CREDENTIAL_SCOPE.search("Credential=" + parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0])
+    return match.group("service") if match else None
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, leaving an equivalent ``wsgi.input`` behind for moto to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def action_of(environ: dict[str, Any]) -> str:
+    """The API action: the X-Amz-Target operation (JSON protocols, e.g. ``TrentService.PutKeyPolicy``)
+    or the ``Action`` parameter of the query string or form body (query/EC2 protocols)."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    if not action and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        action = parse_qs(_read_body(environ).decode("utf-8", "replace")).get("Action")
+    return action[0] if action else UNKNOWN_ACTION
+
+
+def _json_response(start_response: StartResponse, status: str, payload: Any) -> list[bytes]:
+    body = json.dumps(payload, sort_keys=True).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class EmulatorMiddleware:
+    """Counts and optionally faults AWS calls before they reach ``app`` (moto's WSGI app)."""
+
+    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+        self.app = app
+        self.counter = CallCounter()
+        self.faults = FaultInjector()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
+        service = service_of(environ)
+        if service is None or environ.get(_INTERNAL_ENVIRON_KEY):
+            return self.app(environ, start_response)
+        action = action_of(environ)
+        fault = self.faults.pick(service, action)
+        self.counter.record(service, action, faulted=fault is not None)
+        if fault is None:
+            return self.app(environ, start_response)
+        status, headers, body = error_response(service, fault)
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [body]
+
+    def _control(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """The control API: /_emulator/health, /_emulator/calls, /_emulator/faults."""
+        resource = environ["PATH_INFO"][len(CONTROL_PREFIX):].strip("/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        handlers = {
+            ("health", "GET"): lambda: {"status": "ok"},
+            ("calls", "GET"): self.counter.snapshot,
+            ("calls", "DELETE"): self._reset_calls,
+            ("faults", "GET"): self._current_faults,
+            ("faults", "PUT"): lambda: self._set_faults(environ),
+            ("faults", "DELETE"): self._clear_faults,
+        }
+        if resource not in {name for name, _method in handlers}:
+            return _json_response(start_response, "404 Not Found", {"error": f"no such control resource: {resource!r}"})
+        if (resource, method) not in handlers:
+            return _json_response(start_response, "405 Method Not Allowed", {"error": f"{method} is not allowed on {resource}"})
+        try:
+            return _json_response(start_response, "200 OK", handlers[(resource, method)]())
+        except ValueError as error:
+            return _json_response(start_response, "400 Bad Request", {"error": str(error)})
+
+    def _reset_calls(self) -> dict[str, Any]:
+        self.counter.reset()
+        return self.counter.snapshot()
+
+    def _current_faults(self) -> dict[str, Any]:
+        rule = self.faults.rule
+        return {"rule": rule.to_dict() if rule else None}
+
+    def _set_faults(self, environ: dict[str, Any]) -> dict[str, Any]:
+        try:
+            data = json.loads(_read_body(environ) or b"null")
+        except ValueError as error:
+            raise ValueError(f"the fault rule is not valid JSON: {error}") from error
+        self.faults.configure(FaultRule.from_dict(data))
+        return self._current_faults()
+
+    def _clear_faults(self) -> dict[str, Any]:
+        self.faults.configure(None)
+        return self._current_faults()

@@ -1,0 +1,30 @@
+"""Fidelity patches: make moto behave as AWS does where orgshare.aws depends on it.
+
+``apply_patches()`` monkeypatches moto's backend and response classes. It is idempotent
+and works both in the emulator's server and in-process under ``moto.mock_aws``::
+
+    from emulator.patches import apply_patches
+    apply_patches()
+    with mock_aws():
+        ...
+
+Each patch carries a comment naming the AWS behaviour it reproduces; the README lists them.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from . import amis, ebs, kms, organizations, sharing
+
+_LOCK = threading.Lock()
+
+
+def apply_patches() -> None:
+    """Install every fidelity patch on moto (once; later calls do nothing)."""
+    with _LOCK:
+        for module in (ebs, amis, sharing, kms, organizations):
+            module.apply()
+
+
+__all__ = ["apply_patches"]

@@ -1,0 +1,324 @@
+"""AMIs keep the block device mappings and the encryption they are given, as EC2 does.
+
+moto 5.2.5 gives every registered or copied image one fabricated, unencrypted 15 GiB
+snapshot, whatever the request said. These patches make RegisterImage and CopyImage honour
+their parameters, so that "which key protects this image?" has the answer AWS would give.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.ec2.exceptions import InvalidAMIAttributeItemValueError, InvalidAMIIdError, InvalidParameterDependency, InvalidTaggableResourceType
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.responses.amis import AmisResponse
+from moto.ec2.utils import random_ami_id, random_snapshot_id
+
+from ._support import copy_encryption, ec2_error, find_key, install
+from .sharing import owner_backend
+
+
+# Where a patched image keeps its mappings (moto's Ami computes them from one fake snapshot).
+MAPPINGS_ATTR = "orgshare_block_device_mappings"
+
+# Launch permission targets EC2 accepts (ModifyImageAttribute, LaunchPermission).
+_ARN_PATTERNS = {
+    "OrganizationArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organization/o-[a-z0-9]{10,32}$"),
+    "OrganizationalUnitArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"),
+}
+AWS_MANAGED_KEY_MESSAGE = "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot."
+PUBLIC_ENCRYPTED_MESSAGE = "Images with EBS-backed encrypted snapshots can't be made public."
+
+
+def _ebs_mapping(backend: Any, device_name: str, ebs: dict[str, Any]) -> dict[str, Any]:
+    """One EBS mapping of RegisterImage as DescribeImages reports it.
+
+    Real DescribeImages reports SnapshotId, Encrypted, VolumeSize, VolumeType and
+    DeleteOnTermination, but not KmsKeyId: the key is read from DescribeSnapshots.
+    """
+    snapshot = backend.get_snapshot(ebs["SnapshotId"]) if ebs.get("SnapshotId") else None  # InvalidSnapshot.NotFound
+    described: dict[str, Any] = {
+        "DeleteOnTermination": ebs.get("DeleteOnTermination", True),
+        "VolumeSize": ebs.get("VolumeSize") or (snapshot.volume_size if snapshot else None),
+        "VolumeType": ebs.get("VolumeType", "gp2"),
+        # The snapshot's encryption is fixed; an empty volume is encrypted only when asked.
+        "Encrypted": snapshot.encrypted if snapshot else bool(ebs.get("Encrypted", False)),
+    }
+    if snapshot:
+        described["SnapshotId"] = snapshot.id
+    for optional in ("Iops", "Throughput"):
+        if optional in ebs:
+            described[optional] = ebs[optional]
+    return {"DeviceName": device_name, "Ebs": described}
+
+
+def _requested_mapping(backend: Any, mapping: dict[str, Any]) -> dict[str, Any]:
+    """One requested BlockDeviceMapping (EBS, instance store or NoDevice) as DescribeImages reports it."""
+    if "Ebs" in mapping:
+        return _ebs_mapping(backend, mapping["DeviceName"], mapping["Ebs"])
+    return {key: mapping[key] for key in ("DeviceName", "VirtualName", "NoDevice") if key in mapping}
+
+
+def _snapshot_ids(image: Any) -> list[str]:
+    """IDs of the snapshots an image's mappings reference (patched or moto's own image)."""
+    return [mapping["Ebs"]["SnapshotId"] for mapping in image.block_device_mappings if mapping.get("Ebs", {}).get("SnapshotId")]
+
+
+def _new_image(backend: Any, mappings: list[dict[str, Any]], **kwargs: Any) -> Ami:
+    """An Ami whose mappings are ``mappings``, without moto's fabricated root snapshot."""
+    image = Ami(backend, random_ami_id(), **kwargs)
+    backend.snapshots.pop(image.ebs_snapshot.id, None)
+    _set_mappings(image, mappings)
+    backend.amis[image.id] = image
+    return image
+
+
+def _set_mappings(image: Any, mappings: list[dict[str, Any]]) -> None:
+    """Give ``image`` its mappings; its snapshots become "in use" by it.
+
+    AWS DeleteSnapshot refuses a snapshot used by a registered AMI (InvalidSnapshot.InUse);
+    moto implements that through Snapshot.from_ami.
+    """
+    setattr(image, MAPPINGS_ATTR, mappings)
+    image.root_device_type = "ebs"
+    for snapshot_id in _snapshot_ids(image):
+        snapshot = image.ec2_backend.snapshots.get(snapshot_id)
+        if snapshot is not None and snapshot.from_ami is None:
+            snapshot.from_ami = image.id
+
+
+def _block_device_mappings(original: property) -> property:
+    # DescribeImages: an image's BlockDeviceMappings are the ones it was registered or copied
+    # with, each referencing its own snapshot. moto always reports its one fabricated snapshot.
+    def block_device_mappings(self: Any) -> list[dict[str, Any]]:
+        mappings = getattr(self, MAPPINGS_ATTR, None)
+        return copy.deepcopy(mappings) if mappings is not None else original.fget(self)
+    return property(block_device_mappings)
+
+
+def _register_image(original: Any) -> Any:
+    # EC2 RegisterImage: snapshots named in BlockDeviceMappings become the image's volumes and
+    # keep their Encrypted/KmsKeyId; RootDeviceName, Architecture, VirtualizationType, BootMode
+    # and TagSpecifications (ResourceType image) are honoured. moto ignores all of them.
+    def register_image(self: Any, name: str | None = None, description: str | None = None, block_device_mappings: Any = None,
+                       root_device_name: str | None = None, tags: dict[str, str] | None = None, **attributes: Any) -> Any:
+        if block_device_mappings:
+            mappings = [_requested_mapping(self, mapping) for mapping in block_device_mappings]
+            image = _new_image(self, mappings, name=name, description=description,
+                               root_device_name=root_device_name or mappings[0]["DeviceName"])
+        else:
+            # Without mappings (an instance-store manifest) moto's own behaviour stays.
+            image = original(self, name, description)
+        for attribute, value in attributes.items():
+            if value:
+                setattr(image, attribute, value)
+        image.add_tags(tags or {})
+        return image
+    return register_image
+
+
+def _register_image_response(_original: Any) -> Any:
+    # Hands the parameters moto's RegisterImage handler drops to the patched backend.
+    def register_image(self: Any) -> ActionResult:
+        tags = self._parse_tag_specification()
+        for resource_type in tags:
+            if resource_type != "image":
+                raise InvalidTaggableResourceType(resource_type)
+        self.error_on_dryrun()
+        image = self.ec2_backend.register_image(
+            name=self._get_param("Name"),
+            description=self._get_param("Description", ""),
+            block_device_mappings=self._get_param("BlockDeviceMappings", []),
+            root_device_name=self._get_param("RootDeviceName"),
+            tags=tags.get("image", {}),
+            architecture=self._get_param("Architecture"),
+            virtualization_type=self._get_param("VirtualizationType"),
+            boot_mode=self._get_param("BootMode"),
+        )
+        return ActionResult({"ImageId": image.id})
+    return register_image
+
+
+def _copy_snapshot_for(backend: Any, image: Any, source: Any, snapshot: Any, encrypted: bool, kms_key_arn: str | None) -> Snapshot:
+    """The new snapshot CopyImage makes in the destination region for one source snapshot."""
+    copied = Snapshot(
+        backend, random_snapshot_id(), volume=snapshot.volume,
+        description=f"Copied for DestinationAmi {image.id} from SourceAmi {source.id} for SourceSnapshot {snapshot.id}",
+        encrypted=encrypted, kms_key_id=kms_key_arn, owner_id=backend.account_id, from_ami=image.id,
+    )
+    backend.snapshots[copied.id] = copied
+    return copied
+
+
+def _mapping_snapshot(image: Any, mapping: dict[str, Any]) -> Any:
+    """The snapshot an image's mapping references (in the owner's account), None for none."""
+    snapshot_id = mapping.get("Ebs", {}).get("SnapshotId")
+    return owner_backend(image).snapshots.get(snapshot_id) if snapshot_id else None
+
+
+def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key_id: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The copy's mappings, each on a new snapshot in ``backend``'s region, and any key failure.
+
+    With a missing or unusable key the API call still succeeds (EC2 checks the key
+    asynchronously) and the copy ends "failed": no snapshot is made then.
+    """
+    sources = [(mapping, _mapping_snapshot(source, mapping)) for mapping in source.block_device_mappings]
+    encryptions = {snapshot.id: copy_encryption(backend, encrypt or snapshot.encrypted, kms_key_id) for _mapping, snapshot in sources if snapshot}
+    failure = next((reason for _encrypted, _key, reason in encryptions.values() if reason), None)
+    mappings = []
+    for mapping, snapshot in sources:
+        mapping = copy.deepcopy(mapping)
+        if snapshot is not None:
+            encrypted, kms_key_arn, _reason = encryptions[snapshot.id]
+            mapping["Ebs"]["Encrypted"] = encrypted
+            if failure:
+                del mapping["Ebs"]["SnapshotId"]
+            else:
+                mapping["Ebs"]["SnapshotId"] = _copy_snapshot_for(backend, image, source, snapshot, encrypted, kms_key_arn).id
+        mappings.append(mapping)
+    return mappings, failure
+
+
+def _copy_image(original: Any) -> Any:
+    # EC2 CopyImage (called in the destination region with SourceRegion/SourceImageId): the copy
+    # gets NEW snapshots in the destination region; an encrypted source stays encrypted;
+    # Encrypted encrypts an unencrypted source; KmsKeyId (which requires Encrypted) picks the
+    # destination key, else the destination region's default EBS key (aws/ebs) is used;
+    # TagSpecifications tag the image and/or its snapshots; launch permissions and (unless
+    # CopyImageTags) tags are not copied. moto ignores Encrypted, KmsKeyId and tags.
+    def copy_image(self: Any, source_image_id: str, source_region: str, name: str | None = None, description: str | None = None,
+                   encrypted: bool = False, kms_key_id: str | None = None, tags: dict[str, dict[str, str]] | None = None,
+                   copy_image_tags: bool = False) -> Any:
+        if kms_key_id and not encrypted:
+            raise InvalidParameterDependency("KmsKeyId", "Encrypted")
+        source = _find_image(ec2_backends[self.account_id][source_region], source_image_id)
+        image = original(self, source_image_id, source_region, name, description)
+        self.snapshots.pop(image.ebs_snapshot.id, None)
+        mappings, failure = _copy_mappings(self, image, source, encrypted, kms_key_id)
+        _set_mappings(image, mappings)
+        image.root_device_name, image.root_device_type = source.root_device_name, source.root_device_type
+        image.source_image_id, image.source_image_region = source.id, source_region
+        if failure:
+            image.state, image.state_reason = "failed", {"Code": "Client.InvalidKMSKey.InvalidState", "Message": failure}
+        tags = tags or {}
+        image_tags = dict(source.ec2_backend.tags.get(source.id, {})) if copy_image_tags else {}
+        image.add_tags({**image_tags, **tags.get("image", {})})
+        for snapshot_id in _snapshot_ids(image):
+            self.snapshots[snapshot_id].add_tags(tags.get("snapshot", {}))
+        return image
+    return copy_image
+
+
+def _copy_image_response(_original: Any) -> Any:
+    # Hands the parameters moto's CopyImage handler drops to the patched backend.
+    def copy_image(self: Any) -> ActionResult:
+        tags = self._parse_tag_specification()
+        for resource_type in tags:
+            if resource_type not in ("image", "snapshot"):
+                raise InvalidTaggableResourceType(resource_type)
+        self.error_on_dryrun()
+        image = self.ec2_backend.copy_image(
+            self._get_param("SourceImageId"), self._get_param("SourceRegion"),
+            name=self._get_param("Name"), description=self._get_param("Description"),
+            encrypted=self._get_bool_param("Encrypted", False), kms_key_id=self._get_param("KmsKeyId"),
+            tags=tags, copy_image_tags=self._get_bool_param("CopyImageTags", False),
+        )
+        return ActionResult({"ImageId": image.id})
+    return copy_image
+
+
+def _find_image(backend: Any, image_id: str) -> Any:
+    """The image ``image_id`` as DescribeImages in ``backend`` sees it, else InvalidAMIID.NotFound."""
+    images = backend.describe_images(ami_ids=[image_id])
+    if not images:  # moto returns nothing, not an error, for a deregistered image
+        raise InvalidAMIIdError(image_id)
+    return images[0]
+
+
+def _owned_image(backend: Any, image_id: str) -> Any:
+    """The image, which the caller must own: only the owner reads or changes launch permissions."""
+    image = _find_image(backend, image_id)
+    if image.owner_id != backend.account_id:
+        raise ec2_error("AuthFailure", f"Not authorized for image:{image_id}")
+    return image
+
+
+def _validate_targets(permissions: list[dict[str, str]]) -> None:
+    """Organization/OU ARNs must be well formed (a bare o-/ou- ID is not an ARN)."""
+    for permission in permissions:
+        for field, pattern in _ARN_PATTERNS.items():
+            if field in permission and not pattern.match(permission[field]):
+                raise InvalidAMIAttributeItemValueError(field[0].lower() + field[1:], permission[field])
+
+
+def _check_shareable(backend: Any, image: Any, additions: list[dict[str, str]]) -> None:
+    """AWS refuses to share an image whose snapshots are under an AWS-managed key, and to
+    make public an image with any encrypted snapshot."""
+    snapshots = [backend.snapshots.get(snapshot_id) for snapshot_id in _snapshot_ids(image)]
+    encrypted = [snapshot for snapshot in snapshots if snapshot is not None and snapshot.encrypted]
+    for snapshot in encrypted:
+        key = find_key(backend.account_id, backend.region_name, snapshot.kms_key_id) if snapshot.kms_key_id else None
+        if key is not None and key.key_manager == "AWS":
+            raise ec2_error("InvalidParameter", AWS_MANAGED_KEY_MESSAGE)
+    if encrypted and {"Group": "all"} in additions:
+        raise ec2_error("UnsupportedOperation", PUBLIC_ENCRYPTED_MESSAGE)
+
+
+def _modify_image_attribute(original: Any) -> Any:
+    # EC2 ModifyImageAttribute (LaunchPermission): only the owner may change it; organization
+    # and OU targets must be ARNs; images under the AWS-managed EBS key can't be shared
+    # (InvalidParameter); encrypted images can't be made public. moto checks none of these.
+    def modify_image_attribute(self: Any, ami_id: str, launch_permissions_to_add: list[dict[str, str]],
+                               launch_permissions_to_remove: list[dict[str, str]]) -> None:
+        image = _owned_image(self, ami_id)
+        _validate_targets(launch_permissions_to_add + launch_permissions_to_remove)
+        if launch_permissions_to_add:
+            _check_shareable(self, image, launch_permissions_to_add)
+        original(self, ami_id, launch_permissions_to_add, launch_permissions_to_remove)
+    return modify_image_attribute
+
+
+def _modify_image_attribute_response(_original: Any) -> Any:
+    # The flat form (OperationType with UserIds/UserGroups/OrganizationArns/
+    # OrganizationalUnitArns lists) may carry several values each: moto keeps only the first.
+    def modify_image_attribute(self: Any) -> EmptyResult:
+        launch_permission = self._get_param("LaunchPermission", {})
+        additions = list(launch_permission.get("Add", []))
+        removals = list(launch_permission.get("Remove", []))
+        operation = self._get_param("OperationType")
+        if operation in ("add", "remove"):
+            target = additions if operation == "add" else removals
+            for parameter, field in (("UserGroups", "Group"), ("UserIds", "UserId"), ("OrganizationArns", "OrganizationArn"),
+                                     ("OrganizationalUnitArns", "OrganizationalUnitArn")):
+                target.extend({field: value} for value in self._get_param(parameter, []))
+        self.error_on_dryrun()
+        self.ec2_backend.modify_image_attribute(ami_id=self._get_param("ImageId"), launch_permissions_to_add=additions,
+                                                launch_permissions_to_remove=removals)
+        return EmptyResult()
+    return modify_image_attribute
+
+
+def _describe_image_attribute(_original: Any) -> Any:
+    # EC2 DescribeImageAttribute: an unknown image is InvalidAMIID.NotFound (moto raises a
+    # KeyError, an HTTP 500) and only the owner may read launch permissions.
+    def describe_image_attribute(self: Any, ami_id: str, attribute_name: str) -> Any:
+        image = _owned_image(self, ami_id) if attribute_name == "launch_permissions" else _find_image(self, ami_id)
+        return getattr(image, attribute_name, None)
+    return describe_image_attribute
+
+
+def apply() -> None:
+    """Install the AMI patches."""
+    install(Ami, "block_device_mappings", _block_device_mappings)
+    install(AmiBackend, "register_image", _register_image)
+    install(AmisResponse, "register_image", _register_image_response)
+    install(AmiBackend, "copy_image", _copy_image)
+    install(AmisResponse, "copy_image", _copy_image_response)
+    install(AmiBackend, "modify_image_attribute", _modify_image_attribute)
+    install(AmisResponse, "modify_image_attribute", _modify_image_attribute_response)
+    install(AmiBackend, "describe_image_attribute", _describe_image_attribute)
