@@ -84,9 +84,11 @@ units: collections
 	PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/emulator/tests
 	$(ANSIBLE_TEST) units --venv --requirements $(TEST_FLAGS)
 
+# --local: the targets run with this virtual environment's Python, which has boto3
+# and the emulator's CLI (used by targets that register many images).
 integration: collections
 	cd $(COPY) && $(EMULATOR) run --seed --vars-file $(COPY)/tests/integration/integration_config.yml -- \
-		ansible-test integration --venv --requirements $(TEST_FLAGS) $(INTEGRATION_TARGETS)
+		ansible-test integration --local $(TEST_FLAGS) $(INTEGRATION_TARGETS)
 
 # --- demo ------------------------------------------------------------------
 

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What every API module shares: error mapping, pagination, batching, bounded concurrency.
+
+Each AWS call lives in a small function of ``_ec2.py``, ``_kms.py`` or
+``_organizations.py``, retried with jittered backoff and wrapped once by
+:func:`api_call`, which turns botocore errors into :class:`OrgShareError` with
+a message that says what was being done (and, for known codes, why and how to fix it).
+"""
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    import botocore
+except ImportError:
+    pass  # AnsibleAWSModule reports a missing botocore/boto3 itself.
+
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+
+
+class ErrorRule:
+    """Map some AWS error codes to an exception type and a message.
+
+    ``template`` is formatted with ``what`` (the call's description) and ``code``.
+    """
+
+    def __init__(self, codes, template, exception_type=OrgShareError):
+        self.codes = frozenset([codes] if isinstance(codes, str) else codes)
+        self.template = template
+        self.exception_type = exception_type
+
+
+def error_code(exception):
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exception, "response", None) or {}
+    return response.get("Error", {}).get("Code")
+
+
+def api_call(description, rules=()):
+    """Decorate a function ``f(client, *args)`` making one AWS call (or one paginated listing).
+
+    ``description`` reads after "Failed to ..." and is formatted with the
+    positional arguments that follow the client.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def call(client, *args):
+            what = description.format(*args)
+            try:
+                return func(client, *args)
+            except botocore.exceptions.ClientError as e:
+                code = error_code(e)
+                for rule in rules:
+                    if code in rule.codes:
+                        raise rule.exception_type(rule.template.format(what=what, code=code), exception=e) from e
+                raise OrgShareError(f"Failed to {what}", exception=e) from e
+            except botocore.exceptions.BotoCoreError as e:
+                raise OrgShareError(f"Failed to {what}", exception=e) from e
+
+        return call
+
+    return decorate
+
+
+def list_all(client, operation, **params):
+    """Every page of a paginated call merged into one result (pages may be empty)."""
+    return client.get_paginator(operation).paginate(**params).build_full_result()
+
+
+def batches(items, size):
+    """Consecutive slices of at most ``size`` items."""
+    items = list(items)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+class Outcome:
+    """The result of one call made by :func:`map_bounded`: a value or an exception."""
+
+    __slots__ = ("item", "value", "error")
+
+    def __init__(self, item, value=None, error=None):
+        self.item, self.value, self.error = item, value, error
+
+
+def map_bounded(func, items, max_workers):
+    """Call ``func(item)`` for every item, at most ``max_workers`` at a time.
+
+    Returns one :class:`Outcome` per item, in input order; exceptions are
+    captured, not raised, so the caller sees every success and every failure.
+    """
+    items = list(items)
+
+    def attempt(item):
+        try:
+            return Outcome(item, value=func(item))
+        except Exception as e:  # pylint: disable=broad-exception-caught
+            return Outcome(item, error=e)
+
+    if max_workers <= 1 or len(items) <= 1:
+        return [attempt(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        return list(pool.map(attempt, items))

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A stand-in for AnsibleAWSModule whose clients talk to the emulator.
+
+Module logic (``describe_arns``, ``ensure``) runs unchanged on it, so the
+emulator's counter shows exactly which AWS calls a run makes.
+"""
+
+import pytest
+
+
+class StandInModule:
+    """What the modules use of AnsibleAWSModule: params, client(), warn(), region, check_mode, _diff."""
+
+    def __init__(self, emulator, defaults, params, account_id=None, allow_calls=True, region="us-east-1", check_mode=False, diff=False):
+        self.params = dict(defaults)
+        self.params.update(params)
+        self.region = region
+        self.check_mode = check_mode
+        self._diff = diff
+        self.warnings = []
+        self._emulator = emulator
+        self._account_id = account_id
+        self._allow_calls = allow_calls
+
+    def client(self, service, region=None):
+        if not self._allow_calls:
+            raise AssertionError(f"an AWS client for {service} was created, but this run must make no AWS call")
+        return self._emulator.client(service, region=region or self.region, account_id=self._account_id)
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+
+@pytest.fixture
+def stand_in(emulator, world):  # pylint: disable=unused-argument
+    """``stand_in(defaults, **params_and_options)`` builds a StandInModule on the session's emulator."""
+    option_names = ("account_id", "allow_calls", "region", "check_mode", "diff")
+
+    def build(defaults, **kwargs):
+        options = {name: kwargs.pop(name) for name in option_names if name in kwargs}
+        return StandInModule(emulator, defaults, kwargs, **options)
+
+    return build
