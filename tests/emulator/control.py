@@ -7,15 +7,34 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
+from botocore.config import Config
+
+from .clients import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, assume_role_credentials, make_client
 from .faults import DEFAULT_SERVICES, FaultRule, as_tuple
 
 
 class EmulatorControl:
-    """calls / reset_calls / set_faults / clear_faults over HTTP, as ``Emulator`` offers them in-process."""
+    """The ``Emulator`` API (clients, counters, faults) for an emulator running elsewhere.
+
+    Everything goes over HTTP, so it works from another process, including a fork of the
+    one that runs the emulator (which is how ansible-test runs each unit test).
+    """
 
     def __init__(self, endpoint_url: str, timeout: float = 10.0) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
         self.timeout = timeout
+        self._credentials: dict[str, dict[str, Any]] = {}
+
+    def credentials(self, account_id: str | None = None) -> dict[str, Any]:
+        """boto3 keyword credentials of ``account_id`` (default: moto's 123456789012), as ``Emulator.credentials``."""
+        account_id = account_id or DEFAULT_ACCOUNT_ID
+        if account_id not in self._credentials:
+            self._credentials[account_id] = assume_role_credentials(self.endpoint_url, account_id)
+        return dict(self._credentials[account_id])
+
+    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None) -> Any:
+        """A boto3 client of ``service`` on the emulator, acting as ``account_id``."""
+        return make_client(self.endpoint_url, service, region, credentials=self.credentials(account_id), config=config)
 
     def _request(self, method: str, resource: str, payload: Any = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None

@@ -12,7 +12,8 @@ from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .clients import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, assume_role_credentials, make_client
+from .clients import DEFAULT_REGION
+from .control import EmulatorControl
 from .faults import DEFAULT_SERVICES, FaultRule, as_tuple
 from .middleware import EmulatorMiddleware
 from .patches import apply_patches
@@ -42,7 +43,7 @@ class Emulator:
         self.middleware = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._credentials: dict[str, dict[str, Any]] = {}
+        self._remote: EmulatorControl | None = None  # clients and credentials, once the port is known
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -55,6 +56,7 @@ class Emulator:
         handler = _QuietRequestHandler if self.quiet else MotoRequestHandler
         self._server = make_server(self.host, self.port, self.middleware, threaded=True, request_handler=handler)
         self.port = self._server.server_port
+        self._remote = EmulatorControl(self.endpoint_url)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": _POLL_INTERVAL},
                                         name=f"orgshare-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -69,7 +71,7 @@ class Emulator:
             server.server_close()
         if thread is not None:
             thread.join()
-        self._credentials.clear()
+        self._remote = None  # assumed-role credentials die with moto's state
 
     @property
     def running(self) -> bool:
@@ -94,14 +96,16 @@ class Emulator:
         Other accounts are reached by STS AssumeRole into their OrganizationAccountAccessRole;
         the emulator's own AssumeRole call is not counted.
         """
-        account_id = account_id or DEFAULT_ACCOUNT_ID
-        if account_id not in self._credentials:
-            self._credentials[account_id] = assume_role_credentials(self.endpoint_url, account_id)
-        return dict(self._credentials[account_id])
+        return self._running_remote().credentials(account_id)
 
     def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None) -> Any:
         """A boto3 client of ``service`` on the emulator, acting as ``account_id``."""
-        return make_client(self.endpoint_url, service, region, credentials=self.credentials(account_id), config=config)
+        return self._running_remote().client(service, region, account_id, config)
+
+    def _running_remote(self) -> EmulatorControl:
+        if self._remote is None:
+            raise RuntimeError("the emulator is not running: start() it first")
+        return self._remote
 
     # --- counters and faults ---------------------------------------------------------------
     def calls(self) -> dict[str, dict[str, int]]:

@@ -14,21 +14,51 @@ import pytest
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
 
+_RUNNING = {}
+
+
+def _running():
+    """The emulator of this process, started and seeded on first use."""
+    if not _RUNNING:
+        from emulator import Emulator, seed_world  # pylint: disable=import-outside-toplevel
+
+        emulator = Emulator().start()
+        _RUNNING.update(emulator=emulator, world=seed_world(emulator.endpoint_url))
+    return _RUNNING
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):  # pylint: disable=unused-argument
+    """Start the emulator before a test that needs it is run.
+
+    ansible-test runs every unit test in a fork of the pytest process. Started here,
+    in that process, the emulator and its counters outlive each test, instead of
+    being started and seeded again inside every fork.
+    """
+    if "emulator" in item.fixturenames:
+        _running()
+    yield
+
+
+def pytest_sessionfinish(session):  # pylint: disable=unused-argument
+    """Stop the emulator with the session."""
+    if _RUNNING:
+        _RUNNING.pop("emulator").stop()
+        _RUNNING.clear()
+
+
 @pytest.fixture(scope="session")
 def emulator():
-    """A running emulator for the whole session, stopped at the end."""
-    from emulator import Emulator  # pylint: disable=import-outside-toplevel
+    """The running emulator, driven over HTTP (works from the forked test process too)."""
+    from emulator import control  # pylint: disable=import-outside-toplevel
 
-    with Emulator() as emu:
-        yield emu
+    return control(_running()["emulator"].endpoint_url)
 
 
 @pytest.fixture(scope="session")
-def world(emulator):  # pylint: disable=redefined-outer-name
+def world(emulator):  # pylint: disable=redefined-outer-name,unused-argument
     """The seeded world (organization, OUs, keys, images) as seed_world describes it."""
-    from emulator.seed import seed_world  # pylint: disable=import-outside-toplevel
-
-    return seed_world(emulator.endpoint_url)
+    return _running()["world"]
 
 
 @pytest.fixture
