@@ -4,6 +4,7 @@
 #
 #   make demo          start the emulator, seed a world, run the collection on it
 #   make test          lint + sanity + units + integration (what CI runs)
+#   make bench         API calls and wall time of ami_org_share for 10 and 100 AMIs
 #   make lint | sanity | units | integration      one stage alone
 #   make clean         drop build products (keeps the virtual environment)
 #   make distclean     drop the virtual environment too
@@ -95,6 +96,12 @@ integration: collections
 .PHONY: demo
 demo: collections
 	$(EMULATOR) run --seed --world-file $(BUILD)/demo-world.json -- bash $(ROOT)/demo/demo.sh
+
+# --- benchmarks ------------------------------------------------------------
+
+.PHONY: bench
+bench: collections
+	$(EMULATOR) run --seed --world-file $(BUILD)/bench-world.json -- $(PY) $(ROOT)/benchmarks/bench.py $(BENCH_ARGS)
 
 # --- housekeeping ----------------------------------------------------------
 

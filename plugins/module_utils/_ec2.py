@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""EC2 calls: one small function per call, retried with jittered backoff, errors mapped once.
+
+Describe calls are batched (filters, so an unknown ID is simply absent
+instead of failing the whole batch); per-image attribute calls are single.
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
+from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
+from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
+
+# RequestLimitExceeded and InternalError are in AWSRetry's list already.
+ec2_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+
+# DescribeImages/DescribeSnapshots take up to 200 values per filter.
+FILTER_BATCH = 200
+
+_list_all = ec2_retry(list_all)
+
+
+@api_call("describe the requested images")
+def describe_images(client, image_ids, owners):
+    """The images among ``image_ids`` owned by ``owners`` (["self"] or []), batched; missing ones are absent."""
+    found = []
+    for batch in batches(image_ids, FILTER_BATCH):
+        params = dict(Filters=[{"Name": "image-id", "Values": batch}], IncludeDeprecated=True)
+        if owners:
+            params["Owners"] = owners
+        found.extend(ec2_retry(client.describe_images)(**params)["Images"])
+    return found
+
+
+@api_call("describe the snapshots of the requested images")
+def describe_snapshots(client, snapshot_ids):
+    """The snapshots among ``snapshot_ids`` (batched); the caller's own and those shared with it."""
+    found = []
+    for batch in batches(snapshot_ids, FILTER_BATCH):
+        found.extend(_list_all(client, "describe_snapshots", Filters=[{"Name": "snapshot-id", "Values": batch}])["Snapshots"])
+    return found
+
+
+@api_call("read the launch permissions of {0}")
+def describe_launch_permissions(client, image_id):
+    """The image's launch permissions (accounts, public, organizations, OUs)."""
+    return ec2_retry(client.describe_image_attribute)(ImageId=image_id, Attribute="launchPermission").get("LaunchPermissions", [])
+
+
+@api_call("change the launch permissions of {0}")
+def modify_launch_permissions(client, image_id, launch_permission):
+    """One ModifyImageAttribute carrying every add and remove for the image."""
+    ec2_retry(client.modify_image_attribute)(ImageId=image_id, LaunchPermission=launch_permission)

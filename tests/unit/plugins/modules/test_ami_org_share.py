@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""ami_org_share against the emulator: four runs, purge, absent, validation, rollback, batch call counts.
+
+Launch permissions are read back with boto3 directly, independently of the module.
+"""
+
+import itertools
+
+import pytest
+
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
+
+DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4)
+_names = itertools.count()
+
+
+@pytest.fixture
+def ec2(emulator):
+    return emulator.client("ec2", region="us-east-1")
+
+
+@pytest.fixture
+def new_image(ec2, world):  # pylint: disable=unused-argument
+    """Register a fresh AMI (each test gets images nobody else touches)."""
+    from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
+
+    def make(encrypted=False, kms_key_id=None, snapshots=1):
+        return create_image(ec2, f"ami-org-share-test-{next(_names)}", encrypted=encrypted, kms_key_id=kms_key_id, snapshots=snapshots)["image_id"]
+
+    return make
+
+
+@pytest.fixture
+def share(stand_in):
+    """Run the module's logic and return its result."""
+
+    def invoke(**kwargs):
+        return ami_org_share.ensure(stand_in(DEFAULTS, **kwargs))
+
+    return invoke
+
+
+@pytest.fixture
+def refused(share):
+    def invoke(**kwargs):
+        with pytest.raises(OrgShareError) as err:
+            share(**kwargs)
+        return err.value.message
+
+    return invoke
+
+
+def launch_permissions(ec2, image_id):
+    """The image's launch permissions, read back with boto3, order-free."""
+    entries = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]
+    return sorted(tuple(sorted(entry.items())) for entry in entries)
+
+
+def ec2_calls(calls):
+    return calls().get("ec2", {})
+
+
+def test_four_runs(share, new_image, ec2, world, calls):
+    image_id = new_image()
+    ou = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    org = world["organization"]["arn"]
+    args = dict(image_ids=[image_id], organizational_unit_arns=[ou], organization_arns=[org], diff=True)
+
+    checked = share(check_mode=True, **args)
+    assert checked["changed"]
+    assert "ModifyImageAttribute" not in ec2_calls(calls)
+    assert launch_permissions(ec2, image_id) == []
+
+    real = share(**args)
+    assert real["changed"]
+    assert real == checked  # check mode predicted the real result exactly
+    assert launch_permissions(ec2, image_id) == sorted([(("OrganizationArn", org),), (("OrganizationalUnitArn", ou),)])
+    (entry,) = real["images"]
+    assert entry["added"] == {"organization_arns": [org], "organizational_unit_arns": [ou]}
+    assert entry["organization_arns"] == [org] and entry["organizational_unit_arns"] == [ou]
+    assert real["diff"]["before"][image_id] == {"organization_arns": [], "organizational_unit_arns": []}
+    assert real["diff"]["after"][image_id] == {"organization_arns": [org], "organizational_unit_arns": [ou]}
+
+    calls_before = ec2_calls(calls).get("ModifyImageAttribute", 0)
+    again_checked = share(check_mode=True, **args)
+    again = share(**args)
+    assert not again_checked["changed"] and not again["changed"]
+    assert again["diff"]["before"] == again["diff"]["after"]
+    assert ec2_calls(calls).get("ModifyImageAttribute", 0) == calls_before == 1
+
+
+def test_purge_keeps_account_and_public_permissions(share, new_image, ec2, world):
+    image_id = new_image()
+    ous = world["organizational_units"]
+    ec2.modify_image_attribute(
+        ImageId=image_id,
+        LaunchPermission={"Add": [{"UserId": "999988887777"}, {"Group": "all"}, {"OrganizationalUnitArn": ous["Root/Security"]["arn"]}]},
+    )
+    result = share(image_ids=[image_id], organizational_unit_arns=[ous["Root/Workloads/Dev"]["arn"]], purge=True)
+    assert result["images"][0]["removed"]["organizational_unit_arns"] == [ous["Root/Security"]["arn"]]
+    assert launch_permissions(ec2, image_id) == sorted(
+        [(("UserId", "999988887777"),), (("Group", "all"),), (("OrganizationalUnitArn", ous["Root/Workloads/Dev"]["arn"]),)]
+    )
+
+
+def test_absent_removes_only_the_listed(share, new_image, ec2, world):
+    image_id = new_image()
+    ous = world["organizational_units"]
+    keep, drop = ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]
+    added = [{"OrganizationalUnitArn": keep}, {"OrganizationalUnitArn": drop}, {"UserId": "999988887777"}]
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": added})
+    result = share(image_ids=[image_id], organizational_unit_arns=[drop], state="absent")
+    assert result["changed"]
+    assert launch_permissions(ec2, image_id) == sorted([(("OrganizationalUnitArn", keep),), (("UserId", "999988887777"),)])
+    again = share(image_ids=[image_id], organizational_unit_arns=[drop], state="absent")
+    assert not again["changed"]
+
+
+def test_customer_key_is_reported_and_aws_managed_key_refused(share, refused, world, ec2):
+    images = world["images"]
+    ou = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    both = [images["encrypted_cmk"]["image_id"], images["plain"]["image_id"]]
+    result = share(image_ids=both, organizational_unit_arns=[ou], check_mode=True)
+    cmk = world["keys"]["us-east-1"]["key_arn"]
+    assert result["images"][0]["encrypted"] and result["images"][0]["kms_key_arns"] == [cmk]
+    assert not result["images"][1]["encrypted"] and result["images"][1]["kms_key_arns"] == []
+    assert result["kms_key_arns"] == [cmk]
+
+    aws_managed = images["encrypted_aws_managed"]
+    message = refused(image_ids=[aws_managed["image_id"]], organizational_unit_arns=[ou])
+    assert aws_managed["image_id"] in message and aws_managed["snapshot_ids"][0] in message
+    assert world["special_keys"]["us-east-1"]["aws_managed"]["key_arn"] in message
+    assert "AWS-managed" in message and "ami_region_copy" in message
+    assert launch_permissions(ec2, aws_managed["image_id"]) == []
+
+
+def test_disabled_and_pending_deletion_keys_are_refused(share, refused, new_image, world):
+    special = world["special_keys"]["us-east-1"]
+    ou = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    for which, state in (("disabled", "Disabled"), ("pending_deletion", "PendingDeletion")):
+        image_id = new_image(encrypted=True, kms_key_id=special[which]["key_arn"])
+        message = refused(image_ids=[image_id], organizational_unit_arns=[ou])
+        assert f"which is {state}" in message and image_id in message
+        # Removing a share is still allowed: the key only matters to consumers.
+        result = share(image_ids=[image_id], organizational_unit_arns=[ou], state="absent")
+        assert not result["changed"]
+
+
+def test_one_bad_image_means_no_image_changes(refused, new_image, ec2, world):
+    good = [new_image(), new_image()]
+    outsider = world["images"]["outsider"]["image_id"]
+    missing = "ami-0000000000000dead"
+    ou = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    message = refused(image_ids=good + [outsider, missing], organizational_unit_arns=[ou])
+    assert f"{outsider} in us-east-1 is owned by account {world['outsider_account']['id']}" in message
+    assert f"{missing} does not exist in us-east-1" in message
+    assert message.startswith("Nothing was changed.")
+    assert all(launch_permissions(ec2, image_id) == [] for image_id in good)
+
+
+def test_image_in_another_region_is_not_found_here(refused, world):
+    image_id = world["images"]["plain"]["image_id"]
+    message = refused(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]], region="eu-west-1")
+    assert f"{image_id} does not exist in eu-west-1" in message
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (dict(image_ids=["ami-0123456789abcdef0"], organizational_unit_arns=["ou-ab12-cd34ef56"]), "bare OU ID"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["o-a1b2c3d4e5"]), "bare organization ID"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws:organizations::12345:organization/o-a1b2c3d4e5"]), "'12345'"),
+        (dict(image_ids=["ami-12"], organization_arns=[]), "'ami-12'"),
+        (dict(image_ids=[]), "image_ids is empty"),
+        (dict(image_ids=["ami-0123456789abcdef0"], max_concurrency=0), "max_concurrency must be at least 1"),
+    ],
+)
+def test_bad_input_is_refused_before_any_call(refused, calls, args, fragment):
+    assert fragment in refused(allow_calls=False, **args)
+    assert calls() == {}
+
+
+def test_many_images_in_one_task(share, new_image, ec2, world, calls, emulator):
+    cmk = world["keys"]["us-east-1"]["key_arn"]
+    image_ids = [new_image(encrypted=(index % 2 == 0), kms_key_id=cmk if index % 2 == 0 else None) for index in range(50)]
+    ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
+    emulator.reset_calls()
+
+    result = share(image_ids=image_ids, organizational_unit_arns=[ou], max_concurrency=8)
+    assert [entry["image_id"] for entry in result["images"]] == image_ids
+    assert all(entry["changed"] for entry in result["images"])
+    assert result["kms_key_arns"] == [cmk]
+    counted = ec2_calls(calls)
+    assert counted == {"DescribeImages": 1, "DescribeSnapshots": 1, "DescribeImageAttribute": 50, "ModifyImageAttribute": 50}
+    assert calls()["kms"] == {"DescribeKey": 1}
+    assert all(launch_permissions(ec2, image_id) == [(("OrganizationalUnitArn", ou),)] for image_id in image_ids)
+
+    emulator.reset_calls()
+    again = share(image_ids=image_ids, organizational_unit_arns=[ou], max_concurrency=8)
+    assert not again["changed"]
+    assert ec2_calls(calls) == {"DescribeImages": 1, "DescribeSnapshots": 1, "DescribeImageAttribute": 50}
+
+
+def test_throttling_is_retried(share, new_image, ec2, world, emulator):
+    image_ids = [new_image() for _index in range(5)]
+    ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
+    emulator.set_faults(rate=0.4, error="throttle", services=["ec2"], seed=3)
+    try:
+        result = share(image_ids=image_ids, organizational_unit_arns=[ou])
+    finally:
+        emulator.clear_faults()
+    assert all(entry["changed"] for entry in result["images"])
+    assert sum(emulator.faults_injected().get("ec2", {}).values()) > 0
+    assert all(launch_permissions(ec2, image_id) == [(("OrganizationalUnitArn", ou),)] for image_id in image_ids)
+
+
+def test_failed_write_rolls_back_the_images_already_changed(refused, new_image, ec2, world, emulator):
+    image_ids = [new_image() for _index in range(3)]
+    ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
+    # The second ModifyImageAttribute fails with an error that is not retried.
+    emulator.set_faults(rate=1.0, error="UnauthorizedOperation", services=["ec2"], actions=["ModifyImageAttribute"], skip=1, limit=1)
+    try:
+        message = refused(image_ids=image_ids, organizational_unit_arns=[ou], max_concurrency=1)
+    finally:
+        emulator.clear_faults()
+    assert f"Changing the launch permissions of {image_ids[1]} failed" in message
+    assert "2 image(s) already changed were restored" in message
+    assert all(launch_permissions(ec2, image_id) == [] for image_id in image_ids)
+
+
+def test_purge_with_absent_warns_and_removes_only_the_listed(stand_in, new_image, ec2, world):
+    image_id = new_image()
+    ous = world["organizational_units"]
+    keep, drop = ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"OrganizationalUnitArn": keep}, {"OrganizationalUnitArn": drop}]})
+    module = stand_in(DEFAULTS, image_ids=[image_id], organizational_unit_arns=[drop], state="absent", purge=True)
+    result = ami_org_share.ensure(module)
+    assert result["images"][0]["removed"] == {"organization_arns": [], "organizational_unit_arns": [drop]}
+    assert launch_permissions(ec2, image_id) == [(("OrganizationalUnitArn", keep),)]
+    assert module.warnings == ["purge only applies with state=present; it is ignored with state=absent."]
+
+
+def test_check_encryption_off_skips_snapshots_and_keys(share, world, calls):
+    image_id = world["images"]["encrypted_cmk"]["image_id"]
+    result = share(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]],
+                   check_encryption=False, check_mode=True)
+    assert result["images"][0]["encrypted"] and result["images"][0]["kms_key_arns"] == [] and result["kms_key_arns"] == []
+    assert "DescribeSnapshots" not in ec2_calls(calls) and "kms" not in calls()
