@@ -28,7 +28,7 @@ PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # amazon.aws comes from this release of the `ansible` package (Galaxy is out of reach).
 ANSIBLE_PACKAGE ?= 14.5.0
-BUILD := $(ROOT)/.build
+BUILD ?= $(ROOT)/.build
 COLLECTIONS := $(BUILD)/collections
 COPY := $(COLLECTIONS)/ansible_collections/orgshare/aws
 AMAZON_AWS := $(COLLECTIONS)/ansible_collections/amazon/aws/MANIFEST.json
