@@ -57,7 +57,9 @@ def api_call(description, rules=()):
                 code = error_code(e)
                 for rule in rules:
                     if code in rule.codes:
-                        raise rule.exception_type(rule.template.format(what=what, code=code), exception=e) from e
+                        # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
+                        message = rule.template.format(what=what, code=code).rstrip(".")
+                        raise rule.exception_type(message, exception=e) from e
                 raise OrgShareError(f"Failed to {what}", exception=e) from e
             except botocore.exceptions.BotoCoreError as e:
                 raise OrgShareError(f"Failed to {what}", exception=e) from e

@@ -1,0 +1,337 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: kms_org_grant
+version_added: 0.1.0
+short_description: Let AWS Organizations or OUs use a customer-managed KMS key
+description:
+  - Consumers of an AMI whose snapshots are encrypted need the key policy of the snapshots' key to
+    let them use it. This module adds (or removes) exactly that, for the principals of whole
+    organizations or of OUs, and nothing else.
+  - C(PutKeyPolicy) replaces the whole policy, so the module reads the policy, merges its own
+    statements into it and writes it back. It owns exactly the statements whose C(Sid) starts with
+    O(statement_id_prefix); every other statement is kept as it was, in its place.
+  - It writes at most four statements. C(<prefix>OrgUse) and C(<prefix>OrgCreateGrant) are for whole
+    organizations (C(StringEquals) on C(aws:PrincipalOrgID)). C(<prefix>OuUse) and
+    C(<prefix>OuCreateGrant) are for OUs (C(ForAnyValue:StringLike) on C(aws:PrincipalOrgPaths)).
+    The I(Use) statements allow C(kms:Decrypt), C(kms:DescribeKey), C(kms:ReEncrypt*) and
+    C(kms:GenerateDataKeyWithoutPlaintext); the I(CreateGrant) statements allow C(kms:CreateGrant),
+    limited to grants for AWS resources unless O(grant_for_aws_resource_only=false).
+    A C(Principal) of C(*) only ever appears together with these organization conditions.
+  - Policies are compared semantically, so formatting, a lone string instead of a list, or another
+    order of values are not changes; nothing is written when nothing changes.
+  - Refuses, before any write, AWS-managed keys (their policy cannot be changed and snapshots
+    encrypted with them cannot be shared), keys that are disabled, pending deletion or pending
+    import (with O(state=present)), aliases that do not exist, bare organization/OU IDs, and a
+    resulting policy over KMS's limit of 32,768 bytes.
+  - Concurrent runs on one key converge. KMS has no conditional write, so after writing, the module
+    reads the policy back, at once and again after a short pause. If another writer has replaced it,
+    the same change is merged onto the newest policy and written again (up to five times), so two
+    jobs granting different OUs on one key at the same moment both end up in the policy.
+  - The key is the one in the connection's region. Each replica of a multi-Region key has its own
+    policy, so grant each one in its own region.
+author:
+  - orgshare.aws maintainers (@orgshare)
+options:
+  key_id:
+    description:
+      - The key, as a key ID, key ARN, alias name (C(alias/my-key)) or alias ARN.
+    type: str
+    required: true
+    aliases: [key_arn]
+  organization_arns:
+    description:
+      - Organizations whose principals may use the key, as organization ARNs (the same values
+        M(orgshare.aws.ami_org_share) takes).
+    type: list
+    elements: str
+    default: []
+  organizational_unit_arns:
+    description:
+      - OUs whose principals (in the OU and every OU below it) may use the key, as OU ARNs. Each becomes
+        the path pattern C(o-x/*/ou-y/*), which matches the OU wherever it sits in the tree.
+    type: list
+    elements: str
+    default: []
+  organizational_unit_paths:
+    description:
+      - Exact C(aws:PrincipalOrgPaths) values, as M(orgshare.aws.org_arn_info) returns them in
+        C(principal_org_paths) (C(o-x/r-y/ou-a/ou-b/*)), more precise than the pattern derived from
+        an OU ARN.
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - V(present) lets the listed principals use the key; V(absent) takes them out.
+      - A managed statement left with no principal is removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With O(state=present), also take out of the managed statements every organization and OU path
+        that is not listed. Statements the module does not own are never touched.
+    type: bool
+    default: false
+  grant_for_aws_resource_only:
+    description:
+      - Limit C(kms:CreateGrant) to grants that AWS services create on the consumer's behalf
+        (C(Bool) condition C(kms:GrantIsForAWSResource=true)), which is all that launching an
+        instance from the AMI with EC2 needs.
+      - Set V(false) when consumers launch through EC2 Auto Scaling with its service-linked role. That
+        role is given access through a grant the consumer creates directly (C(kms:CreateGrant) for the
+        service-linked role as grantee), which is not a grant for an AWS resource.
+    type: bool
+    default: true
+  statement_id_prefix:
+    description:
+      - The module owns exactly the statements whose C(Sid) starts with this prefix (letters and
+        digits). Use different prefixes to keep independent sets of grants apart.
+    type: str
+    default: OrgShare
+extends_documentation_fragment:
+  - orgshare.aws.attributes
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads the key and its policy and returns the would-be policy without writing.
+  diff_mode:
+    support: full
+    details: The whole key policy before and after.
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Let OU Root/Workloads/Prod use the key of a shared AMI
+  orgshare.aws.kms_org_grant:
+    region: eu-west-1
+    key_id: alias/golden-ami
+    organizational_unit_paths:
+      - o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-cd34ef56/*
+
+- name: Let a whole organization use the keys ami_org_share returned
+  orgshare.aws.kms_org_grant:
+    key_id: "{{ item }}"
+    organization_arns:
+      - arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5
+  loop: "{{ shared.kms_key_arns }}"
+
+- name: Consumers launch through EC2 Auto Scaling
+  orgshare.aws.kms_org_grant:
+    key_id: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    organizational_unit_arns:
+      - arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56
+    grant_for_aws_resource_only: false
+
+- name: Take an OU out again
+  orgshare.aws.kms_org_grant:
+    key_id: alias/golden-ami
+    organizational_unit_arns:
+      - arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56
+    state: absent
+"""
+
+RETURN = r"""
+key_id:
+  description: The key ID.
+  returned: always
+  type: str
+  sample: 1234abcd-12ab-34cd-56ef-1234567890ab
+key_arn:
+  description: The key ARN.
+  returned: always
+  type: str
+  sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+key_manager:
+  description: C(CUSTOMER) (AWS-managed keys are refused).
+  returned: always
+  type: str
+  sample: CUSTOMER
+key_state:
+  description: The key state.
+  returned: always
+  type: str
+  sample: Enabled
+policy:
+  description: The key policy after the run (the would-be policy in check mode), as a dict.
+  returned: always
+  type: dict
+  sample: {"Version": "2012-10-17", "Id": "key-default-1", "Statement": []}
+statements:
+  description: The statements the module owns, after the run.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - Sid: OrgShareOuUse
+      Effect: Allow
+      Principal: "*"
+      Action: [kms:Decrypt, kms:DescribeKey, kms:ReEncrypt*, kms:GenerateDataKeyWithoutPlaintext]
+      Resource: "*"
+      Condition: {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]}}
+added:
+  description: The principals this run lets in.
+  returned: always
+  type: dict
+  contains:
+    organization_ids:
+      description: Organization IDs (values of C(aws:PrincipalOrgID)).
+      type: list
+      elements: str
+      returned: always
+      sample: [o-a1b2c3d4e5]
+    principal_org_paths:
+      description: C(aws:PrincipalOrgPaths) values.
+      type: list
+      elements: str
+      returned: always
+      sample: [o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*]
+removed:
+  description: The principals this run takes out.
+  returned: always
+  type: dict
+  contains:
+    organization_ids:
+      description: Organization IDs.
+      type: list
+      elements: str
+      returned: always
+      sample: []
+    principal_org_paths:
+      description: C(aws:PrincipalOrgPaths) values.
+      type: list
+      elements: str
+      returned: always
+      sample: []
+diff:
+  description: The key policy before and after.
+  returned: when run with C(--diff)
+  type: dict
+  contains:
+    before:
+      description: The policy before, as a dict.
+      type: dict
+      returned: always
+    after:
+      description: The policy after (would-be in check mode), as a dict.
+      type: dict
+      returned: always
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
+from ansible_collections.orgshare.aws.plugins.module_utils import _kms
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+
+FIXES = {
+    "Disabled": "enable it (EnableKey) first",
+    "PendingDeletion": "cancel its deletion (CancelKeyDeletion) and enable it first",
+    "PendingReplicaDeletion": "cancel the deletion of its replica first",
+    "PendingImport": "import its key material first",
+    "Unavailable": "reconnect its custom key store first",
+}
+
+
+def check_key(key, requested_key_id, state):
+    """Refuse keys whose policy must not or need not be changed."""
+    arn = key["Arn"]
+    if key.get("KeyManager") == "AWS":
+        raise OrgShareError(
+            f"{requested_key_id!r} ({arn}) is an AWS-managed key: its policy cannot be changed and snapshots encrypted with it "
+            "cannot be shared at all. Copy the AMI re-encrypted with a customer-managed key (orgshare.aws.ami_region_copy) "
+            "and grant that key instead."
+        )
+    key_state = key.get("KeyState")
+    if key_state == "PendingDeletion" or (state == "present" and key_state in FIXES):
+        raise OrgShareError(
+            f"The key {requested_key_id!r} ({arn}) is {key_state}: nobody could use it through a grant, so its policy is left "
+            f"alone; {FIXES[key_state]}."
+        )
+
+
+def grant(module, state, purge):
+    """Validate, plan against the current policy, then (outside check mode) write until the change holds."""
+    params = module.params
+    prefix = _key_policy.check_prefix(params["statement_id_prefix"])
+    requested = _key_policy.requested_principals(
+        params["organization_arns"], params["organizational_unit_arns"], params["organizational_unit_paths"]
+    )
+
+    def plan_for(policy):
+        return _key_policy.plan_key_policy(policy, requested, state, purge, prefix, params["grant_for_aws_resource_only"])
+
+    kms = module.client("kms")
+    key = _kms.describe_key(kms, params["key_id"])
+    check_key(key, params["key_id"], state)
+    plan = plan_for(_kms.get_key_policy(kms, key["Arn"]))
+    after = plan.after
+    if plan.changed and not module.check_mode:
+        written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for)
+        after = _key_policy.parse_policy(written)
+
+    result = {
+        "changed": plan.changed,
+        "key_id": key["KeyId"],
+        "key_arn": key["Arn"],
+        "key_manager": key.get("KeyManager"),
+        "key_state": key.get("KeyState"),
+        "policy": after,
+        "statements": [statement for statement in _key_policy.statements_of(after) if _key_policy.owned(statement, prefix)],
+        "added": plan.added.as_dict(),
+        "removed": plan.removed.as_dict(),
+    }
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = {"before": plan.before, "after": after}
+    return result
+
+
+def ensure_present(module):
+    """Let the listed principals use the key (and, with purge, nobody else through the managed statements)."""
+    return grant(module, "present", module.params["purge"])
+
+
+def ensure_absent(module):
+    """Take the listed principals out of the managed statements."""
+    if module.params["purge"]:
+        module.warn("purge only applies with state=present; it is ignored with state=absent.")
+    return grant(module, "absent", False)
+
+
+def ensure(module):
+    """The module's whole job, for either state."""
+    return ensure_present(module) if module.params["state"] == "present" else ensure_absent(module)
+
+
+def main():
+    argument_spec = dict(
+        key_id=dict(type="str", required=True, aliases=["key_arn"]),
+        organization_arns=dict(type="list", elements="str", default=[]),
+        organizational_unit_arns=dict(type="list", elements="str", default=[]),
+        organizational_unit_paths=dict(type="list", elements="str", default=[]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        grant_for_aws_resource_only=dict(type="bool", default=True),
+        statement_id_prefix=dict(type="str", default=_key_policy.DEFAULT_PREFIX),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = ensure(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
