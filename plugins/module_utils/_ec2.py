@@ -36,6 +36,18 @@ def describe_images(client, image_ids, owners):
     return found
 
 
+@api_call("look up images by tag")
+def describe_images_by_filters(client, filters):
+    """The caller's images matching ``filters`` (every page)."""
+    return _list_all(client, "describe_images", Owners=["self"], Filters=filters, IncludeDeprecated=True)["Images"]
+
+
+@api_call("copy image {0[SourceImageId]} from {0[SourceRegion]}")
+def copy_image(client, request):
+    """CopyImage, called in the destination region; returns the new image ID."""
+    return ec2_retry(client.copy_image)(**request)["ImageId"]
+
+
 @api_call("describe the snapshots of the requested images")
 def describe_snapshots(client, snapshot_ids):
     """The snapshots among ``snapshot_ids`` (batched); the caller's own and those shared with it."""

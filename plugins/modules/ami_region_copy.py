@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: ami_region_copy
+version_added: 0.1.0
+short_description: Copy an AMI to a region, re-encrypted with that region's customer-managed key, once
+description:
+  - Copies an AMI from O(source_region) to the connection's region (the destination), encrypted with
+    O(kms_key_id), a customer-managed key in the destination. Launch permissions are per region and
+    are never copied, so sharing in another region starts with a copy there.
+  - A copy re-encrypted with a customer-managed key is also the way to share an AMI whose snapshots
+    use the AWS-managed key C(aws/ebs), which can never be shared. For that, copy within the same
+    region (O(source_region) equal to the destination).
+  - B(Idempotent.) Each copy is tagged (through C(CopyImage) C(TagSpecifications), on the image and
+    its snapshots) with C(orgshare:source-image-id) and C(orgshare:source-region). An earlier copy with
+    those tags that is C(available) or C(pending) is found and returned instead of copying again, so a
+    run that was interrupted while a copy was pending does not make a second copy.
+  - Validates before copying. The source must exist in O(source_region) and be C(available). An
+    encrypted source needs O(kms_key_id), which must name an enabled customer-managed key in the
+    destination; the error names the region otherwise.
+  - With O(wait), waits until the copy is C(available); a copy that ends C(failed) is reported with
+    its reason.
+author:
+  - orgshare.aws maintainers (@orgshare)
+options:
+  source_image_id:
+    description: The AMI to copy.
+    type: str
+    required: true
+  source_region:
+    description: The region of O(source_image_id).
+    type: str
+    required: true
+  kms_key_id:
+    description:
+      - Customer-managed KMS key in the destination region to encrypt the copy with (key ID, key ARN,
+        alias name or alias ARN). The copy is encrypted whenever this is set.
+      - Required when the source is encrypted. Without it, an unencrypted source is copied unencrypted.
+    type: str
+  name:
+    description:
+      - Name of the copy. Defaults to the source's name; for a copy in the source's own region (where
+        AMI names must be unique) to the source's name followed by C(-copy).
+    type: str
+  description:
+    description: Description of the copy. Defaults to the source's description.
+    type: str
+  tags:
+    description:
+      - Tags for the copy and its snapshots, besides the C(orgshare:) tags that make the module
+        idempotent (those cannot be overridden).
+    type: dict
+    default: {}
+  wait:
+    description: Wait until the copy is C(available).
+    type: bool
+    default: true
+  wait_timeout:
+    description: How long to wait, in seconds.
+    type: int
+    default: 1800
+extends_documentation_fragment:
+  - orgshare.aws.attributes
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details: Check mode copies nothing; it returns the earlier copy if there is one, else RV(image_id=null) and the would-be parameters.
+  diff_mode:
+    support: full
+    details: Before is the earlier copy (or nothing), after the copy this run returns or would make.
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Copy a golden AMI to eu-west-1, re-encrypted with the region's key
+  orgshare.aws.ami_region_copy:
+    region: eu-west-1
+    source_region: us-east-1
+    source_image_id: ami-0123456789abcdef0
+    kms_key_id: alias/golden-ami
+  register: copy
+
+- name: Re-encrypt an AMI under aws/ebs in its own region, so that it can be shared
+  orgshare.aws.ami_region_copy:
+    region: us-east-1
+    source_region: us-east-1
+    source_image_id: ami-0123456789abcdef0
+    kms_key_id: alias/golden-ami
+    tags:
+      team: platform
+"""
+
+RETURN = r"""
+image_id:
+  description: The copy (the earlier one when found); null in check mode when a copy would be made.
+  returned: always
+  type: str
+  sample: ami-0fedcba9876543210
+source_image_id:
+  description: The source AMI.
+  returned: always
+  type: str
+  sample: ami-0123456789abcdef0
+source_region:
+  description: The source region.
+  returned: always
+  type: str
+  sample: us-east-1
+region:
+  description: The destination region.
+  returned: always
+  type: str
+  sample: eu-west-1
+name:
+  description: The name of the copy.
+  returned: always
+  type: str
+  sample: golden-2026-11
+encrypted:
+  description: Whether the copy is (or would be) encrypted.
+  returned: always
+  type: bool
+  sample: true
+kms_key_arn:
+  description: The ARN of the key the copy is (or would be) encrypted with; null when unencrypted.
+  returned: always
+  type: str
+  sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+state:
+  description: The state of the copy (C(available), C(pending)); null in check mode when a copy would be made.
+  returned: always
+  type: str
+  sample: available
+"""
+
+import time
+import uuid
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
+from ansible_collections.orgshare.aws.plugins.module_utils import _images
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
+
+SOURCE_IMAGE_TAG = "orgshare:source-image-id"
+SOURCE_REGION_TAG = "orgshare:source-region"
+POLL_SECONDS = 15
+
+
+def load_source(module, image_id, source_region):
+    """The source image, which must exist in its region and be available."""
+    (image_id,) = _images.check_image_ids([image_id])
+    source_ec2 = module.client("ec2", region=source_region)
+    found = _ec2.describe_images(source_ec2, [image_id], [])
+    if not found:
+        raise OrgShareError(
+            f"The source AMI {image_id} does not exist in {source_region} (or is not visible to the caller): check source_image_id and source_region."
+        )
+    source = found[0]
+    if source.get("State") != "available":
+        raise OrgShareError(
+            f"The source AMI {image_id} in {source_region} is {source.get('State')}, not available: wait until it is available."
+        )
+    return source
+
+
+def load_key(kms, key_id, region):
+    """The destination key's metadata; it must be an enabled customer-managed key."""
+    key = describe_key(kms, key_id)
+    if key.get("KeyManager") != "CUSTOMER":
+        raise OrgShareError(
+            f"kms_key_id {key_id!r} is an AWS-managed key in {region}: copies encrypted with it cannot be shared. "
+            f"Give a customer-managed key in {region}."
+        )
+    if key.get("KeyState") != "Enabled":
+        raise OrgShareError(
+            f"kms_key_id {key_id!r} in {region} is {key.get('KeyState')}: a copy cannot be encrypted with it; enable it first."
+        )
+    return key
+
+
+def find_copy(ec2, source_image_id, source_region):
+    """An earlier copy of the source in this region (available or pending, the newest first), else None."""
+    copies = _ec2.describe_images_by_filters(
+        ec2,
+        [
+            {"Name": f"tag:{SOURCE_IMAGE_TAG}", "Values": [source_image_id]},
+            {"Name": f"tag:{SOURCE_REGION_TAG}", "Values": [source_region]},
+            {"Name": "state", "Values": ["available", "pending"]},
+        ],
+    )
+    copies.sort(key=lambda image: (image.get("State") == "available", image.get("CreationDate", "")), reverse=True)
+    return copies[0] if copies else None
+
+
+def copy_key_arn(ec2, image):
+    """The key of the copy's first encrypted snapshot (DescribeSnapshots is where keys show)."""
+    snapshot_ids = _images.snapshot_ids(image)
+    snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, snapshot_ids)} if snapshot_ids else {}
+    keys = _images.image_key_arns(image, snapshots)
+    return keys[0] if keys else None
+
+
+def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS):
+    """Poll the copy until it is available; a failed copy or the timeout is an error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _ec2.describe_images(ec2, [image_id], ["self"])
+        state = found[0].get("State") if found else "missing"
+        if state == "available":
+            return found[0]
+        if state in ("failed", "error", "invalid", "deregistered", "missing"):
+            reason = (found[0].get("StateReason") or {}).get("Message", "no reason given") if found else "it disappeared"
+            raise OrgShareError(f"The copy {image_id} in {region} is {state}: {reason}.")
+        if time.monotonic() + poll > deadline:
+            raise OrgShareError(
+                f"The copy {image_id} in {region} was still {state} after {timeout} seconds; run again later (the copy will be found, not made twice)."
+            )
+        time.sleep(poll)
+
+
+def copy_result(source, params, region, image=None, key_arn=None, encrypted=None):
+    """The module's result for a copy (``image``), or for the copy it would make."""
+    return {
+        "image_id": image["ImageId"] if image else None,
+        "source_image_id": source["ImageId"],
+        "source_region": params["source_region"],
+        "region": region,
+        "name": image.get("Name") if image else None,
+        "encrypted": _images.image_encrypted(image) if image and image.get("BlockDeviceMappings") else encrypted,
+        "kms_key_arn": key_arn,
+        "state": image.get("State") if image else None,
+    }
+
+
+def copy_request(source, params, name, key):
+    """The CopyImage parameters: the orgshare tags go on the image and its snapshots."""
+    tags = dict(params["tags"] or {})
+    tags.update({SOURCE_IMAGE_TAG: source["ImageId"], SOURCE_REGION_TAG: params["source_region"]})
+    request = {
+        # One token per run: a CopyImage retried after a lost response returns the same copy instead of a second one.
+        "ClientToken": uuid.uuid4().hex,
+        "SourceImageId": source["ImageId"],
+        "SourceRegion": params["source_region"],
+        "Name": name,
+        "Description": params["description"] if params["description"] is not None else source.get("Description", ""),
+        "TagSpecifications": [
+            {"ResourceType": resource, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]} for resource in ("image", "snapshot")
+        ],
+    }
+    if key:
+        request.update(Encrypted=True, KmsKeyId=key["Arn"])
+    return request
+
+
+def ensure(module):
+    """Validate, then return the earlier copy or make one (outside check mode), optionally waiting for it."""
+    params = module.params
+    region = module.region
+    source = load_source(module, params["source_image_id"], params["source_region"])
+    ec2 = module.client("ec2")
+    key = load_key(module.client("kms"), params["kms_key_id"], region) if params["kms_key_id"] else None
+    if key is None and _images.image_encrypted(source):
+        raise OrgShareError(
+            f"The source AMI {source['ImageId']} is encrypted, so its copy in {region} must be encrypted with a customer-managed "
+            f"key of {region}: set kms_key_id (for the share_ami role: share_ami_region_kms_keys['{region}'])."
+        )
+    will_be_encrypted = key is not None or _images.image_encrypted(source)
+    name = params["name"] or (source.get("Name", "") + ("-copy" if region == params["source_region"] else ""))
+
+    existing = find_copy(ec2, source["ImageId"], params["source_region"])
+    before = copy_result(source, params, region, existing, copy_key_arn(ec2, existing)) if existing else {}
+    if existing is not None:
+        image = existing
+        if params["wait"] and existing.get("State") == "pending" and not module.check_mode:
+            image = wait_until_available(ec2, existing["ImageId"], region, params["wait_timeout"])
+        result = dict(before, state=image.get("State"), changed=False)
+    elif module.check_mode:
+        result = copy_result(source, params, region, key_arn=key["Arn"] if key else None, encrypted=will_be_encrypted)
+        result.update(name=name, changed=True)
+    else:
+        image_id = _ec2.copy_image(ec2, copy_request(source, params, name, key))
+        image = {"ImageId": image_id, "Name": name, "State": "pending"}
+        if params["wait"]:
+            image = wait_until_available(ec2, image_id, region, params["wait_timeout"])
+        result = copy_result(source, params, region, image, key["Arn"] if key else None, encrypted=will_be_encrypted)
+        result["changed"] = True
+
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = {"before": before, "after": {field: value for field, value in result.items() if field != "changed"}}
+    return result
+
+
+def main():
+    argument_spec = dict(
+        source_image_id=dict(type="str", required=True),
+        source_region=dict(type="str", required=True),
+        kms_key_id=dict(type="str"),
+        name=dict(type="str"),
+        description=dict(type="str"),
+        tags=dict(type="dict", default={}),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=1800),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = ensure(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

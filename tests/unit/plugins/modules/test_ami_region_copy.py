@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""ami_region_copy against the emulator: four runs, encryption, idempotency by tags, refusals.
+
+The copies are read back with boto3 in the destination region, independently of the module.
+"""
+
+import itertools
+
+import pytest
+
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.modules import ami_region_copy
+
+DEFAULTS = dict(source_image_id=None, source_region="us-east-1", kms_key_id=None, name=None, description=None, tags={}, wait=True, wait_timeout=60)
+SOURCE_REGION = "us-east-1"
+DESTINATION = "eu-west-1"
+_names = itertools.count()
+
+
+@pytest.fixture
+def new_image(emulator, world):  # pylint: disable=unused-argument
+    from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
+
+    def make(encrypted=False, kms_key_id=None):
+        ec2 = emulator.client("ec2", region=SOURCE_REGION)
+        return create_image(ec2, f"region-copy-test-{next(_names)}", encrypted=encrypted, kms_key_id=kms_key_id)["image_id"]
+
+    return make
+
+
+@pytest.fixture
+def copy(stand_in):
+    def invoke(**kwargs):
+        kwargs.setdefault("region", DESTINATION)
+        return ami_region_copy.ensure(stand_in(DEFAULTS, **kwargs))
+
+    return invoke
+
+
+@pytest.fixture
+def refused(copy):
+    def invoke(**kwargs):
+        with pytest.raises(OrgShareError) as err:
+            copy(**kwargs)
+        return err.value.message
+
+    return invoke
+
+
+def copies_of(emulator, image_id, region=DESTINATION):
+    """Images in ``region`` tagged as copies of ``image_id``, read with boto3."""
+    filters = [{"Name": "tag:orgshare:source-image-id", "Values": [image_id]}]
+    return emulator.client("ec2", region=region).describe_images(Owners=["self"], Filters=filters)["Images"]
+
+
+def snapshot_keys(emulator, image, region=DESTINATION):
+    ec2 = emulator.client("ec2", region=region)
+    ids = [mapping["Ebs"]["SnapshotId"] for mapping in image["BlockDeviceMappings"] if "Ebs" in mapping]
+    return sorted({snapshot.get("KmsKeyId") for snapshot in ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"]})
+
+
+def test_four_runs_with_re_encryption(copy, new_image, emulator, world, calls):
+    source = new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"])
+    key = world["keys"][DESTINATION]
+    args = dict(source_image_id=source, kms_key_id=key["alias"], tags={"team": "platform"}, diff=True)
+
+    checked = copy(check_mode=True, **args)
+    assert checked["changed"] and checked["image_id"] is None and checked["state"] is None
+    assert checked["encrypted"] and checked["kms_key_arn"] == key["key_arn"]
+    assert "CopyImage" not in calls().get("ec2", {})
+    assert copies_of(emulator, source) == []
+
+    made = copy(**args)
+    assert made["changed"] and made["image_id"].startswith("ami-") and made["state"] == "available"
+    assert made["kms_key_arn"] == key["key_arn"] and made["encrypted"]
+    assert made["diff"]["before"] == {}
+    (found,) = copies_of(emulator, source)
+    assert found["ImageId"] == made["image_id"]
+    tags = {tag["Key"]: tag["Value"] for tag in found["Tags"]}
+    assert tags == {"orgshare:source-image-id": source, "orgshare:source-region": SOURCE_REGION, "team": "platform"}
+    assert snapshot_keys(emulator, found) == [key["key_arn"]]
+
+    again_checked = copy(check_mode=True, **args)
+    again = copy(**args)
+    for result in (again_checked, again):
+        assert not result["changed"] and result["image_id"] == made["image_id"] and result["kms_key_arn"] == key["key_arn"]
+    assert again["diff"]["before"]["image_id"] == made["image_id"]
+    assert calls()["ec2"]["CopyImage"] == 1
+    assert len(copies_of(emulator, source)) == 1
+
+
+def test_plain_copy_without_a_key_stays_unencrypted(copy, new_image, emulator):
+    source = new_image()
+    made = copy(source_image_id=source)
+    assert made["changed"] and not made["encrypted"] and made["kms_key_arn"] is None
+    (found,) = copies_of(emulator, source)
+    assert snapshot_keys(emulator, found) == [None]
+    assert found["Name"].startswith("region-copy-test-")  # the source's name in another region
+
+
+def test_same_region_copy_makes_an_aws_managed_ami_shareable(copy, emulator, world):
+    source = world["images"]["encrypted_aws_managed"]
+    made = copy(source_image_id=source["image_id"], kms_key_id=world["keys"][SOURCE_REGION]["key_arn"], region=SOURCE_REGION)
+    assert made["name"] == source["name"] + "-copy"
+    (found,) = copies_of(emulator, source["image_id"], SOURCE_REGION)
+    assert snapshot_keys(emulator, found, SOURCE_REGION) == [world["keys"][SOURCE_REGION]["key_arn"]]
+    ou = world["organizational_units"]["Root/Security"]["arn"]
+    # The copy can be shared (EC2 refuses any share of an image under an AWS-managed key).
+    emulator.client("ec2", region=SOURCE_REGION).modify_image_attribute(
+        ImageId=made["image_id"], LaunchPermission={"Add": [{"OrganizationalUnitArn": ou}]}
+    )
+
+
+def test_an_earlier_copy_made_elsewhere_is_found(copy, new_image, emulator, calls):
+    source = new_image()
+    tags = [{"Key": "orgshare:source-image-id", "Value": source}, {"Key": "orgshare:source-region", "Value": SOURCE_REGION}]
+    earlier = emulator.client("ec2", region=DESTINATION).copy_image(
+        SourceImageId=source, SourceRegion=SOURCE_REGION, Name="made-by-hand", TagSpecifications=[{"ResourceType": "image", "Tags": tags}]
+    )["ImageId"]
+    result = copy(source_image_id=source)
+    assert not result["changed"] and result["image_id"] == earlier
+    assert calls()["ec2"]["CopyImage"] == 1  # the hand-made one only
+
+
+def test_encrypted_source_needs_a_key_naming_the_region(refused, new_image, world, calls):
+    source = new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"])
+    message = refused(source_image_id=source)
+    assert f"{source} is encrypted" in message and DESTINATION in message and "kms_key_id" in message
+    assert "CopyImage" not in calls().get("ec2", {})
+
+
+@pytest.mark.parametrize(
+    "key, fragment",
+    [
+        ("alias/aws/ebs", "is an AWS-managed key in eu-west-1"),
+        ("alias/does-not-exist", "no such key or alias"),
+    ],
+)
+def test_unusable_destination_keys_are_refused(refused, new_image, calls, key, fragment):
+    message = refused(source_image_id=new_image(), kms_key_id=key)
+    assert fragment in message
+    assert "CopyImage" not in calls().get("ec2", {})
+
+
+def test_disabled_destination_key_is_refused(refused, new_image, emulator):
+    kms = emulator.client("kms", region=DESTINATION)
+    key_id = kms.create_key(Description="disabled for a test")["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=key_id)
+    assert "is Disabled" in refused(source_image_id=new_image(), kms_key_id=key_id)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (dict(source_image_id="ami-0000000000000dead"), "does not exist in us-east-1"),
+        (dict(source_image_id="ami-1"), "'ami-1'"),
+    ],
+)
+def test_bad_source_is_refused(refused, args, fragment):
+    assert fragment in refused(**args)
