@@ -309,6 +309,27 @@ def check_share_targets(organization_arns, organizational_unit_arns):
     return unique(organization_arns or []), unique(organizational_unit_arns or [])
 
 
+def partition_of_region(region):
+    """The AWS partition a region belongs to (China and GovCloud regions have their own)."""
+    region = region or ""
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def check_same_partition(arns, region):
+    """Refuse organization/OU ARNs of another partition than the region's: EC2 shares only within a partition."""
+    expected = partition_of_region(region)
+    for arn in arns:
+        partition = arn.split(":", 2)[1]
+        if partition != expected:
+            raise OrgShareError(
+                f"{arn!r} is in partition {partition}, but region {region} is in partition {expected}: an AMI can only be "
+                "shared with organizations and OUs of its own partition."
+            )
+
+
 def unique(items):
     """The items without repeats, in first-seen order."""
     return list(dict.fromkeys(items))

@@ -257,6 +257,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
+from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_same_partition
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_share_targets
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
@@ -345,8 +346,9 @@ def share(module, state, purge, enforce_keys):
     image_ids = _images.check_image_ids(params["image_ids"])
     if params["max_concurrency"] < 1:
         raise OrgShareError(f"max_concurrency must be at least 1, not {params['max_concurrency']}.")
-
     region = module.region
+    check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region)
+
     ec2 = module.client("ec2")
     images = load_images(ec2, image_ids, region)
     snapshots, keys = {}, {}

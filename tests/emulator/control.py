@@ -78,6 +78,10 @@ class EmulatorControl:
         """Stop injecting faults."""
         self._request("DELETE", "faults")
 
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Read, or change (``copy_pending_seconds=``, ``enforce_iam=``), the emulator's behaviour switches."""
+        return self._request("PUT", "settings", changes) if changes else self._request("GET", "settings")
+
 
 def control(endpoint_url: str) -> EmulatorControl:
     """An ``EmulatorControl`` for the emulator at ``endpoint_url``."""

@@ -99,6 +99,40 @@ def _json_response(start_response: StartResponse, status: str, payload: Any) -> 
     return [body]
 
 
+def current_settings() -> dict[str, Any]:
+    """The emulator's behaviour switches: how long copies stay pending, whether IAM is enforced."""
+    from moto import settings  # pylint: disable=import-outside-toplevel
+
+    from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
+
+    return {"copy_pending_seconds": COPY_PENDING["seconds"], "enforce_iam": settings.INITIAL_NO_AUTH_ACTION_COUNT == 0}
+
+
+def change_settings(data: Any) -> dict[str, Any]:
+    """Apply ``{"copy_pending_seconds": float, "enforce_iam": bool}`` (either may be left out).
+
+    ``enforce_iam`` makes moto authenticate every request and authorize it against the
+    caller's IAM policies (moto's INITIAL_NO_AUTH_ACTION_COUNT, read at each request):
+    from then on only IAM users' keys work, which is how least privilege is tested.
+    """
+    from moto import settings  # pylint: disable=import-outside-toplevel
+
+    from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
+
+    if not isinstance(data, dict) or set(data) - {"copy_pending_seconds", "enforce_iam"}:
+        raise ValueError("settings take copy_pending_seconds (seconds) and enforce_iam (true/false)")
+    if "copy_pending_seconds" in data:
+        seconds = data["copy_pending_seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"copy_pending_seconds must be a number of seconds, got {seconds!r}")
+        COPY_PENDING["seconds"] = float(seconds)
+    if "enforce_iam" in data:
+        if not isinstance(data["enforce_iam"], bool):
+            raise ValueError(f"enforce_iam must be true or false, got {data['enforce_iam']!r}")
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if data["enforce_iam"] else float("inf")
+    return current_settings()
+
+
 class EmulatorMiddleware:
     """Counts and optionally faults AWS calls before they reach ``app`` (moto's WSGI app)."""
 
@@ -123,7 +157,7 @@ class EmulatorMiddleware:
         return [body]
 
     def _control(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        """The control API: /_emulator/health, /_emulator/calls, /_emulator/faults."""
+        """The control API: /_emulator/health, /_emulator/calls, /_emulator/faults, /_emulator/settings."""
         resource = environ["PATH_INFO"][len(CONTROL_PREFIX):].strip("/")
         method = environ.get("REQUEST_METHOD", "GET")
         handlers = {
@@ -133,6 +167,8 @@ class EmulatorMiddleware:
             ("faults", "GET"): self._current_faults,
             ("faults", "PUT"): lambda: self._set_faults(environ),
             ("faults", "DELETE"): self._clear_faults,
+            ("settings", "GET"): current_settings,
+            ("settings", "PUT"): lambda: change_settings(json.loads(_read_body(environ) or b"{}")),
         }
         if resource not in {name for name, _method in handlers}:
             return _json_response(start_response, "404 Not Found", {"error": f"no such control resource: {resource!r}"})

@@ -15,9 +15,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .clients import DEFAULT_REGION
 from .control import EmulatorControl
 from .faults import DEFAULT_SERVICES, FaultRule, as_tuple
-from .middleware import EmulatorMiddleware
+from .middleware import EmulatorMiddleware, change_settings
 from .patches import apply_patches
 
+# The behaviour switches of a fresh emulator: copies available at once, IAM not enforced.
+DEFAULT_SETTINGS = {"copy_pending_seconds": 0, "enforce_iam": False}
 # How often the serving loop checks for shutdown: bounds how long stop() takes.
 _POLL_INTERVAL = 0.05
 
@@ -53,6 +55,7 @@ class Emulator:
         apply_patches()
         if self.reset:
             moto_api_backend.reset()
+            change_settings(DEFAULT_SETTINGS)
         handler = _QuietRequestHandler if self.quiet else MotoRequestHandler
         self._server = make_server(self.host, self.port, self.middleware, threaded=True, request_handler=handler)
         self.port = self._server.server_port
@@ -71,6 +74,8 @@ class Emulator:
             server.server_close()
         if thread is not None:
             thread.join()
+        if server is not None:
+            change_settings(DEFAULT_SETTINGS)  # the switches are process-wide: leave none on
         self._remote = None  # assumed-role credentials die with moto's state
 
     @property
@@ -101,6 +106,10 @@ class Emulator:
     def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None) -> Any:
         """A boto3 client of ``service`` on the emulator, acting as ``account_id``."""
         return self._running_remote().client(service, region, account_id, config)
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Read, or change (``copy_pending_seconds=``, ``enforce_iam=``), the behaviour switches."""
+        return self._running_remote().settings(**changes)
 
     def _running_remote(self) -> EmulatorControl:
         if self._remote is None:

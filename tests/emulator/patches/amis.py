@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
@@ -31,6 +32,13 @@ _ARN_PATTERNS = {
     "OrganizationArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organization/o-[a-z0-9]{10,32}$"),
     "OrganizationalUnitArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"),
 }
+# EC2 CopyImage is asynchronous: the copy is "pending" while its snapshots are copied, then
+# "available". moto makes copies available at once; with this set above zero (the control
+# API's settings), a copy stays pending that many seconds, so that interrupted runs and
+# waits can be tested. Zero keeps every other test fast.
+COPY_PENDING = {"seconds": 0.0}
+READY_AT_ATTR = "orgshare_ready_at"
+
 AWS_MANAGED_KEY_MESSAGE = "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot."
 PUBLIC_ENCRYPTED_MESSAGE = "Images with EBS-backed encrypted snapshots can't be made public."
 
@@ -205,6 +213,9 @@ def _copy_image(original: Any) -> Any:
         image.source_image_id, image.source_image_region = source.id, source_region
         if failure:
             image.state, image.state_reason = "failed", {"Code": "Client.InvalidKMSKey.InvalidState", "Message": failure}
+        elif COPY_PENDING["seconds"] > 0:
+            setattr(image, READY_AT_ATTR, time.monotonic() + COPY_PENDING["seconds"])
+            image.state = "pending"
         tags = tags or {}
         image_tags = dict(source.ec2_backend.tags.get(source.id, {})) if copy_image_tags else {}
         image.add_tags({**image_tags, **tags.get("image", {})})
@@ -312,8 +323,25 @@ def _describe_image_attribute(_original: Any) -> Any:
     return describe_image_attribute
 
 
+def _image_state() -> property:
+    # A pending copy becomes available once its copy time has passed (see COPY_PENDING).
+    def get(image: Any) -> str:
+        state = image.__dict__.get("_orgshare_state", "available")
+        ready_at = image.__dict__.get(READY_AT_ATTR)
+        if state == "pending" and ready_at is not None and time.monotonic() >= ready_at:
+            image.__dict__["_orgshare_state"] = state = "available"
+        return state
+
+    def set_state(image: Any, value: str) -> None:
+        image.__dict__["_orgshare_state"] = value
+
+    return property(get, set_state)
+
+
 def apply() -> None:
     """Install the AMI patches."""
+    if not isinstance(Ami.__dict__.get("state"), property):
+        Ami.state = _image_state()
     install(Ami, "block_device_mappings", _block_device_mappings)
     install(AmiBackend, "register_image", _register_image)
     install(AmisResponse, "register_image", _register_image_response)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 import urllib.error
 import urllib.request
 
+import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -244,3 +246,54 @@ def test_control_api_is_never_faulted(emu):
     assert http(emu, "GET", "/_emulator/calls") == (200, {"calls": {}, "faults": {}})
     assert http(emu, "DELETE", "/_emulator/faults")[0] == 200
     emu.client("sts", config=NO_RETRIES).get_caller_identity()
+
+
+# --- behaviour switches -------------------------------------------------------------------------
+
+
+def test_settings_round_trip_and_validation(emu):
+    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False}
+    assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": -1}).encode())[0] == 400
+    assert http(emu, "PUT", "/_emulator/settings", json.dumps({"enforce_iam": "yes"}).encode())[0] == 400
+    assert http(emu, "PUT", "/_emulator/settings", json.dumps({"colour": 1}).encode())[0] == 400
+    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False}
+
+
+def test_copies_stay_pending_for_the_configured_time(emu):
+    from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
+
+    source = create_image(emu.client("ec2"), "pending-source")["image_id"]
+    emu.settings(copy_pending_seconds=1.5)
+    try:
+        ec2 = emu.client("ec2", region="eu-west-1")
+        copy_id = ec2.copy_image(SourceImageId=source, SourceRegion="us-east-1", Name="pending-copy")["ImageId"]
+        assert ec2.describe_images(ImageIds=[copy_id])["Images"][0]["State"] == "pending"
+        deadline = time.monotonic() + 10
+        while ec2.describe_images(ImageIds=[copy_id])["Images"][0]["State"] == "pending":
+            assert time.monotonic() < deadline, "the copy never became available"
+            time.sleep(0.2)
+        assert ec2.describe_images(ImageIds=[copy_id])["Images"][0]["State"] == "available"
+    finally:
+        emu.settings(copy_pending_seconds=0)
+
+
+def test_enforce_iam_lets_only_what_the_policy_allows(emu):
+    iam = emu.client("iam")
+    iam.create_user(UserName="reader")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeImages", "Resource": "*"}]}
+    iam.put_user_policy(UserName="reader", PolicyName="read-images", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    emu.settings(enforce_iam=True)
+    try:
+        session = boto3.session.Session(region_name="us-east-1", **reader)
+        ec2 = session.client("ec2", endpoint_url=emu.endpoint_url, config=NO_RETRIES)
+        ec2.describe_images(Owners=["self"])
+        with pytest.raises(ClientError) as denied:
+            ec2.describe_snapshots(OwnerIds=["self"])
+        assert denied.value.response["Error"]["Code"] in ("UnauthorizedOperation", "AccessDenied")
+        with pytest.raises(ClientError):
+            emu.client("ec2", config=NO_RETRIES).describe_images(Owners=["self"])  # the static keys are no IAM user's
+    finally:
+        emu.settings(enforce_iam=False)
+    emu.client("ec2").describe_images(Owners=["self"])

@@ -176,6 +176,8 @@ def test_image_in_another_region_is_not_found_here(refused, world):
         (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["o-a1b2c3d4e5"]), "bare organization ID"),
         (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws:organizations::12345:organization/o-a1b2c3d4e5"]), "'12345'"),
         (dict(image_ids=["ami-12"], organization_arns=[]), "'ami-12'"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws-cn:organizations::111122223333:organization/o-a1b2c3d4e5"]),
+         "is in partition aws-cn, but region us-east-1 is in partition aws"),
         (dict(image_ids=[]), "image_ids is empty"),
         (dict(image_ids=["ami-0123456789abcdef0"], max_concurrency=0), "max_concurrency must be at least 1"),
     ],
