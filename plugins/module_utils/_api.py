@@ -34,6 +34,20 @@ class ErrorRule:
         self.exception_type = exception_type
 
 
+# Codes with which AWS says "your IAM policy does not allow this call".
+ACCESS_DENIED_CODES = frozenset(("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"))
+
+
+def iam_action(client, exception):
+    """The IAM action (``ec2:DescribeImages``) behind a failed call, or None when it cannot be told."""
+    operation = getattr(exception, "operation_name", None)
+    try:
+        prefix = client.meta.service_model.endpoint_prefix
+    except AttributeError:
+        return None
+    return f"{prefix}:{operation}" if operation else None
+
+
 def error_code(exception):
     """The AWS error code of a botocore ClientError, else None."""
     response = getattr(exception, "response", None) or {}
@@ -55,12 +69,14 @@ def api_call(description, rules=()):
                 return func(client, *args)
             except botocore.exceptions.ClientError as e:
                 code = error_code(e)
+                action = iam_action(client, e) if code in ACCESS_DENIED_CODES else None
+                hint = f" (if the caller's IAM policy is what denies it, it needs {action}; see docs/iam-policy.json)" if action else ""
                 for rule in rules:
                     if code in rule.codes:
                         # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
-                        message = rule.template.format(what=what, code=code).rstrip(".")
+                        message = rule.template.format(what=what, code=code).rstrip(".") + hint
                         raise rule.exception_type(message, exception=e) from e
-                raise OrgShareError(f"Failed to {what}", exception=e) from e
+                raise OrgShareError(f"Failed to {what}{hint}", exception=e) from e
             except botocore.exceptions.BotoCoreError as e:
                 raise OrgShareError(f"Failed to {what}", exception=e) from e
 

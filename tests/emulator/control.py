@@ -32,9 +32,10 @@ class EmulatorControl:
             self._credentials[account_id] = assume_role_credentials(self.endpoint_url, account_id)
         return dict(self._credentials[account_id])
 
-    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None) -> Any:
-        """A boto3 client of ``service`` on the emulator, acting as ``account_id``."""
-        return make_client(self.endpoint_url, service, region, credentials=self.credentials(account_id), config=config)
+    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None,
+               credentials: dict[str, Any] | None = None) -> Any:
+        """A boto3 client of ``service`` on the emulator, acting as ``account_id`` (or with explicit ``credentials``)."""
+        return make_client(self.endpoint_url, service, region, credentials=credentials or self.credentials(account_id), config=config)
 
     def _request(self, method: str, resource: str, payload: Any = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None

@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
-from .faults import FaultInjector, FaultRule, error_response
+from .faults import Fault, FaultInjector, FaultRule, error_response
 
 CONTROL_PREFIX = "/_emulator/"
 INTERNAL_HEADER = "X-Orgshare-Emulator-Internal"
@@ -133,6 +133,35 @@ def change_settings(data: Any) -> dict[str, Any]:
     return current_settings()
 
 
+_DENIED = re.compile(rb"<Code>AccessDenied</Code><Message>(?P<message>[^<]*)</Message>")
+# How each service denies a caller its IAM policy does not allow: KMS and Organizations
+# (JSON protocol) with HTTP 400 and AccessDeniedException, EC2 with HTTP 403 and
+# UnauthorizedOperation. moto answers all of them with an XML AccessDenied and HTTP 403,
+# which botocore cannot even parse for the JSON services.
+_DENIAL_AS = {"kms": ("AccessDeniedException", 400), "organizations": ("AccessDeniedException", 400), "ec2": ("UnauthorizedOperation", 403)}
+
+
+def _aws_style_access_denied(app: Callable[..., Iterable[bytes]], service: str, environ: dict[str, Any],
+                             start_response: StartResponse) -> Iterable[bytes]:
+    """Serve the call, re-dressing moto's IAM denial as the one the service really sends."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+        captured.update(status=status, headers=headers, exc_info=exc_info)
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    denied = _DENIED.search(body) if captured["status"].startswith("403") else None
+    if denied is None:
+        start_response(captured["status"], captured["headers"], captured["exc_info"])
+        return [body]
+    code, http_status = _DENIAL_AS[service]
+    message = denied.group("message").decode("utf-8", "replace")
+    status, headers, error_body = error_response(service, Fault(code, http_status, message))
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    return [error_body]
+
+
 class EmulatorMiddleware:
     """Counts and optionally faults AWS calls before they reach ``app`` (moto's WSGI app)."""
 
@@ -151,6 +180,8 @@ class EmulatorMiddleware:
         fault = self.faults.pick(service, action)
         self.counter.record(service, action, faulted=fault is not None)
         if fault is None:
+            if service in _DENIAL_AS:
+                return _aws_style_access_denied(self.app, service, environ, start_response)
             return self.app(environ, start_response)
         status, headers, body = error_response(service, fault)
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)

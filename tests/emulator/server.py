@@ -103,9 +103,10 @@ class Emulator:
         """
         return self._running_remote().credentials(account_id)
 
-    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None) -> Any:
-        """A boto3 client of ``service`` on the emulator, acting as ``account_id``."""
-        return self._running_remote().client(service, region, account_id, config)
+    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None,
+               credentials: dict[str, Any] | None = None) -> Any:
+        """A boto3 client of ``service`` on the emulator, acting as ``account_id`` (or with explicit ``credentials``)."""
+        return self._running_remote().client(service, region, account_id, config, credentials)
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Read, or change (``copy_pending_seconds=``, ``enforce_iam=``), the behaviour switches."""

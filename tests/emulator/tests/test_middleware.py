@@ -291,7 +291,12 @@ def test_enforce_iam_lets_only_what_the_policy_allows(emu):
         ec2.describe_images(Owners=["self"])
         with pytest.raises(ClientError) as denied:
             ec2.describe_snapshots(OwnerIds=["self"])
-        assert denied.value.response["Error"]["Code"] in ("UnauthorizedOperation", "AccessDenied")
+        assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"  # what EC2 says
+        for service, call in (("kms", lambda client: client.list_keys()), ("organizations", lambda client: client.describe_organization())):
+            with pytest.raises(ClientError) as denied:
+                call(session.client(service, endpoint_url=emu.endpoint_url, config=NO_RETRIES))
+            assert denied.value.response["Error"]["Code"] == "AccessDeniedException"  # JSON, as KMS and Organizations say it
+            assert f"{service}:" in denied.value.response["Error"]["Message"]
         with pytest.raises(ClientError):
             emu.client("ec2", config=NO_RETRIES).describe_images(Owners=["self"])  # the static keys are no IAM user's
     finally:

@@ -15,7 +15,8 @@ import pytest
 class StandInModule:
     """What the modules use of AnsibleAWSModule: params, client(), warn(), region, check_mode, _diff."""
 
-    def __init__(self, emulator, defaults, params, account_id=None, allow_calls=True, region="us-east-1", check_mode=False, diff=False):
+    def __init__(self, emulator, defaults, params, account_id=None, allow_calls=True, region="us-east-1", check_mode=False, diff=False,
+                 credentials=None):
         self.params = dict(defaults)
         self.params.update(params)
         self.region = region
@@ -24,12 +25,13 @@ class StandInModule:
         self.warnings = []
         self._emulator = emulator
         self._account_id = account_id
+        self._credentials = credentials
         self._allow_calls = allow_calls
 
     def client(self, service, region=None):
         if not self._allow_calls:
             raise AssertionError(f"an AWS client for {service} was created, but this run must make no AWS call")
-        return self._emulator.client(service, region=region or self.region, account_id=self._account_id)
+        return self._emulator.client(service, region=region or self.region, account_id=self._account_id, credentials=self._credentials)
 
     def warn(self, message):
         self.warnings.append(message)
@@ -38,7 +40,7 @@ class StandInModule:
 @pytest.fixture
 def stand_in(emulator, world):  # pylint: disable=unused-argument
     """``stand_in(defaults, **params_and_options)`` builds a StandInModule on the session's emulator."""
-    option_names = ("account_id", "allow_calls", "region", "check_mode", "diff")
+    option_names = ("account_id", "allow_calls", "region", "check_mode", "diff", "credentials")
 
     def build(defaults, **kwargs):
         options = {name: kwargs.pop(name) for name in option_names if name in kwargs}
