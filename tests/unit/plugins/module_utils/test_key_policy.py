@@ -1,0 +1,690 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The pure key-policy planner: table-driven corner cases, then properties checked with hypothesis.
+
+Every plan is computed from a policy given as a dict or as text; the foreign
+statements (the ones the collection does not own) are compared byte for byte
+as JSON, because the contract is that they survive exactly.
+"""
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
+from ansible_collections.orgshare.aws.plugins.module_utils import _kms
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._key_policy import Principals
+
+MGMT = "111122223333"
+ORG_ID = "o-a1b2c3d4e5"
+OTHER_ORG_ID = "o-z9y8x7w6v5"
+OU_ID = "ou-ab12-cd34ef56"
+OTHER_OU_ID = "ou-ab12-11111111"
+ORG_ARN = f"arn:aws:organizations::{MGMT}:organization/{ORG_ID}"
+OTHER_ORG_ARN = f"arn:aws:organizations::{MGMT}:organization/{OTHER_ORG_ID}"
+OU_ARN = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{OU_ID}"
+OTHER_OU_ARN = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{OTHER_OU_ID}"
+OU_PATTERN = f"{ORG_ID}/*/{OU_ID}/*"
+OTHER_OU_PATTERN = f"{ORG_ID}/*/{OTHER_OU_ID}/*"
+FULL_PATH = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/*"
+USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
+GRANT_ONLY_FOR_AWS = {"kms:GrantIsForAWSResource": "true"}
+
+# What KMS puts in a new key's policy, and what operators add by hand.
+ROOT_STATEMENT = {
+    "Sid": "Enable IAM User Permissions",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+DENY_STATEMENT = {
+    "Sid": "DenyOutsideTheVpc",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": ["kms:Decrypt", "kms:Encrypt"],
+    "Resource": "*",
+    "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-0123456789abcdef0"}, "Bool": {"aws:ViaAWSService": "false"}},
+}
+ADMIN_STATEMENT = {
+    "Effect": "Allow",
+    "Principal": {"AWS": [f"arn:aws:iam::{MGMT}:role/KeyAdmin", f"arn:aws:iam::{MGMT}:user/ops"]},
+    "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:Put*"],
+    "Resource": "*",
+}
+
+
+def policy(*statements, **top):
+    document = {"Version": "2012-10-17", "Id": "key-default-1"}
+    document.update(top)
+    document["Statement"] = list(statements)
+    return document
+
+
+def org_use(*org_ids, sid="OrgShareOrgUse"):
+    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": list(USE), "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": list(org_ids)}}}
+
+
+def org_grant(*org_ids, only_for_aws=True, sid="OrgShareOrgCreateGrant"):
+    condition = {"StringEquals": {"aws:PrincipalOrgID": list(org_ids)}}
+    if only_for_aws:
+        condition["Bool"] = dict(GRANT_ONLY_FOR_AWS)
+    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*", "Condition": condition}
+
+
+def ou_use(*paths):
+    return {"Sid": "OrgShareOuUse", "Effect": "Allow", "Principal": "*", "Action": list(USE), "Resource": "*",
+            "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": list(paths)}}}
+
+
+def ou_grant(*paths, only_for_aws=True):
+    condition = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": list(paths)}}
+    if only_for_aws:
+        condition["Bool"] = dict(GRANT_ONLY_FOR_AWS)
+    return {"Sid": "OrgShareOuCreateGrant", "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*", "Condition": condition}
+
+
+def plan(document, state="present", purge=False, grant_for_aws_resource_only=True, prefix="OrgShare", **requested):
+    return _key_policy.plan_key_policy(document, _key_policy.requested_principals(**requested), state, purge, prefix, grant_for_aws_resource_only)
+
+
+def foreign_of(document, prefix="OrgShare"):
+    """The foreign statements as JSON text each (byte-for-byte comparison)."""
+    return [json.dumps(statement) for statement in _key_policy.statements_of(document) if not _key_policy.owned(statement, prefix)]
+
+
+def sids(document):
+    return [statement.get("Sid") for statement in _key_policy.statements_of(document)]
+
+
+# --- requested principals ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requested, organization_ids, org_paths",
+    [
+        (dict(organization_arns=[ORG_ARN]), [ORG_ID], []),
+        (dict(organization_arns=[f"arn:aws-us-gov:organizations::{MGMT}:organization/{ORG_ID}"]), [ORG_ID], []),
+        (dict(organizational_unit_arns=[OU_ARN]), [], [OU_PATTERN]),
+        (dict(organizational_unit_paths=[FULL_PATH]), [], [FULL_PATH]),
+        (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/{OU_ID}/"]), [], [f"{ORG_ID}/r-ab12/{OU_ID}/"]),
+        (dict(organizational_unit_paths=[OU_PATTERN]), [], [OU_PATTERN]),
+        # An OU ARN and the pattern it becomes are the same principal; repeats collapse, first order kept.
+        (dict(organization_arns=[OTHER_ORG_ARN, ORG_ARN, OTHER_ORG_ARN], organizational_unit_arns=[OTHER_OU_ARN, OU_ARN],
+              organizational_unit_paths=[OU_PATTERN, FULL_PATH]),
+         [OTHER_ORG_ID, ORG_ID], [OTHER_OU_PATTERN, OU_PATTERN, FULL_PATH]),
+        (dict(), [], []),
+        (dict(organization_arns=None, organizational_unit_arns=None, organizational_unit_paths=None), [], []),
+    ],
+)
+def test_requested_principals(requested, organization_ids, org_paths):
+    principals = _key_policy.requested_principals(**requested)
+    assert principals.organization_ids == organization_ids
+    assert principals.org_paths == org_paths
+    assert bool(principals) == bool(organization_ids or org_paths)
+    assert principals.as_dict() == {"organization_ids": organization_ids, "principal_org_paths": org_paths}
+
+
+@pytest.mark.parametrize(
+    "requested, fragments",
+    [
+        (dict(organization_arns=[ORG_ID]), [repr(ORG_ID), "bare organization ID", "org_arn_info"]),
+        (dict(organizational_unit_arns=[OU_ID]), [repr(OU_ID), "bare OU ID", "org_arn_info"]),
+        (dict(organizational_unit_arns=[ORG_ARN]), ["'organization'", "not 'ou'"]),
+        (dict(organization_arns=[OU_ARN]), ["'ou'", "not 'organization'"]),
+        (dict(organization_arns=[f"arn:aws:organizations::12345:organization/{ORG_ID}"]), ["'12345'"]),
+        (dict(organizational_unit_paths=[OU_ID]), [repr(OU_ID), "aws:PrincipalOrgPaths", "org_arn_info"]),
+        (dict(organizational_unit_paths=[ORG_ID]), [repr(ORG_ID)]),
+        (dict(organizational_unit_paths=[ORG_ID + "/"]), [repr(ORG_ID + "/")]),
+        (dict(organizational_unit_paths=[ORG_ID + "/*"]), [repr(ORG_ID + "/*")]),
+        (dict(organizational_unit_paths=[OU_ARN]), [repr(OU_ARN)]),
+        (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/{OU_ID}"]), ["r-ab12/" + OU_ID + "'"]),
+        (dict(organizational_unit_paths=[f"{ORG_ID.upper()}/r-ab12/{OU_ID}/"]), [ORG_ID.upper()]),
+        (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/{OU_ID}/* "]), ["/* '"]),
+        (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/ou-x/*"]), ["ou-x"]),
+        (dict(organizational_unit_paths=[""]), ["''"]),
+        (dict(organizational_unit_paths=[42]), ["42"]),
+    ],
+)
+def test_requested_principals_refused(requested, fragments):
+    with pytest.raises(OrgShareError) as err:
+        _key_policy.requested_principals(**requested)
+    for fragment in fragments:
+        assert fragment in err.value.message
+
+
+@pytest.mark.parametrize("prefix, valid", [("OrgShare", True), ("A", True), ("Team2", True), ("x" * 64, True), ("x" * 65, False),
+                                           ("", False), ("Org-Share", False), ("Org Share", False), (None, False), (7, False)])
+def test_check_prefix(prefix, valid):
+    if valid:
+        assert _key_policy.check_prefix(prefix) == prefix
+    else:
+        with pytest.raises(OrgShareError) as err:
+            _key_policy.check_prefix(prefix)
+        assert repr(prefix) in err.value.message
+
+
+# --- the statements it writes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("only_for_aws", [True, False])
+def test_build_statements(only_for_aws):
+    principals = Principals([ORG_ID, OTHER_ORG_ID], [OU_PATTERN])
+    assert _key_policy.build_statements(principals, "OrgShare", only_for_aws) == [
+        org_use(ORG_ID, OTHER_ORG_ID),
+        org_grant(ORG_ID, OTHER_ORG_ID, only_for_aws=only_for_aws),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN, only_for_aws=only_for_aws),
+    ]
+    assert _key_policy.build_statements(Principals([], [OU_PATTERN]), "Team2")[0]["Sid"] == "Team2OuUse"
+    assert _key_policy.build_statements(Principals([], []), "OrgShare", only_for_aws) == []
+
+
+@pytest.mark.parametrize("only_for_aws", [True, False])
+@pytest.mark.parametrize("principals", [Principals([ORG_ID], []), Principals([], [OU_PATTERN, FULL_PATH]), Principals([ORG_ID], [OU_PATTERN])])
+def test_principal_star_never_without_an_org_condition(principals, only_for_aws):
+    for statement in _key_policy.build_statements(principals, "OrgShare", only_for_aws):
+        assert statement["Principal"] == "*"
+        assert statement["Effect"] == "Allow"
+        assert_org_condition(statement)
+
+
+def assert_org_condition(statement):
+    """A ``Principal: "*"`` statement is narrowed to organizations or OUs by a non-empty condition."""
+    condition = statement.get("Condition") or {}
+    org_ids = (condition.get("StringEquals") or {}).get("aws:PrincipalOrgID")
+    org_paths = (condition.get("ForAnyValue:StringLike") or {}).get("aws:PrincipalOrgPaths")
+    assert org_ids or org_paths, statement
+    for value in _key_policy.requested_principals(organizational_unit_paths=org_paths or []).org_paths:
+        assert value.startswith("o-")
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def test_parse_lone_statement_missing_version_and_odd_formatting():
+    text = '{"Id":"custom" ,\n\t"Statement" :\n{ "Sid" : "Root", "Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},' \
+           '"Action":"kms:*","Resource":"*"}   }'
+    parsed = _key_policy.parse_policy(text)
+    assert "Version" not in parsed
+    assert _key_policy.statements_of(parsed) == [json.loads(text)["Statement"]]
+
+    granted = plan(text, organization_arns=[ORG_ARN])
+    assert granted.changed
+    assert granted.after["Statement"] == [json.loads(text)["Statement"], org_use(ORG_ID), org_grant(ORG_ID)]
+    # Everything but the statements is left as it was: no Version is made up.
+    assert {key: value for key, value in granted.after.items() if key != "Statement"} == {"Id": "custom"}
+    assert granted.before == parsed
+    # The same policy as a dict, as text in another layout, or re-read from what would be written, plans the same.
+    assert plan(json.loads(text), organization_arns=[ORG_ARN]).after == granted.after
+    assert plan(json.dumps(json.loads(text)), organization_arns=[ORG_ARN]).after == granted.after
+    assert not plan(granted.document(), organization_arns=[ORG_ARN]).changed
+
+
+def test_parse_missing_statement_is_empty():
+    granted = plan('{"Version": "2012-10-17"}', organizational_unit_arns=[OU_ARN])
+    assert granted.after == {"Version": "2012-10-17", "Statement": [ou_use(OU_PATTERN), ou_grant(OU_PATTERN)]}
+
+
+def test_parse_does_not_change_the_given_dict():
+    document = policy(ROOT_STATEMENT)
+    kept = copy.deepcopy(document)
+    granted = plan(document, organization_arns=[ORG_ARN])
+    assert document == kept
+    granted.after["Statement"][0]["Sid"] = "changed"
+    assert document == kept and ROOT_STATEMENT["Sid"] == "Enable IAM User Permissions"
+
+
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        ('{"Statement": [}', "not valid JSON"),
+        ("", "not valid JSON"),
+        (None, "not valid JSON"),
+        ("[]", "not a JSON object"),
+        ('"policy"', "not a JSON object"),
+        ('{"Statement": "kms:*"}', "Statement is neither"),
+        ('{"Statement": 3}', "Statement is neither"),
+    ],
+)
+def test_parse_refuses(document, fragment):
+    with pytest.raises(OrgShareError) as err:
+        _key_policy.parse_policy(document)
+    assert fragment in err.value.message
+    assert "fix it by hand" in err.value.message
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def test_merge_appends_after_foreign_statements():
+    granted = plan(policy(ROOT_STATEMENT, DENY_STATEMENT), organizational_unit_arns=[OU_ARN], organization_arns=[ORG_ARN])
+    assert granted.changed
+    assert granted.after["Statement"] == [ROOT_STATEMENT, DENY_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN)]
+    assert granted.statements == granted.after["Statement"][2:]
+    assert granted.added == Principals([ORG_ID], [OU_PATTERN])
+    assert granted.removed == Principals([], [])
+
+
+def test_merge_keeps_foreign_statements_before_and_after_in_place():
+    # The owned statements are scattered among the foreign ones; the new set takes the place of the first.
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), DENY_STATEMENT, org_grant(ORG_ID), ADMIN_STATEMENT)
+    granted = plan(before, organizational_unit_arns=[OU_ARN])
+    assert granted.changed
+    assert granted.after["Statement"] == [
+        ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN), DENY_STATEMENT, ADMIN_STATEMENT,
+    ]
+    assert foreign_of(granted.after) == foreign_of(before)
+    assert {key: value for key, value in granted.after.items() if key != "Statement"} == {"Version": "2012-10-17", "Id": "key-default-1"}
+
+
+def test_merge_owned_first():
+    before = policy(ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ROOT_STATEMENT)
+    granted = plan(before, organization_arns=[ORG_ARN])
+    assert sids(granted.after) == ["OrgShareOrgUse", "OrgShareOrgCreateGrant", "OrgShareOuUse", "OrgShareOuCreateGrant", ROOT_STATEMENT["Sid"]]
+
+
+def test_merge_leaves_other_prefixes_alone():
+    theirs = org_use(OTHER_ORG_ID, sid="Team2OrgUse")
+    before = policy(ROOT_STATEMENT, theirs, org_grant(OTHER_ORG_ID, sid="Team2OrgCreateGrant"))
+    granted = plan(before, organization_arns=[ORG_ARN])
+    assert granted.after["Statement"][:3] == before["Statement"]
+    assert granted.added == Principals([ORG_ID], [])
+    # Under the other prefix, the OrgShare statements are foreign.
+    again = plan(granted.after, state="absent", prefix="Team2", organization_arns=[OTHER_ORG_ARN])
+    assert again.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID)]
+
+
+def test_merge_adds_to_the_existing_principals():
+    before = policy(ROOT_STATEMENT, ou_use(OU_PATTERN), ou_grant(OU_PATTERN))
+    granted = plan(before, organizational_unit_paths=[FULL_PATH], organizational_unit_arns=[OU_ARN])
+    assert granted.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH)]
+    assert granted.added == Principals([], [FULL_PATH])
+
+
+def test_merge_reads_lone_string_conditions_of_owned_statements():
+    hand_edited = ou_use(OU_PATTERN)
+    hand_edited["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"] = OU_PATTERN
+    granted = plan(policy(hand_edited), organizational_unit_arns=[OTHER_OU_ARN])
+    assert granted.after["Statement"] == [ou_use(OU_PATTERN, OTHER_OU_PATTERN), ou_grant(OU_PATTERN, OTHER_OU_PATTERN)]
+
+
+def test_nothing_requested_changes_nothing():
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID))
+    for state in ("present", "absent"):
+        unchanged = plan(before, state=state)
+        assert not unchanged.changed
+        assert unchanged.after == before
+        assert unchanged.statements == [org_use(ORG_ID), org_grant(ORG_ID)]
+
+
+# --- purge and absent --------------------------------------------------------------------------
+
+
+def test_purge_keeps_only_the_requested():
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT)
+    purged = plan(before, purge=True, organizational_unit_arns=[OTHER_OU_ARN, OU_ARN])
+    assert purged.changed
+    assert purged.after["Statement"] == [ROOT_STATEMENT, ou_use(OTHER_OU_PATTERN, OU_PATTERN), ou_grant(OTHER_OU_PATTERN, OU_PATTERN), DENY_STATEMENT]
+    assert purged.added == Principals([], [OTHER_OU_PATTERN])
+    assert purged.removed == Principals([ORG_ID], [FULL_PATH])
+    # Purging to nothing removes every owned statement, and only those.
+    emptied = plan(before, purge=True)
+    assert emptied.changed and emptied.after["Statement"] == [ROOT_STATEMENT, DENY_STATEMENT]
+    assert emptied.removed == Principals([ORG_ID], [OU_PATTERN, FULL_PATH])
+
+
+def test_purge_already_exact_is_no_change():
+    before = policy(ROOT_STATEMENT, ou_use(OU_PATTERN), ou_grant(OU_PATTERN))
+    assert not plan(before, purge=True, organizational_unit_arns=[OU_ARN]).changed
+
+
+def test_absent_removes_a_statement_pair_when_no_principal_is_left():
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT)
+    no_org = plan(before, state="absent", organization_arns=[ORG_ARN])
+    assert no_org.changed
+    assert no_org.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT]
+    assert no_org.removed == Principals([ORG_ID], []) and no_org.added == Principals([], [])
+
+    one_ou = plan(no_org.after, state="absent", organizational_unit_arns=[OU_ARN])
+    assert one_ou.after["Statement"] == [ROOT_STATEMENT, ou_use(FULL_PATH), ou_grant(FULL_PATH), DENY_STATEMENT]
+
+    none_left = plan(one_ou.after, state="absent", organizational_unit_paths=[FULL_PATH])
+    assert none_left.after["Statement"] == [ROOT_STATEMENT, DENY_STATEMENT]
+    assert none_left.statements == []
+
+
+def test_absent_of_what_is_not_there_is_no_change():
+    before = policy(ROOT_STATEMENT, ou_use(OU_PATTERN), ou_grant(OU_PATTERN))
+    unchanged = plan(before, state="absent", organization_arns=[ORG_ARN], organizational_unit_arns=[OTHER_OU_ARN])
+    assert not unchanged.changed
+    assert unchanged.after == before
+    assert unchanged.removed == Principals([], [])
+    assert not plan(policy(ROOT_STATEMENT), state="absent", organization_arns=[ORG_ARN]).changed
+
+
+def test_absent_ignores_purge():
+    before = policy(org_use(ORG_ID, OTHER_ORG_ID), org_grant(ORG_ID, OTHER_ORG_ID))
+    removed = plan(before, state="absent", purge=True, organization_arns=[ORG_ARN])
+    assert removed.after["Statement"] == [org_use(OTHER_ORG_ID), org_grant(OTHER_ORG_ID)]
+
+
+# --- grant_for_aws_resource_only -------------------------------------------------------------
+
+
+def test_grant_for_aws_resource_only_switches_the_bool_condition():
+    limited = plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN])
+    assert limited.after["Statement"][2]["Condition"]["Bool"] == GRANT_ONLY_FOR_AWS
+
+    lifted = plan(limited.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN])
+    assert lifted.changed
+    assert lifted.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID, only_for_aws=False)]
+    assert lifted.added == Principals([], []) and lifted.removed == Principals([], [])
+    assert not plan(lifted.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
+
+    limited_again = plan(lifted.after, organization_arns=[ORG_ARN])
+    assert limited_again.changed
+    assert limited_again.after == limited.after
+    # Even with nothing requested, the option rewrites the existing statements.
+    assert plan(limited.after, grant_for_aws_resource_only=False).changed
+
+
+# --- semantic comparison -------------------------------------------------------------------
+
+
+def _granted():
+    """The policy that granting ORG and OU (limited to AWS resources) writes."""
+    return plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN]).after
+
+
+def _edit(edit):
+    document = _granted()
+    edit({statement["Sid"]: statement for statement in document["Statement"]})
+    return document
+
+
+def _swap_values(statement):
+    values = statement["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"]
+    values.reverse()
+
+
+def _lone(statement, operator, key):
+    (value,) = statement["Condition"][operator][key]
+    statement["Condition"][operator][key] = value
+
+
+SAME = {
+    "actions in another order": lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].reverse(),
+    "OU paths in another order": lambda by_sid: _swap_values(by_sid["OrgShareOuUse"]),
+    "a lone action instead of a list": lambda by_sid: by_sid["OrgShareOrgCreateGrant"].update(Action="kms:CreateGrant"),
+    "a lone condition value instead of a list": lambda by_sid: _lone(by_sid["OrgShareOrgUse"], "StringEquals", "aws:PrincipalOrgID"),
+    "a lone resource in a list": lambda by_sid: by_sid["OrgShareOuUse"].update(Resource=["*"]),
+    "true instead of \"true\"": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": True}),
+    "[\"true\"] instead of \"true\"": lambda by_sid: by_sid["OrgShareOrgCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": ["true"]}),
+    "{\"AWS\": \"*\"} instead of \"*\"": lambda by_sid: by_sid["OrgShareOrgUse"].update(Principal={"AWS": "*"}),
+    "{\"AWS\": [\"*\"]} instead of \"*\"": lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": ["*"]}),
+}
+
+DIFFERENT = {
+    "Deny instead of Allow": lambda by_sid: by_sid["OrgShareOrgUse"].update(Effect="Deny"),
+    "an action more": lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].append("kms:Encrypt"),
+    "an action less": lambda by_sid: by_sid["OrgShareOuUse"]["Action"].pop(),
+    "no CreateGrant limit": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"].pop("Bool"),
+    "\"false\" limit": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": "false"}),
+    "an account principal": lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
+    "an extra condition": lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"].update({"Bool": {"aws:SecureTransport": "true"}}),
+    "a statement missing": lambda by_sid: by_sid["OrgShareOrgCreateGrant"].clear(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME))
+def test_semantically_same_is_no_change(name):
+    requested = dict(organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN])
+    edited = _edit(SAME[name])
+    assert edited != _granted()  # the edit did something
+    unchanged = plan(edited, **requested)
+    assert not unchanged.changed, name
+    assert unchanged.after == edited  # nothing rewritten just to reformat it
+    # The same as text laid out otherwise, with keys in another order.
+    assert not plan(json.dumps(edited, sort_keys=True, separators=(",", ":")), **requested).changed
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENT))
+def test_semantically_different_is_a_change(name):
+    requested = dict(organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN])
+    edited = _edit(DIFFERENT[name])
+    if {} in edited["Statement"]:
+        edited["Statement"].remove({})
+    changed = plan(edited, **requested)
+    assert changed.changed, name
+    assert changed.after == _granted()
+    assert not plan(changed.after, **requested).changed
+
+
+def test_an_organization_written_into_an_owned_statement_by_hand_counts_as_granted():
+    # The owned statements are the record of who is let in: an ID edited into one of them is kept
+    # (and the pair made consistent), like any other principal found there.
+    requested = dict(organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN])
+    edited = _edit(lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"]["StringEquals"].update({"aws:PrincipalOrgID": [OTHER_ORG_ID]}))
+    changed = plan(edited, **requested)
+    assert changed.changed
+    assert changed.after["Statement"][1:3] == [org_use(OTHER_ORG_ID, ORG_ID), org_grant(OTHER_ORG_ID, ORG_ID)]
+    assert changed.added == Principals([], [])
+    assert plan(changed.after, state="absent", organization_arns=[OTHER_ORG_ARN]).after == _granted()
+
+
+def test_same_statements_ignores_statement_order_and_layout():
+    statements = _granted()["Statement"]
+    assert _key_policy.same_statements(statements, list(reversed(statements)))
+    assert _key_policy.same_statements(statements, json.loads(json.dumps(statements, sort_keys=True)))
+    assert not _key_policy.same_statements(statements, statements[1:])
+    assert not _key_policy.same_statements(statements, statements + [statements[0]])
+
+
+# --- size ----------------------------------------------------------------------------------------
+
+
+def _padded(extra):
+    """A policy with a foreign statement padded by ``extra`` characters (ASCII, so bytes too)."""
+    padding = {"Sid": "Padding", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:SourceVpce": "v" * extra}}}
+    return policy(ROOT_STATEMENT, padding)
+
+
+def _size_after_grant(extra):
+    document = _padded(extra)
+    return _key_policy.policy_size(_key_policy.merge_statements(document, _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare"), "OrgShare"))
+
+
+def test_size_limit_boundary():
+    extra = 1000 + _key_policy.MAX_POLICY_BYTES - _size_after_grant(1000)
+    assert _size_after_grant(extra) == _key_policy.MAX_POLICY_BYTES
+
+    at_limit = plan(_padded(extra), organization_arns=[ORG_ARN])
+    assert at_limit.changed
+    assert _key_policy.policy_size(at_limit.after) == len(at_limit.document().encode("utf-8")) == 32768
+
+    with pytest.raises(OrgShareError) as err:
+        plan(_padded(extra + 1), organization_arns=[ORG_ARN])
+    message = err.value.message
+    assert "would be 32769 bytes" in message
+    assert "32768-byte limit" in message
+    assert "1 organization(s) and 0 OU path(s)" in message
+    assert "parent OU or the whole organization" in message
+
+
+def test_size_is_the_size_of_the_document_written():
+    document = policy(dict(ROOT_STATEMENT, Sid="Ünïcödé ✓"))
+    granted = plan(document, organization_arns=[ORG_ARN])
+    written = granted.document()
+    assert json.loads(written) == granted.after  # non-ASCII text survives the round trip
+    assert _key_policy.policy_size(granted.after) == len(written.encode("utf-8"))
+
+
+def test_a_policy_already_too_large_is_still_planned_when_nothing_changes():
+    # Nothing is written, so KMS's limit does not matter: no refusal for an unchanged policy.
+    granted = plan(_padded(0), organization_arns=[ORG_ARN]).after
+    granted["Statement"][1]["Condition"]["StringEquals"]["aws:SourceVpce"] = "v" * 40000
+    assert not plan(granted, organization_arns=[ORG_ARN]).changed
+    with pytest.raises(OrgShareError) as err:
+        plan(granted, organization_arns=[OTHER_ORG_ARN])
+    assert "2 organization(s)" in err.value.message
+
+
+# --- properties ------------------------------------------------------------------------------
+
+KMS_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:*", "kms:CreateGrant", "kms:ListGrants"]
+ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+values = st.one_of(st.text(max_size=12), st.lists(st.text(max_size=12), min_size=1, max_size=3), st.booleans())
+sids_strategy = st.text(ALNUM, min_size=1, max_size=20).filter(lambda sid: not sid.startswith("OrgShare"))
+principals_strategy = st.one_of(
+    st.just("*"),
+    st.builds(lambda account: {"AWS": f"arn:aws:iam::{account:012d}:root"}, st.integers(0, 10 ** 12 - 1)),
+    st.builds(lambda service: {"Service": service}, st.sampled_from(["ec2.amazonaws.com", "autoscaling.amazonaws.com"])),
+    st.lists(st.text(LOWER_ALNUM, min_size=1, max_size=8).map(lambda name: f"arn:aws:iam::{MGMT}:role/{name}"), min_size=1, max_size=3)
+    .map(lambda arns: {"AWS": arns}),
+)
+conditions = st.dictionaries(
+    st.sampled_from(["StringEquals", "StringLike", "Bool", "ForAnyValue:StringLike", "ArnLike"]),
+    st.dictionaries(st.sampled_from(["aws:SourceVpc", "kms:ViaService", "aws:PrincipalTag/team", "kms:CallerAccount"]), values, min_size=1, max_size=2),
+    min_size=1, max_size=2,
+)
+
+
+@st.composite
+def foreign_statements(draw):
+    """A statement the collection does not own: any Sid but the prefix (or none), any shape KMS takes."""
+    statement = {}
+    if draw(st.booleans()):
+        statement["Sid"] = draw(sids_strategy)
+    statement["Effect"] = draw(st.sampled_from(["Allow", "Deny"]))
+    statement["Principal"] = draw(principals_strategy)
+    actions = draw(st.lists(st.sampled_from(KMS_ACTIONS), min_size=1, max_size=4))
+    statement["Action"] = actions[0] if len(actions) == 1 and draw(st.booleans()) else actions
+    statement["Resource"] = draw(st.sampled_from(["*", ["*"]]))
+    if draw(st.booleans()):
+        statement["Condition"] = draw(conditions)
+    # Key order is the author's: it must survive too.
+    return dict(draw(st.permutations(list(statement.items()))))
+
+
+org_ids = st.text(LOWER_ALNUM, min_size=10, max_size=12).map(lambda suffix: "o-" + suffix)
+ou_ids = st.tuples(st.text(LOWER_ALNUM, min_size=4, max_size=4), st.text(LOWER_ALNUM, min_size=8, max_size=8)).map("ou-{0[0]}-{0[1]}".format)
+requests = st.fixed_dictionaries({
+    "organization_arns": st.lists(org_ids.map(lambda org_id: f"arn:aws:organizations::{MGMT}:organization/{org_id}"), max_size=3),
+    "organizational_unit_arns": st.lists(ou_ids.map(lambda ou_id: f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{ou_id}"), max_size=3),
+    "organizational_unit_paths": st.lists(ou_ids.map(lambda ou_id: f"{ORG_ID}/r-ab12/{ou_id}/*"), max_size=2),
+})
+
+
+@st.composite
+def policies(draw, with_owned=False):
+    """A key policy of foreign statements (as a list or a lone one), optionally with owned ones scattered in."""
+    statements = draw(st.lists(foreign_statements(), max_size=6))
+    if with_owned:
+        existing = _key_policy.requested_principals(**draw(requests))
+        for statement in _key_policy.build_statements(existing, "OrgShare", draw(st.booleans())):
+            statements.insert(draw(st.integers(0, len(statements))), statement)
+    document = {}
+    if draw(st.booleans()):
+        document["Version"] = "2012-10-17"
+    if draw(st.booleans()):
+        document["Id"] = draw(st.text(max_size=10))
+    if len(statements) == 1 and draw(st.booleans()):
+        document["Statement"] = statements[0]
+    elif statements or draw(st.booleans()):
+        document["Statement"] = statements
+    return document
+
+
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _text_or_dict(document, as_text):
+    return json.dumps(document) if as_text else document
+
+
+@PROPERTY_SETTINGS
+@given(policies(), requests, st.booleans(), st.booleans())
+def test_property_merge_then_remove_gives_the_original_back(document, requested, only_for_aws, as_text):
+    granted = plan(_text_or_dict(document, as_text), grant_for_aws_resource_only=only_for_aws, **requested)
+    assert granted.changed == bool(_key_policy.requested_principals(**requested))
+    removed = plan(granted.document(), state="absent", **requested)
+    assert removed.changed == granted.changed
+    assert [json.dumps(statement) for statement in _key_policy.statements_of(removed.after)] == \
+        [json.dumps(statement) for statement in _key_policy.statements_of(document)]
+    assert {key: value for key, value in removed.after.items() if key != "Statement"} == \
+        {key: value for key, value in document.items() if key != "Statement"}
+
+
+@PROPERTY_SETTINGS
+@given(policies(with_owned=True), requests, st.sampled_from(["present", "absent"]), st.booleans(), st.booleans())
+def test_property_planning_again_is_no_change(document, requested, state, purge, only_for_aws):
+    first = plan(document, state=state, purge=purge, grant_for_aws_resource_only=only_for_aws, **requested)
+    for again_on in (first.after, first.document()):
+        again = plan(again_on, state=state, purge=purge, grant_for_aws_resource_only=only_for_aws, **requested)
+        assert not again.changed
+        assert again.added == Principals([], []) and again.removed == Principals([], [])
+        assert again.after == first.after
+        assert again.statements == first.statements
+
+
+@PROPERTY_SETTINGS
+@given(policies(with_owned=True), requests, st.sampled_from(["present", "absent"]), st.booleans(), st.booleans())
+def test_property_foreign_statements_never_change_nor_move(document, requested, state, purge, only_for_aws):
+    result = plan(document, state=state, purge=purge, grant_for_aws_resource_only=only_for_aws, **requested)
+    assert foreign_of(result.after) == foreign_of(document)
+    statements = _key_policy.statements_of(result.after)
+    if not result.changed:
+        assert result.after == document  # nothing is rewritten when nothing changes
+    else:
+        # Rewritten owned statements are one block, where the first owned one was (or last).
+        positions = [index for index, statement in enumerate(statements) if _key_policy.owned(statement, "OrgShare")]
+        old = _key_policy.statements_of(document)
+        old_positions = [index for index, statement in enumerate(old) if _key_policy.owned(statement, "OrgShare")]
+        if positions:
+            assert positions == list(range(positions[0], positions[0] + len(positions)))
+            assert positions[0] == (old_positions[0] if old_positions else len(statements) - len(positions))
+    # Every owned statement is narrowed to organizations or OUs.
+    for statement in statements:
+        if _key_policy.owned(statement, "OrgShare"):
+            assert statement["Principal"] == "*"
+            assert_org_condition(statement)
+    assert [statement for statement in statements if _key_policy.owned(statement, "OrgShare")] == result.statements
+
+
+class RecordingKms:
+    """Just enough of a KMS client for _kms.put_key_policy: it keeps what would be sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def put_key_policy(self, **kwargs):
+        self.sent.append(kwargs)
+        return {}
+
+
+@PROPERTY_SETTINGS
+@given(policies(with_owned=True), requests, st.sampled_from(["present", "absent"]), st.booleans(),
+       st.text(min_size=1, max_size=8))
+def test_property_size_is_what_put_key_policy_sends(document, requested, state, purge, unicode_text):
+    document.setdefault("Description", unicode_text)  # non-ASCII too: the limit counts bytes
+    result = plan(document, state=state, purge=purge, **requested)
+    client = RecordingKms()
+    _kms.put_key_policy(client, "arn:aws:kms:us-east-1:111122223333:key/k", result.document())
+    (sent,) = client.sent
+    assert sent["PolicyName"] == "default"
+    assert json.loads(sent["Policy"]) == result.after
+    assert _key_policy.policy_size(result.after) == len(result.document().encode("utf-8")) == len(sent["Policy"].encode("utf-8"))
