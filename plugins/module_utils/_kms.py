@@ -12,6 +12,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
+from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 # KMS throttles with ThrottlingException and fails with KMSInternalException;
@@ -54,27 +55,59 @@ def get_key_policy(client, key_arn):
     ),
 )
 def put_key_policy(client, key_arn, document):
-    """PutKeyPolicy: replaces the whole policy (``default``) with ``document``."""
-    kms_retry(client.put_key_policy)(KeyId=key_arn, PolicyName="default", Policy=document)
+    """PutKeyPolicy, one attempt: replaces the whole policy (``default``) with ``document``.
 
+    Not retried here: after a throttled or failed write, the policy may have changed, so
+    :func:`write_key_policy` reads it again and merges afresh instead of re-sending a stale document.
+    """
+    client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=document)
+
+
+# The botocore configuration of the client that writes key policies: no retry of its own.
+SINGLE_ATTEMPT = {"retries": {"total_max_attempts": 1}}
 
 # Reads of the policy after a write, and the pause before the last of them: a writer
 # that read the policy before ours landed and writes just after it shows up there.
 CONFIRM_PAUSE = (0.2, 0.6)
-WRITE_ATTEMPTS = 5
+WRITE_ATTEMPTS = 8
+# A write refused for these is tried again, merged onto the policy as it is by then.
+RETRY_WRITE_CODES = ("ThrottlingException", "KMSInternalException", "DependencyTimeoutException")
 
 
-def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pause=CONFIRM_PAUSE, sleep=time.sleep):
+def _write_refused_for_now(error):
+    return error_code(getattr(error, "exception", None)) in RETRY_WRITE_CODES
+
+
+def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pause=None, sleep=None, writer=None):
     """Write ``plan`` and make sure it stays written despite concurrent writers.
 
-    KMS has no conditional write, so after each PutKeyPolicy the policy is read
-    back (at once, then again after a short random pause); when another writer
+    KMS has no conditional write. So after each PutKeyPolicy the policy is read
+    back (at once, then again after a short random pause), and when another writer
     has replaced it, ``replan(policy_text)`` merges the same request onto the
-    newest policy and that is written instead, up to ``attempts`` times.
-    Returns the policy text finally read back.
+    newest policy, which is written instead. A write refused by throttling is not
+    re-sent as it was: the policy is read again and merged afresh first, so a
+    write delayed by backoff never overwrites what others wrote meanwhile. Up to
+    ``attempts`` writes; returns the policy text finally read back. ``writer``, when
+    given, is the client that writes: one whose own retries are off (see
+    :data:`SINGLE_ATTEMPT`), since botocore would otherwise re-send a throttled write as it was.
+
+    What remains is a writer that read before our write and whose own write lands
+    after our last read-back: KMS offers nothing to detect that.
     """
-    for _attempt in range(attempts):
-        put_key_policy(client, key_arn, plan.document())
+    pause = pause or CONFIRM_PAUSE
+    sleep = sleep or time.sleep
+    for attempt in range(attempts):
+        try:
+            put_key_policy(writer or client, key_arn, plan.document())
+        except OrgShareError as e:
+            if not _write_refused_for_now(e) or attempt == attempts - 1:
+                raise
+            sleep(random.uniform(0, min(20.0, 2.0 ** attempt)))
+            current = get_key_policy(client, key_arn)
+            plan = replan(current)
+            if not plan.changed:
+                return current
+            continue
         current = get_key_policy(client, key_arn)
         if not replan(current).changed:
             sleep(random.uniform(*pause))

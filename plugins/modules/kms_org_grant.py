@@ -278,7 +278,8 @@ def grant(module, state, purge):
     plan = plan_for(_kms.get_key_policy(kms, key["Arn"]))
     after = plan.after
     if plan.changed and not module.check_mode:
-        written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for)
+        writer = module.client("kms", config=_kms.SINGLE_ATTEMPT)
+        written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for, writer=writer)
         after = _key_policy.parse_policy(written)
 
     result = {

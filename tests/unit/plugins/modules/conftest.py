@@ -9,6 +9,7 @@ Module logic (``describe_arns``, ``ensure``) runs unchanged on it, so the
 emulator's counter shows exactly which AWS calls a run makes.
 """
 
+import botocore.config
 import pytest
 
 
@@ -28,10 +29,13 @@ class StandInModule:
         self._credentials = credentials
         self._allow_calls = allow_calls
 
-    def client(self, service, region=None):
+    def client(self, service, region=None, config=None):
         if not self._allow_calls:
             raise AssertionError(f"an AWS client for {service} was created, but this run must make no AWS call")
-        return self._emulator.client(service, region=region or self.region, account_id=self._account_id, credentials=self._credentials)
+        # AnsibleAWSModule.client merges a dict ``config`` into botocore's Config; so does this.
+        config = botocore.config.Config(**config) if isinstance(config, dict) else config
+        return self._emulator.client(service, region=region or self.region, account_id=self._account_id, credentials=self._credentials,
+                                     config=config)
 
     def warn(self, message):
         self.warnings.append(message)
