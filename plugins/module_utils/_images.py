@@ -64,10 +64,12 @@ def image_problems(image_ids, owned, visible, region):
     return problems
 
 
-def snapshot_ids(image):
-    """The EBS snapshot IDs behind an image, in device order."""
+def encrypted_snapshot_ids(image):
+    """The snapshots DescribeImages reports as encrypted: the only ones with a key to look up."""
     return unique(
-        mapping["Ebs"]["SnapshotId"] for mapping in image.get("BlockDeviceMappings", []) if mapping.get("Ebs", {}).get("SnapshotId")
+        mapping["Ebs"]["SnapshotId"]
+        for mapping in image.get("BlockDeviceMappings", [])
+        if mapping.get("Ebs", {}).get("SnapshotId") and mapping["Ebs"].get("Encrypted")
     )
 
 
@@ -80,7 +82,7 @@ def image_key_arns(image, snapshots):
     """The KMS key ARNs of the image's encrypted snapshots (``snapshots``: ID -> DescribeSnapshots entry)."""
     return unique(
         snapshots[snapshot_id]["KmsKeyId"]
-        for snapshot_id in snapshot_ids(image)
+        for snapshot_id in encrypted_snapshot_ids(image)
         if snapshot_id in snapshots and snapshots[snapshot_id].get("Encrypted") and snapshots[snapshot_id].get("KmsKeyId")
     )
 
@@ -92,7 +94,7 @@ def encryption_problems(image, snapshots, keys):
     """
     problems = []
     image_id = image["ImageId"]
-    for snapshot_id in snapshot_ids(image):
+    for snapshot_id in encrypted_snapshot_ids(image):
         snapshot = snapshots.get(snapshot_id)
         if snapshot is None:
             problems.append(f"{image_id}: its snapshot {snapshot_id} cannot be described, so its encryption cannot be checked.")

@@ -278,7 +278,8 @@ def load_images(ec2, image_ids, region):
 
 def load_encryption(ec2, kms, images, enforce):
     """``(snapshots by ID, key metadata by ARN)``; with ``enforce``, refuses images that cannot be shared or used."""
-    wanted = unique(snapshot_id for image in images for snapshot_id in _images.snapshot_ids(image))
+    # Unencrypted snapshots have no key: only the encrypted ones are described (none, for plain images).
+    wanted = unique(snapshot_id for image in images for snapshot_id in _images.encrypted_snapshot_ids(image))
     snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, wanted)} if wanted else {}
     key_arns = unique(
         snapshot["KmsKeyId"] for snapshot in snapshots.values() if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
@@ -344,6 +345,11 @@ def share(module, state, purge, enforce_keys):
     params = module.params
     desired = Targets(*check_share_targets(params["organization_arns"], params["organizational_unit_arns"]))
     image_ids = _images.check_image_ids(params["image_ids"])
+    if not desired and not purge:
+        raise OrgShareError(
+            "No organization or OU was given: set organization_arns or organizational_unit_arns "
+            "(or, to stop sharing with every organization and OU, purge=true with none listed)."
+        )
     if params["max_concurrency"] < 1:
         raise OrgShareError(f"max_concurrency must be at least 1, not {params['max_concurrency']}.")
     region = module.region

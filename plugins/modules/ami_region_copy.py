@@ -206,7 +206,7 @@ def find_copy(ec2, source_image_id, source_region):
 
 def copy_key_arn(ec2, image):
     """The key of the copy's first encrypted snapshot (DescribeSnapshots is where keys show)."""
-    snapshot_ids = _images.snapshot_ids(image)
+    snapshot_ids = _images.encrypted_snapshot_ids(image)
     snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, snapshot_ids)} if snapshot_ids else {}
     keys = _images.image_key_arns(image, snapshots)
     return keys[0] if keys else None

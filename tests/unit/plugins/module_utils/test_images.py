@@ -63,7 +63,8 @@ def test_image_problems_names_each_image_and_the_cause():
 
 def test_snapshots_and_encryption_flags():
     img = image(snapshots=("snap-1", "snap-2", "snap-1"), encrypted=True)
-    assert _images.snapshot_ids(img) == ["snap-1", "snap-2"]
+    assert _images.encrypted_snapshot_ids(img) == ["snap-1", "snap-2"]
+    assert _images.encrypted_snapshot_ids(image(snapshots=("snap-1",))) == []  # nothing to look up for plain images
     assert _images.image_encrypted(img)
     assert not _images.image_encrypted(image())
     snapshots = {"snap-1": {"Encrypted": True, "KmsKeyId": CMK}, "snap-2": {"Encrypted": True, "KmsKeyId": CMK}}

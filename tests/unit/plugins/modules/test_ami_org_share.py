@@ -16,6 +16,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
 
 DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4)
+ORG_ARN = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
 _names = itertools.count()
 
 
@@ -179,7 +180,8 @@ def test_image_in_another_region_is_not_found_here(refused, world):
         (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws-cn:organizations::111122223333:organization/o-a1b2c3d4e5"]),
          "is in partition aws-cn, but region us-east-1 is in partition aws"),
         (dict(image_ids=[]), "image_ids is empty"),
-        (dict(image_ids=["ami-0123456789abcdef0"], max_concurrency=0), "max_concurrency must be at least 1"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], max_concurrency=0), "max_concurrency must be at least 1"),
+        (dict(image_ids=["ami-0123456789abcdef0"]), "No organization or OU was given"),
     ],
 )
 def test_bad_input_is_refused_before_any_call(refused, calls, args, fragment):
@@ -245,6 +247,12 @@ def test_purge_with_absent_warns_and_removes_only_the_listed(stand_in, new_image
     assert result["images"][0]["removed"] == {"organization_arns": [], "organizational_unit_arns": [drop]}
     assert launch_permissions(ec2, image_id) == [(("OrganizationalUnitArn", keep),)]
     assert module.warnings == ["purge only applies with state=present; it is ignored with state=absent."]
+
+
+def test_plain_images_need_no_snapshot_or_key_lookup(share, new_image, calls):
+    result = share(image_ids=[new_image(), new_image()], organization_arns=[ORG_ARN], check_mode=True)
+    assert result["kms_key_arns"] == []
+    assert "DescribeSnapshots" not in ec2_calls(calls) and "kms" not in calls()
 
 
 def test_check_encryption_off_skips_snapshots_and_keys(share, world, calls):
