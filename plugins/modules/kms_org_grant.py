@@ -31,8 +31,11 @@ description:
     resulting policy over KMS's limit of 32,768 bytes.
   - Concurrent runs on one key converge. KMS has no conditional write, so after writing, the module
     reads the policy back, at once and again after a short pause. If another writer has replaced it,
-    the same change is merged onto the newest policy and written again (up to five times), so two
-    jobs granting different OUs on one key at the same moment both end up in the policy.
+    the same change is merged onto the newest policy and written again (up to eight times), so two
+    jobs granting different OUs on one key at the same moment both end up in the policy. A throttled
+    write is never re-sent as it was; the policy is read and merged afresh first. What no client can
+    detect without a conditional write is a writer that read the policy before this module's write and
+    lands its own write after the module's last read-back; the next run of either job repairs that.
   - The key is the one in the connection's region. Each replica of a multi-Region key has its own
     policy, so grant each one in its own region.
 author:
@@ -268,6 +271,11 @@ def grant(module, state, purge):
     requested = _key_policy.requested_principals(
         params["organization_arns"], params["organizational_unit_arns"], params["organizational_unit_paths"]
     )
+    if not requested and not purge:
+        raise OrgShareError(
+            "No principal was given: set organization_arns, organizational_unit_arns or organizational_unit_paths "
+            "(or, to take every organization and OU out of the managed statements, purge=true with none listed)."
+        )
 
     def plan_for(policy):
         return _key_policy.plan_key_policy(policy, requested, state, purge, prefix, params["grant_for_aws_resource_only"])

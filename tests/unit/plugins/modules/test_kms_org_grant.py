@@ -354,6 +354,8 @@ def test_missing_alias_and_key_of_another_region(refused, new_key, emulator, wor
         (dict(organizational_unit_paths=["ou-ab12-cd34ef56"]), ["'ou-ab12-cd34ef56' is not an aws:PrincipalOrgPaths value"]),
         (dict(organization_arns=["arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5"], statement_id_prefix="Org-Share"),
          ["statement_id_prefix 'Org-Share'"]),
+        (dict(), ["No principal was given", "purge=true"]),
+        (dict(state="absent"), ["No principal was given"]),
     ],
 )
 def test_bad_input_is_refused_before_any_call(args, fragments, refused, new_key, kms, emulator, calls):
