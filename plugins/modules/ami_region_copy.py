@@ -142,6 +142,7 @@ state:
   sample: available
 """
 
+import itertools
 import time
 import uuid
 
@@ -213,9 +214,13 @@ def copy_key_arn(ec2, image):
 
 
 def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS):
-    """Poll the copy until it is available; a failed copy or the timeout is an error."""
+    """Poll the copy until it is available; a failed copy or the timeout is an error.
+
+    Polls come at 2, 4, 8 seconds, then every ``poll`` seconds: a copy found pending
+    late in its run is noticed soon, a long copy costs one call per ``poll`` seconds.
+    """
     deadline = time.monotonic() + timeout
-    while True:
+    for attempt in itertools.count(1):
         found = _ec2.describe_images(ec2, [image_id], ["self"])
         state = found[0].get("State") if found else "missing"
         if state == "available":
@@ -223,11 +228,12 @@ def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS):
         if state in ("failed", "error", "invalid", "deregistered", "missing"):
             reason = (found[0].get("StateReason") or {}).get("Message", "no reason given") if found else "it disappeared"
             raise OrgShareError(f"The copy {image_id} in {region} is {state}: {reason}.")
-        if time.monotonic() + poll > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise OrgShareError(
                 f"The copy {image_id} in {region} was still {state} after {timeout} seconds; run again later (the copy will be found, not made twice)."
             )
-        time.sleep(poll)
+        time.sleep(min(poll, 2 ** attempt, remaining))
 
 
 def copy_result(source, params, region, image=None, key_arn=None, encrypted=None):
