@@ -8,7 +8,8 @@
 Launch permissions are read back with boto3 directly, independently of the module.
 """
 
-import itertools
+
+import uuid
 
 import pytest
 
@@ -17,7 +18,6 @@ from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
 
 DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4)
 ORG_ARN = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
-_names = itertools.count()
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def new_image(ec2, world):  # pylint: disable=unused-argument
     from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
 
     def make(encrypted=False, kms_key_id=None, snapshots=1):
-        return create_image(ec2, f"ami-org-share-test-{next(_names)}", encrypted=encrypted, kms_key_id=kms_key_id, snapshots=snapshots)["image_id"]
+        return create_image(ec2, f"ami-org-share-test-{uuid.uuid4().hex[:12]}", encrypted=encrypted, kms_key_id=kms_key_id, snapshots=snapshots)["image_id"]
 
     return make
 
@@ -249,8 +249,10 @@ def test_purge_with_absent_warns_and_removes_only_the_listed(stand_in, new_image
     assert module.warnings == ["purge only applies with state=present; it is ignored with state=absent."]
 
 
-def test_plain_images_need_no_snapshot_or_key_lookup(share, new_image, calls):
-    result = share(image_ids=[new_image(), new_image()], organization_arns=[ORG_ARN], check_mode=True)
+def test_plain_images_need_no_snapshot_or_key_lookup(share, new_image, calls, emulator):
+    image_ids = [new_image(), new_image()]
+    emulator.reset_calls()  # making the images described their snapshots
+    result = share(image_ids=image_ids, organization_arns=[ORG_ARN], check_mode=True)
     assert result["kms_key_arns"] == []
     assert "DescribeSnapshots" not in ec2_calls(calls) and "kms" not in calls()
 

@@ -8,7 +8,8 @@
 The copies are read back with boto3 in the destination region, independently of the module.
 """
 
-import itertools
+
+import uuid
 
 import pytest
 
@@ -18,7 +19,6 @@ from ansible_collections.orgshare.aws.plugins.modules import ami_region_copy
 DEFAULTS = dict(source_image_id=None, source_region="us-east-1", kms_key_id=None, name=None, description=None, tags={}, wait=True, wait_timeout=60)
 SOURCE_REGION = "us-east-1"
 DESTINATION = "eu-west-1"
-_names = itertools.count()
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def new_image(emulator, world):  # pylint: disable=unused-argument
 
     def make(encrypted=False, kms_key_id=None):
         ec2 = emulator.client("ec2", region=SOURCE_REGION)
-        return create_image(ec2, f"region-copy-test-{next(_names)}", encrypted=encrypted, kms_key_id=kms_key_id)["image_id"]
+        return create_image(ec2, f"region-copy-test-{uuid.uuid4().hex[:12]}", encrypted=encrypted, kms_key_id=kms_key_id)["image_id"]
 
     return make
 

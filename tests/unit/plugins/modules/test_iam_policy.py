@@ -13,9 +13,9 @@ fail with a message that names that action.
 
 import contextlib
 import copy
-import itertools
 import json
 import os
+import uuid
 
 import pytest
 
@@ -42,7 +42,6 @@ CALLED = {
 # Without these, org_arn_info still returns the OU ARNs (as it must for member accounts) and
 # warns, naming the action, that full paths are unknown: the run goes on with o-x/*/ou-y/*.
 DEGRADES_WITHOUT = {"organizations:ListParents", "organizations:DescribeOrganizationalUnit"}
-_users = itertools.count()
 
 
 def policy_actions(policy):
@@ -65,7 +64,7 @@ def iam_user(emulator):
 
     def make(policy):
         iam = emulator.client("iam")
-        name = f"orgshare-runner-{next(_users)}"
+        name = f"orgshare-runner-{uuid.uuid4().hex[:12]}"
         iam.create_user(UserName=name)
         iam.put_user_policy(UserName=name, PolicyName="orgshare", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -80,7 +79,7 @@ def estate(emulator, world):
     from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
 
     keys = {region: emulator.client("kms", region=region).create_key(Description="iam test")["KeyMetadata"]["Arn"] for region in ("us-east-1", "eu-west-1")}
-    image = create_image(emulator.client("ec2"), f"iam-test-{next(_users)}", encrypted=True, kms_key_id=keys["us-east-1"])
+    image = create_image(emulator.client("ec2"), f"iam-test-{uuid.uuid4().hex[:12]}", encrypted=True, kms_key_id=keys["us-east-1"])
     # An OU outside the path walked for Root/Workloads/Prod, so its parent and name are really looked up.
     return {"image_id": image["image_id"], "keys": keys, "ou_id": world["organizational_units"]["Root/Sandbox/Prod"]["id"]}
 
