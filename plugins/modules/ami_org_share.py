@@ -51,6 +51,8 @@ options:
     description:
       - OU ARNs, C(arn:<partition>:organizations::<management account>:ou/o-.../ou-...).
       - M(orgshare.aws.org_arn_info) returns them for OU IDs or name paths such as C(Root/Workloads/Prod).
+      - At least one organization or OU must be listed, in this option or in O(organization_arns), unless
+        O(purge=true) (which, with none listed, stops sharing with every organization and OU).
     type: list
     elements: str
     default: []

@@ -66,6 +66,8 @@ options:
       - Exact C(aws:PrincipalOrgPaths) values, as M(orgshare.aws.org_arn_info) returns them in
         C(principal_org_paths) (C(o-x/r-y/ou-a/ou-b/*)), more precise than the pattern derived from
         an OU ARN.
+      - At least one principal must be given, here or in O(organization_arns) or O(organizational_unit_arns),
+        unless O(purge=true) (which, with none listed, takes every organization and OU out of the managed statements).
     type: list
     elements: str
     default: []
