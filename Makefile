@@ -3,8 +3,11 @@
 # ansible-test's offline pip shim) and reuses it on the next run.
 #
 #   make demo          start the emulator, seed a world, run the collection on it
-#   make test          lint + sanity + units + integration (what CI runs)
-#   make bench         API calls and wall time of ami_org_share for 10 and 100 AMIs
+#   make test          lint + sanity + units + integration + ecosystem (what CI runs)
+#   make bench         API calls and wall time: ami_org_share vs amazon.aws vs boto3, and the role
+#   make ecosystem     execution environment, ansible-runner (AWX) and Galaxy artifact tests
+#   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html
+#   make test-compat   units + integration on ansible-core 2.17 / Python 3.11 (own venv)
 #   make lint | sanity | units | integration      one stage alone
 #   make clean         drop build products (keeps the virtual environment)
 #   make distclean     drop the virtual environment too
@@ -72,7 +75,7 @@ collections: $(STAMP) $(AMAZON_AWS)
 
 .PHONY: test lint sanity units integration
 
-test: lint sanity units integration
+test: lint sanity units integration ecosystem
 
 lint: collections
 	cd $(COPY) && ansible-lint --profile production
@@ -103,11 +106,88 @@ demo: collections
 bench: collections
 	$(EMULATOR) run --seed --world-file $(BUILD)/bench-world.json -- $(PY) $(ROOT)/benchmarks/bench.py $(BENCH_ARGS)
 
+# --- ecosystem -------------------------------------------------------------
+
+# The execution environment's build context (ansible-builder), the collection
+# playbook run by ansible-runner as AWX runs jobs, and the Galaxy artifact.
+.PHONY: ecosystem
+ecosystem: collections
+	ORGSHARE_COLLECTIONS=$(COLLECTIONS) PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/ecosystem
+
+# --- documentation ---------------------------------------------------------
+
+# antsibull-docs and Sphinx live in their own virtual environment (tools/docs-requirements.txt).
+DOCS_VENV ?= $(ROOT)/.venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+DOCS_HTML ?= $(ROOT)/docs/_build/html
+DOCS_ENV := PATH=$(DOCS_VENV)/bin:$$PATH
+
+$(DOCS_STAMP): tools/docs-requirements.txt
+	rm -rf $(DOCS_VENV)
+	$(BASE_PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r tools/docs-requirements.txt
+	touch $@
+
+.PHONY: docs docs-lint
+# Schema, markup and references of every module's and the role's documentation.
+docs-lint: collections $(DOCS_STAMP)
+	cd $(COPY) && $(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs \
+		--validate-collection-refs all --disallow-unknown-collection-refs .
+
+# The site: module pages and the role's (from meta/argument_specs.yml), built offline.
+docs: docs-lint
+	$(DOCS_ENV) $(DOCS_VENV)/bin/python tools/build_docs.py $(BUILD)/docsite $(DOCS_HTML)
+
+# --- compatibility ---------------------------------------------------------
+
+# The oldest supported ansible-core (meta/runtime.yml) at its newest patch release, on
+# Python 3.11, with its own virtual environment (tools/compat-requirements.txt) and build copy.
+PY311 := $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python3.11)))
+COMPAT_BASE_PYTHON ?= $(if $(PY311),$(PY311),python3)
+COMPAT_VENV ?= $(ROOT)/.venv-compat
+COMPAT_PY := $(COMPAT_VENV)/bin/python
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+COMPAT_PYVER = $(shell $(COMPAT_PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+COMPAT_BUILD := $(BUILD)/compat
+COMPAT_COLLECTIONS := $(COMPAT_BUILD)/collections
+COMPAT_COPY := $(COMPAT_COLLECTIONS)/ansible_collections/orgshare/aws
+COMPAT_AMAZON_AWS := $(COMPAT_COLLECTIONS)/ansible_collections/amazon/aws/MANIFEST.json
+COMPAT_ENV := PATH=$(COMPAT_VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COMPAT_COLLECTIONS) ANSIBLE_HOME=$(COMPAT_BUILD)/ansible-home
+COMPAT_ANSIBLE_TEST := cd $(COMPAT_COPY) && $(COMPAT_ENV) $(COMPAT_VENV)/bin/ansible-test
+
+$(COMPAT_STAMP): tools/compat-requirements.txt
+	rm -rf $(COMPAT_VENV)
+	$(COMPAT_BASE_PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_PY) -m pip install --quiet --upgrade pip
+	$(COMPAT_PY) -m pip install --quiet -r tools/compat-requirements.txt
+	touch $@
+
+# The same amazon.aws as `make collections`; the `ansible` package it comes from needs
+# Python 3.12 to install, not to unpack.
+$(COMPAT_AMAZON_AWS): | $(COMPAT_STAMP)
+	mkdir -p $(BUILD)/wheels
+	$(COMPAT_PY) -m pip download --quiet --no-deps --ignore-requires-python --dest $(BUILD)/wheels ansible==$(ANSIBLE_PACKAGE)
+	$(COMPAT_PY) tools/extract_collection.py $(BUILD)/wheels/ansible-$(ANSIBLE_PACKAGE)-py3-none-any.whl amazon.aws $(COMPAT_COLLECTIONS)
+
+.PHONY: test-compat compat-collections
+compat-collections: $(COMPAT_STAMP) $(COMPAT_AMAZON_AWS)
+	$(COMPAT_PY) tools/sync_collection.py $(ROOT) $(COMPAT_COPY)
+	$(COMPAT_ENV) $(COMPAT_PY) tools/ansible_test_pip_shim.py > /dev/null
+
+test-compat: compat-collections
+	$(COMPAT_ANSIBLE_TEST) --version
+	$(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(COMPAT_PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/emulator/tests
+	$(COMPAT_ANSIBLE_TEST) units --venv --requirements --color no --python $(COMPAT_PYVER)
+	cd $(COMPAT_COPY) && $(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(COMPAT_PY) -m emulator run --seed \
+		--vars-file $(COMPAT_COPY)/tests/integration/integration_config.yml -- \
+		$(COMPAT_VENV)/bin/ansible-test integration --local --color no --python $(COMPAT_PYVER) $(INTEGRATION_TARGETS)
+
 # --- housekeeping ----------------------------------------------------------
 
 .PHONY: clean distclean
 clean:
-	rm -rf $(BUILD) tests/output
+	rm -rf $(BUILD) tests/output docs/_build
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DOCS_VENV) $(COMPAT_VENV)
