@@ -1,10 +1,18 @@
-"""`make bench`: wall time and API calls of ami_org_share for N images, changing and no-op runs.
+"""`make bench`: API calls and wall time of sharing N AMIs, three ways, and of the share_ami role.
 
 Runs inside ``python -m emulator run --seed`` (which exports AWS_ENDPOINT_URL and
-ORGSHARE_WORLD_FILE). For each N it registers N fresh images, runs the one-task
-playbook twice (the first run changes every image, the second changes none),
-and reads the emulator's counter after each. Each measurement is repeated and
-the median reported; the table goes to stdout and to benchmarks/results.md.
+ORGSHARE_WORLD_FILE). For each N it registers N images once, then for each way
+of sharing them with one OU and each repetition: removes the OU again (uncounted
+housekeeping), times the changing run, then the no-op run, reading the
+emulator's call counter after each.
+
+  (a) orgshare.aws.ami_org_share, every image in one task;
+  (b) amazon.aws.ec2_ami with launch_permissions.org_unit_arns, looped over the images;
+  (c) the floor: plain boto3 making only the minimal calls (benchmarks/floor.py).
+
+Then the share_ami role: 1 image x 3 regions and 20 images x 1 region, changing
+and no-op runs, with the calls per key policy and per Organizations action.
+The medians go to stdout and to benchmarks/results.md.
 """
 
 import argparse
@@ -23,30 +31,58 @@ from emulator.clients import make_client
 from emulator.seed import create_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "us-east-1"
+WAYS = {
+    "a": "ami_org_share, one task",
+    "b": "amazon.aws.ec2_ami, looped",
+    "c": "boto3 floor",
+}
+QUIET = dict(ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
 
 
-def run_playbook(image_ids, ou_arn):
-    """Seconds one ansible-playbook run of share.yml takes (it must succeed)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as extra:
-        json.dump({"bench_image_ids": image_ids, "bench_ou_arn": ou_arn}, extra)
-    try:
+def timed(command):
+    """Seconds ``command`` takes; it must succeed (its output is shown when it does not)."""
+    with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
-        subprocess.run(["ansible-playbook", os.path.join(HERE, "share.yml"), "-e", f"@{extra.name}"], check=True, stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"))
-        return time.perf_counter() - started
+        finished = subprocess.run(command, check=False, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ, **QUIET))
+        seconds = time.perf_counter() - started
+        if finished.returncode:
+            output.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed ({finished.returncode}):\n" + "".join(output.readlines()[-40:]))
+    return seconds
+
+
+def with_spec(spec, run):
+    """Call ``run(path)`` with ``spec`` written to a JSON file (extra vars / floor input)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        return run(handle.name)
     finally:
-        os.unlink(extra.name)
+        os.unlink(handle.name)
 
 
-def measure(endpoint, n, ou_arn, prefix):
-    """``{"changing": (seconds, calls), "noop": (seconds, calls)}`` for n fresh images."""
-    ec2 = make_client(endpoint, "ec2", internal=True)
-    image_ids = [create_image(ec2, f"{prefix}-{index:04d}")["image_id"] for index in range(n)]
-    emulator = control(endpoint)
+def command_for(way, spec_path):
+    if way == "a":
+        return ["ansible-playbook", os.path.join(HERE, "share.yml"), "-e", f"@{spec_path}"]
+    if way == "b":
+        return ["ansible-playbook", os.path.join(HERE, "amazon_aws.yml"), "-e", f"@{spec_path}"]
+    return [sys.executable, os.path.join(HERE, "floor.py"), spec_path]
+
+
+def unshare(ec2, image_ids, ou_arn):
+    """Take the OU off every image again (the emulator does not count this housekeeping)."""
+    for image_id in image_ids:
+        ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Remove": [{"OrganizationalUnitArn": ou_arn}]})
+
+
+def measure_way(emulator, ec2, way, image_ids, ou_arn):
+    """``{"changing": (seconds, calls), "noop": (seconds, calls)}`` of one repetition."""
+    unshare(ec2, image_ids, ou_arn)
     result = {}
     for run in ("changing", "noop"):
         emulator.reset_calls()
-        seconds = run_playbook(image_ids, ou_arn)
+        seconds = with_spec({"bench_image_ids": image_ids, "bench_ou_arn": ou_arn}, lambda path: timed(command_for(way, path)))
         result[run] = (seconds, emulator.calls())
     return result
 
@@ -59,49 +95,141 @@ def by_action(calls):
     return ", ".join(f"{action} {count}" for service in sorted(calls) for action, count in sorted(calls[service].items()))
 
 
-def report(rows, repeats):
+def summarize(samples, label):
+    """Median seconds per run, and the calls (which must be the same in every repetition)."""
+    summary = {}
+    for run in ("changing", "noop"):
+        counts = [sample[run][1] for sample in samples]
+        if any(count != counts[0] for count in counts):
+            raise SystemExit(f"the API calls of {label} {run} differ between repetitions: {counts}")
+        summary[run] = (statistics.median(sample[run][0] for sample in samples), counts[0], len(samples))
+    return summary
+
+
+def bench_ways(emulator, endpoint, sizes, repeats, slow_repeats, ou_arn):
+    ec2 = make_client(endpoint, "ec2", region=REGION, internal=True)
+    results = {}
+    for n in sizes:
+        image_ids = [create_image(ec2, f"bench-{n}-{index:04d}")["image_id"] for index in range(n)]
+        for way in WAYS:
+            count = slow_repeats if way == "b" and n > 100 else repeats
+            samples = [measure_way(emulator, ec2, way, image_ids, ou_arn) for _repeat in range(count)]
+            results[(n, way)] = summarize(samples, f"N={n} ({way})")
+            for run in ("changing", "noop"):
+                seconds, calls, reps = results[(n, way)][run]
+                print(f"N={n:4d} ({way}) {run:8s} {seconds:7.2f} s  {total(calls):5d} calls  x{reps}  ({by_action(calls)})", flush=True)
+    return results
+
+
+def role_vars(endpoint, image_ids, regions, keys):
+    return {
+        "share_ami_image_ids": image_ids,
+        "share_ami_source_region": REGION,
+        "share_ami_regions": regions,
+        "share_ami_region_kms_keys": keys,
+        "share_ami_organizational_units": ["Root/Workloads/Dev"],
+        "share_ami_aws": {"endpoint_url": endpoint},
+    }
+
+
+def bench_role(emulator, endpoint, repeats):
+    """The role on fresh images each repetition: calls and time, changing and no-op."""
+    ec2 = make_client(endpoint, "ec2", region=REGION, internal=True)
+
+    def fresh_key(region):
+        """A new customer-managed key: each repetition grants on keys of its own, so repetitions are alike."""
+        return make_client(endpoint, "kms", region=region, internal=True).create_key(Description="orgshare bench")["KeyMetadata"]["Arn"]
+
+    scenarios = {
+        "1 image x 3 regions": (1, [REGION, "eu-west-1", "ap-southeast-2"]),
+        "20 images x 1 region": (20, [REGION]),
+    }
+    results = {}
+    for label, (count, regions) in scenarios.items():
+        samples = []
+        for repeat in range(repeats):
+            keys = {region: fresh_key(region) for region in regions}
+            image_ids = [create_image(ec2, f"bench-role-{count}-{repeat}-{index}", encrypted=True, kms_key_id=keys[REGION])["image_id"]
+                         for index in range(count)]
+            spec = role_vars(endpoint, image_ids, regions, {region: key for region, key in keys.items() if region != REGION})
+            sample = {}
+            for run in ("changing", "noop"):
+                emulator.reset_calls()
+                command = ["ansible-playbook", "orgshare.aws.share_ami"]
+                seconds = with_spec(spec, lambda path, command=command: timed(command + ["-e", f"@{path}"]))
+                sample[run] = (seconds, emulator.calls())
+            samples.append(sample)
+        results[label] = summarize(samples, label)
+        for run in ("changing", "noop"):
+            seconds, calls, reps = results[label][run]
+            print(f"role {label:22s} {run:8s} {seconds:7.2f} s  {total(calls):5d} calls  x{reps}  ({by_action(calls)})", flush=True)
+    return results
+
+
+def versions():
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; Python {platform.python_version()}; "
+            f"ansible-core {version('ansible-core')}, boto3 {version('boto3')}, botocore {version('botocore')}, moto {version('moto')}.")
+
+
+def report(ways, role, repeats):
     """The results as a Markdown page."""
     lines = [
         "# Benchmarks",
         "",
-        "`make bench` against the local emulator (tests/emulator): one `orgshare.aws.ami_org_share` task sharing N",
-        f"unencrypted AMIs with one OU in one region; wall time of the whole `ansible-playbook` run, median of {repeats};",
-        "API calls by action as the emulator counted them (identical in every repetition).",
+        "Written by `make bench` against the local emulator (tests/emulator), all in one invocation so the figures compare.",
+        f"Wall time is the median of {repeats} repetitions of the whole command (`ansible-playbook`, or `python` for the floor) unless",
+        "the reps column says otherwise; API calls are what the emulator counted, the same in every repetition.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"ansible-core {version('ansible-core')}, boto3 {version('boto3')}, botocore {version('botocore')}, moto {version('moto')}.",
+        versions(),
         "",
-        "| N | run | wall time (s) | API calls | 2N+5 / N+5 budget | calls by action |",
-        "|---:|---|---:|---:|---:|---|",
+        "## Sharing N AMIs with one OU in one region",
+        "",
+        "(a) `orgshare.aws.ami_org_share`, all N in one task (4 calls at a time); (b) `amazon.aws.ec2_ami` with",
+        "`launch_permissions.org_unit_arns`, looped over the images; (c) plain boto3 with only the minimal calls, sequential.",
+        "",
+        "| N | run | way | wall time (s) | reps | API calls | calls by action |",
+        "|---:|---|---|---:|---:|---:|---|",
     ]
-    for n, run, seconds, calls in rows:
-        budget = 2 * n + 5 if run == "changing" else n + 5
-        lines.append(f"| {n} | {run} | {seconds:.2f} | {total(calls)} | {budget} | {by_action(calls)} |")
+    sizes = sorted({n for n, _way in ways})
+    for n in sizes:
+        for run in ("changing", "noop"):
+            for way in WAYS:
+                seconds, calls, reps = ways[(n, way)][run]
+                lines.append(f"| {n} | {run} | ({way}) {WAYS[way]} | {seconds:.2f} | {reps} | {total(calls)} | {by_action(calls)} |")
+    lines += ["", "| N | run | (a) calls | budget (2N+5 / N+5) | a/b time | a/c time |", "|---:|---|---:|---:|---:|---:|"]
+    for n in sizes:
+        for run in ("changing", "noop"):
+            a, b, c = (ways[(n, way)][run] for way in WAYS)
+            budget = 2 * n + 5 if run == "changing" else n + 5
+            lines.append(f"| {n} | {run} | {total(a[1])} | {budget} | {a[0] / b[0]:.3f} ({b[0] / a[0]:.1f}x faster) | {a[0] / c[0]:.2f} |")
+    lines += ["", "## The share_ami role", "",
+              "Encrypted AMIs (customer-managed key), shared with one OU given by name path; fresh AMIs and keys each repetition.",
+              "", "| scenario | run | wall time (s) | reps | API calls | calls by action |", "|---|---|---:|---:|---:|---|"]
+    for label, summary in role.items():
+        for run in ("changing", "noop"):
+            seconds, calls, reps = summary[run]
+            lines.append(f"| {label} | {run} | {seconds:.2f} | {reps} | {total(calls)} | {by_action(calls)} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slow-repeats", type=int, default=1, help="repetitions of (b) above N=100 (each takes minutes)")
+    parser.add_argument("--no-role", action="store_true", help="skip the role benchmark")
     parser.add_argument("--output", default=os.path.join(HERE, "results.md"))
     args = parser.parse_args(argv)
 
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     with open(os.environ["ORGSHARE_WORLD_FILE"], encoding="utf-8") as handle:
-        ou_arn = json.load(handle)["organizational_units"]["Root/Workloads/Prod"]["arn"]
-    rows = []
-    for n in args.sizes:
-        samples = [measure(endpoint, n, ou_arn, f"bench-{n}-{repeat}") for repeat in range(args.repeats)]
-        for run in ("changing", "noop"):
-            if any(sample[run][1] != samples[0][run][1] for sample in samples):
-                raise SystemExit(f"the API calls of N={n} {run} differ between repetitions: {[sample[run][1] for sample in samples]}")
-            seconds = statistics.median(sample[run][0] for sample in samples)
-            rows.append((n, run, seconds, samples[0][run][1]))
-            print(f"N={n:4d} {run:8s} {seconds:6.2f} s  {total(samples[0][run][1]):4d} calls  ({by_action(samples[0][run][1])})", flush=True)
-    page = report(rows, args.repeats)
+        world = json.load(handle)
+    emulator = control(endpoint)
+    ou_arn = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    ways = bench_ways(emulator, endpoint, args.sizes, args.repeats, args.slow_repeats, ou_arn)
+    role = {} if args.no_role else bench_role(emulator, endpoint, args.repeats)
     with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(page)
+        handle.write(report(ways, role, args.repeats))
     print(f"written to {args.output}")
     return 0
 
