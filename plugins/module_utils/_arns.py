@@ -78,11 +78,6 @@ def ou_arn(partition, management_account_id, organization_id, ou_id):
     return f"arn:{partition}:organizations::{management_account_id}:ou/{organization_id}/{ou_id}"
 
 
-def root_arn(partition, management_account_id, organization_id, root_id):
-    """ARN of an organization root."""
-    return f"arn:{partition}:organizations::{management_account_id}:root/{organization_id}/{root_id}"
-
-
 def root_id_of_ou(ou_id):
     """The ID of the root an OU lives under, read from the OU ID itself."""
     match = _OU_ID.match(ou_id or "")

@@ -253,9 +253,6 @@ diff:
           organizational_unit_arns: [arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
@@ -266,6 +263,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import Targets
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import plan_launch_permissions
+from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 
 def load_images(ec2, image_ids, region):
@@ -409,12 +407,7 @@ def main():
         check_encryption=dict(type="bool", default=True),
         max_concurrency=dict(type="int", default=4),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = ensure(module)
-    except AnsibleAWSError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(**result)
+    run_module(argument_spec, ensure)
 
 
 if __name__ == "__main__":

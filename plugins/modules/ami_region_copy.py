@@ -146,13 +146,11 @@ import itertools
 import time
 import uuid
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
+from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 SOURCE_IMAGE_TAG = "orgshare:source-image-id"
 SOURCE_REGION_TAG = "orgshare:source-region"
@@ -319,12 +317,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = ensure(module)
-    except AnsibleAWSError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(**result)
+    run_module(argument_spec, ensure)
 
 
 if __name__ == "__main__":

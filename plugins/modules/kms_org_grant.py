@@ -233,12 +233,10 @@ diff:
       returned: always
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 FIXES = {
     "Disabled": "enable it (EnableKey) first",
@@ -336,12 +334,7 @@ def main():
         grant_for_aws_resource_only=dict(type="bool", default=True),
         statement_id_prefix=dict(type="str", default=_key_policy.DEFAULT_PREFIX),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = ensure(module)
-    except AnsibleAWSError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(**result)
+    run_module(argument_spec, ensure)
 
 
 if __name__ == "__main__":

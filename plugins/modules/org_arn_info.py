@@ -169,14 +169,12 @@ organizational_units:
       sample: o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-cd34ef56/*
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.orgshare.aws.plugins.module_utils import _arns
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
+from ansible_collections.orgshare.aws.plugins.module_utils._organizations import OrganizationTree
 from ansible_collections.orgshare.aws.plugins.module_utils._organizations import OrganizationalUnitNotFound
 from ansible_collections.orgshare.aws.plugins.module_utils._organizations import OrganizationsAccessDenied
-from ansible_collections.orgshare.aws.plugins.module_utils._organizations import OrganizationTree
 
 
 def requested_organization(params):
@@ -287,12 +285,7 @@ def main():
         management_account_id=dict(type="str"),
         partition=dict(type="str", default="aws"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = describe_arns(module)
-    except AnsibleAWSError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(changed=False, **result)
+    run_module(argument_spec, describe_arns, changed=False)
 
 
 if __name__ == "__main__":

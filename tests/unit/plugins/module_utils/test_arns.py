@@ -158,7 +158,6 @@ def test_builders_round_trip():
     assert _arns.organization_arn("aws", MGMT, ORG_ID) == ORG_ARN
     assert _arns.ou_arn("aws", MGMT, ORG_ID, OU_ID) == OU_ARN
     assert ORG.arn == ORG_ARN
-    assert _arns.root_arn("aws", MGMT, ORG_ID, "r-ab12") == f"arn:aws:organizations::{MGMT}:root/{ORG_ID}/r-ab12"
     assert _arns.parse_ou_arn(_arns.ou_arn("aws-cn", MGMT, ORG_ID, OU_ID)).partition == "aws-cn"
 
 

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the orgshare.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""How every module of the collection runs: one place where the exception type becomes fail_json."""
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def run_module(argument_spec, ensure, **fixed_result):
+    """Build the module (check mode supported), run ``ensure(module)`` and exit with its result.
+
+    An AnsibleAWSError (OrgShareError included) becomes ``fail_json`` with its message;
+    ``fixed_result`` adds keys every result has (``changed=False`` for info modules).
+    """
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = ensure(module)
+    except AnsibleAWSError as e:
+        module.fail_json_aws_error(e)
+    module.exit_json(**fixed_result, **result)
