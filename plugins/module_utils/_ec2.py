@@ -11,6 +11,7 @@ instead of failing the whole batch); per-image attribute calls are single.
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
 from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
 from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
@@ -42,7 +43,16 @@ def describe_images_by_filters(client, filters):
     return _list_all(client, "describe_images", Owners=["self"], Filters=filters, IncludeDeprecated=True)["Images"]
 
 
-@api_call("copy image {0[SourceImageId]} from {0[SourceRegion]}")
+@api_call(
+    "copy image {0[SourceImageId]} from {0[SourceRegion]} as {0[Name]!r}",
+    (
+        ErrorRule(
+            "InvalidAMIName.Duplicate",
+            "Cannot {what}: another image of this account in the destination region already has that name ({code}); "
+            "AMI names are unique per account and region: set name to another one, or deregister the image that holds it.",
+        ),
+    ),
+)
 def copy_image(client, request):
     """CopyImage, called in the destination region; returns the new image ID."""
     return ec2_retry(client.copy_image)(**request)["ImageId"]

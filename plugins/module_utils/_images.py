@@ -15,13 +15,25 @@ import re
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
+# CopyImage Name: 3 to 128 characters.
+MAX_IMAGE_NAME = 128
 _IMAGE_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 # Key states in which a grant cannot let anyone use the key.
 UNUSABLE_KEY_STATES = ("Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable")
 COPY_FIX = (
-    "copy the AMI re-encrypted with a customer-managed key (orgshare.aws.ami_region_copy with kms_key_id, "
-    "or the orgshare.aws.share_ami role) and share the copy"
+    "copy the AMI re-encrypted with a customer-managed key and share the copy (orgshare.aws.ami_region_copy with kms_key_id "
+    "and source_region equal to the region; in the orgshare.aws.share_ami role, give the region a key in share_ami_region_kms_keys)"
 )
+
+# The tags with which ami_region_copy marks its copies, on the image and its snapshots. The
+# key tag records the encryption the copy was asked for, so that a copy whose snapshots are
+# not described yet can still be told apart.
+SOURCE_IMAGE_TAG = "orgshare:source-image-id"
+SOURCE_REGION_TAG = "orgshare:source-region"
+KMS_KEY_TAG = "orgshare:kms-key-arn"
+UNENCRYPTED = "unencrypted"
+# A copy in these states is, or is becoming, usable; failed (and every other state) never counts.
+LIVE_COPY_STATES = ("available", "pending")
 
 
 def check_image_ids(image_ids):
@@ -120,3 +132,75 @@ def raise_problems(problems):
     """One OrgShareError listing every problem found (validation is all-or-nothing), or nothing."""
     if problems:
         raise OrgShareError("Nothing was changed. " + " ".join(problems))
+
+
+def tags_of(image):
+    """The image's tags as a dict."""
+    return {tag["Key"]: tag["Value"] for tag in image.get("Tags") or []}
+
+
+def copies_of(images, source_image_id, source_region):
+    """The copies of one source among ``images``: "the copy of X in region R", decided once.
+
+    A copy is an image tagged as a copy of ``source_image_id`` from ``source_region`` whose
+    state is available or pending (a failed copy never counts). Available copies come first,
+    then the newest.
+    """
+    found = [
+        image for image in images
+        if tags_of(image).get(SOURCE_IMAGE_TAG) == source_image_id
+        and tags_of(image).get(SOURCE_REGION_TAG) == source_region
+        and image.get("State") in LIVE_COPY_STATES
+    ]
+    found.sort(key=lambda image: image.get("CreationDate") or "", reverse=True)
+    found.sort(key=lambda image: image.get("State") != "available")
+    return found
+
+
+def copy_encryption(image, snapshots):
+    """How a copy is encrypted: a tuple of its key ARNs, ``()`` when unencrypted, None when it cannot be told yet.
+
+    Its snapshots (``snapshots``: ID -> DescribeSnapshots entry) are the truth; a copy
+    whose snapshots are not there yet (pending) is judged by the key tag it was made with.
+    """
+    snapshot_ids = [mapping["Ebs"]["SnapshotId"] for mapping in image.get("BlockDeviceMappings", []) if mapping.get("Ebs", {}).get("SnapshotId")]
+    encrypted_ids = encrypted_snapshot_ids(image)
+    if snapshot_ids and all(snapshot_id in snapshots for snapshot_id in encrypted_ids):
+        return tuple(sorted(image_key_arns(image, snapshots)))
+    tagged = tags_of(image).get(KMS_KEY_TAG)
+    if tagged is None:
+        return None
+    return () if tagged == UNENCRYPTED else (tagged,)
+
+
+def describe_encryption(encryption):
+    """Words for a copy's encryption, as :func:`copy_encryption` returns it."""
+    if encryption is None:
+        return "of an encryption that cannot be told yet"
+    if not encryption:
+        return "unencrypted"
+    return "encrypted with " + " and ".join(encryption)
+
+
+def select_copy(copies, encryptions, wanted_key_arn):
+    """``(copy, others)``: the copy that counts as the one asked for, and the copies that do not.
+
+    ``copies`` come from :func:`copies_of`; ``encryptions`` maps image ID to
+    :func:`copy_encryption`; ``wanted_key_arn`` is the key the copy must be encrypted
+    with, None for an unencrypted copy. Only a copy encrypted exactly as asked counts:
+    an earlier copy under another key (or unencrypted, or not to be told) is never
+    taken for it.
+    """
+    wanted = (wanted_key_arn,) if wanted_key_arn else ()
+    chosen = next((image for image in copies if encryptions.get(image["ImageId"]) == wanted), None)
+    others = [image for image in copies if image is not chosen]
+    return chosen, others
+
+
+def copy_name(base, key_arn, taken):
+    """The name of a new copy: ``base``, or when an earlier copy holds that name (AMI names are unique
+    per account and region), ``base`` followed by the ID of the key it is encrypted with."""
+    if base not in taken:
+        return base
+    suffix = "-" + (key_arn.rsplit("/", 1)[-1] if key_arn else UNENCRYPTED)
+    return base[:MAX_IMAGE_NAME - len(suffix)] + suffix

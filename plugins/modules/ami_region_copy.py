@@ -17,9 +17,21 @@ description:
     use the AWS-managed key C(aws/ebs), which can never be shared. For that, copy within the same
     region (O(source_region) equal to the destination).
   - B(Idempotent.) Each copy is tagged (through C(CopyImage) C(TagSpecifications), on the image and
-    its snapshots) with C(orgshare:source-image-id) and C(orgshare:source-region). An earlier copy with
-    those tags that is C(available) or C(pending) is found and returned instead of copying again, so a
-    run that was interrupted while a copy was pending does not make a second copy.
+    its snapshots) with C(orgshare:source-image-id), C(orgshare:source-region) and C(orgshare:kms-key-arn)
+    (the key it was asked to be encrypted with, or C(unencrypted)). An earlier copy with those tags that
+    is C(available) or C(pending) is found and returned instead of copying again, so a run that was
+    interrupted while a copy was pending does not make a second copy. Available copies are preferred,
+    then the newest; a C(failed) copy never counts.
+  - B(A copy counts only when it is encrypted as asked.) An earlier copy whose snapshots are encrypted
+    with another key than O(kms_key_id), or unencrypted when a key is asked for (or the other way
+    round), is not the copy asked for: a new copy is made, and the earlier one is left exactly as it
+    is, its launch permissions included. It is returned in RV(other_copies) and a warning says so;
+    stop sharing it and deregister it once nothing uses it. The key of an available copy is read
+    from its snapshots (C(DescribeSnapshots)); a pending copy whose snapshots are not there yet is
+    judged by its C(orgshare:kms-key-arn) tag.
+  - AMI names are unique per account and region. When an earlier copy under another key already
+    holds the default name, the new copy's name gets the ID of its key (or C(-unencrypted)) appended;
+    an explicit O(name) that an earlier copy holds is refused before copying.
   - Validates before copying. The source must exist in O(source_region) and be C(available). An
     encrypted source needs O(kms_key_id), which must name an enabled customer-managed key in the
     destination; the error names the region otherwise.
@@ -140,6 +152,36 @@ state:
   returned: always
   type: str
   sample: available
+other_copies:
+  description:
+    - Earlier copies of the source in this region that are not encrypted as asked, so they do not count as
+      the copy (see the description). They are left as they are.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    image_id:
+      description: The earlier copy.
+      type: str
+      returned: always
+      sample: ami-0aaaabbbbccccdddd
+    name:
+      description: Its name.
+      type: str
+      returned: always
+      sample: golden-2026-11
+    state:
+      description: Its state (C(available) or C(pending)).
+      type: str
+      returned: always
+      sample: available
+    kms_key_arns:
+      description: The keys of its encrypted snapshots; empty when it is unencrypted (or its keys cannot be told yet).
+      type: list
+      elements: str
+      returned: always
+      sample: []
 """
 
 import itertools
@@ -148,12 +190,11 @@ import uuid
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
+from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
-SOURCE_IMAGE_TAG = "orgshare:source-image-id"
-SOURCE_REGION_TAG = "orgshare:source-region"
 POLL_SECONDS = 15
 
 
@@ -189,26 +230,24 @@ def load_key(kms, key_id, region):
     return key
 
 
-def find_copy(ec2, source_image_id, source_region):
-    """An earlier copy of the source in this region (available or pending, the newest first), else None."""
-    copies = _ec2.describe_images_by_filters(
+def find_copies(ec2, source_image_id, source_region):
+    """The live copies of the source in this region, the way :func:`_images.copies_of` ranks them."""
+    images = _ec2.describe_images_by_filters(
         ec2,
         [
-            {"Name": f"tag:{SOURCE_IMAGE_TAG}", "Values": [source_image_id]},
-            {"Name": f"tag:{SOURCE_REGION_TAG}", "Values": [source_region]},
-            {"Name": "state", "Values": ["available", "pending"]},
+            {"Name": f"tag:{_images.SOURCE_IMAGE_TAG}", "Values": [source_image_id]},
+            {"Name": f"tag:{_images.SOURCE_REGION_TAG}", "Values": [source_region]},
+            {"Name": "state", "Values": list(_images.LIVE_COPY_STATES)},
         ],
     )
-    copies.sort(key=lambda image: (image.get("State") == "available", image.get("CreationDate", "")), reverse=True)
-    return copies[0] if copies else None
+    return _images.copies_of(images, source_image_id, source_region)
 
 
-def copy_key_arn(ec2, image):
-    """The key of the copy's first encrypted snapshot (DescribeSnapshots is where keys show)."""
-    snapshot_ids = _images.encrypted_snapshot_ids(image)
+def load_encryptions(ec2, copies):
+    """Image ID -> how each copy is encrypted (one DescribeSnapshots for all of them)."""
+    snapshot_ids = unique(snapshot_id for image in copies for snapshot_id in _images.encrypted_snapshot_ids(image))
     snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, snapshot_ids)} if snapshot_ids else {}
-    keys = _images.image_key_arns(image, snapshots)
-    return keys[0] if keys else None
+    return {image["ImageId"]: _images.copy_encryption(image, snapshots) for image in copies}
 
 
 def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS):
@@ -248,10 +287,21 @@ def copy_result(source, params, region, image=None, key_arn=None, encrypted=None
     }
 
 
+def other_copy_entry(image, encryption):
+    """One RV(other_copies) entry: an earlier copy that is not encrypted as asked."""
+    return {"image_id": image["ImageId"], "name": image.get("Name"), "state": image.get("State"), "kms_key_arns": list(encryption or [])}
+
+
 def copy_request(source, params, name, key):
     """The CopyImage parameters: the orgshare tags go on the image and its snapshots."""
     tags = dict(params["tags"] or {})
-    tags.update({SOURCE_IMAGE_TAG: source["ImageId"], SOURCE_REGION_TAG: params["source_region"]})
+    tags.update(
+        {
+            _images.SOURCE_IMAGE_TAG: source["ImageId"],
+            _images.SOURCE_REGION_TAG: params["source_region"],
+            _images.KMS_KEY_TAG: key["Arn"] if key else _images.UNENCRYPTED,
+        }
+    )
     request = {
         # One token per run: a CopyImage retried after a lost response returns the same copy instead of a second one.
         "ClientToken": uuid.uuid4().hex,
@@ -268,8 +318,36 @@ def copy_request(source, params, name, key):
     return request
 
 
+def new_copy_name(params, source, region, others, encryptions, key_arn):
+    """The name of the copy to make; an explicit name an earlier copy already holds is refused."""
+    taken = {image.get("Name"): image for image in others}
+    if params["name"]:
+        holder = taken.get(params["name"])
+        if holder is not None:
+            raise OrgShareError(
+                f"name {params['name']!r} is already the name of the earlier copy {holder['ImageId']} in {region}, which is "
+                f"{_images.describe_encryption(encryptions.get(holder['ImageId']))}: AMI names are unique per account and region. "
+                "Leave name unset (the new copy is then named after its key) or choose another name."
+            )
+        return params["name"]
+    base = source.get("Name", "") + ("-copy" if region == params["source_region"] else "")
+    return _images.copy_name(base, key_arn, taken)
+
+
+def warn_superseded(module, others, encryptions, source, region, key_arn):
+    """Say which earlier copies do not count, and what happens to them (nothing)."""
+    wanted = _images.describe_encryption((key_arn,) if key_arn else ())
+    for image in others:
+        module.warn(
+            f"The earlier copy {image['ImageId']} ({image.get('State')}) of {source['ImageId']} in {region} is "
+            f"{_images.describe_encryption(encryptions.get(image['ImageId']))}, not {wanted}, so it is not the copy asked for "
+            f"and a new one {'would be' if module.check_mode else 'is'} made. The earlier copy is left as it is, launch "
+            "permissions included: stop sharing it and deregister it (amazon.aws.ec2_ami state=absent) once nothing uses it."
+        )
+
+
 def ensure(module):
-    """Validate, then return the earlier copy or make one (outside check mode), optionally waiting for it."""
+    """Validate, then return the copy encrypted as asked or make one (outside check mode), optionally waiting for it."""
     params = module.params
     region = module.region
     source = load_source(module, params["source_image_id"], params["source_region"])
@@ -280,29 +358,35 @@ def ensure(module):
             f"The source AMI {source['ImageId']} is encrypted, so its copy in {region} must be encrypted with a customer-managed "
             f"key of {region}: set kms_key_id (for the share_ami role: share_ami_region_kms_keys['{region}'])."
         )
+    key_arn = key["Arn"] if key else None
     will_be_encrypted = key is not None or _images.image_encrypted(source)
-    name = params["name"] or (source.get("Name", "") + ("-copy" if region == params["source_region"] else ""))
 
-    existing = find_copy(ec2, source["ImageId"], params["source_region"])
-    before = copy_result(source, params, region, existing, copy_key_arn(ec2, existing)) if existing else {}
+    copies = find_copies(ec2, source["ImageId"], params["source_region"])
+    encryptions = load_encryptions(ec2, copies)
+    existing, others = _images.select_copy(copies, encryptions, key_arn)
+    before = copy_result(source, params, region, existing, key_arn) if existing else {}
     if existing is not None:
         image = existing
         if params["wait"] and existing.get("State") == "pending" and not module.check_mode:
             image = wait_until_available(ec2, existing["ImageId"], region, params["wait_timeout"])
         result = dict(before, state=image.get("State"), changed=False)
-    elif module.check_mode:
-        result = copy_result(source, params, region, key_arn=key["Arn"] if key else None, encrypted=will_be_encrypted)
-        result.update(name=name, changed=True)
     else:
-        image_id = _ec2.copy_image(ec2, copy_request(source, params, name, key))
-        image = {"ImageId": image_id, "Name": name, "State": "pending"}
-        if params["wait"]:
-            image = wait_until_available(ec2, image_id, region, params["wait_timeout"])
-        result = copy_result(source, params, region, image, key["Arn"] if key else None, encrypted=will_be_encrypted)
-        result["changed"] = True
+        name = new_copy_name(params, source, region, others, encryptions, key_arn)
+        warn_superseded(module, others, encryptions, source, region, key_arn)
+        if module.check_mode:
+            result = copy_result(source, params, region, key_arn=key_arn, encrypted=will_be_encrypted)
+            result.update(name=name, changed=True)
+        else:
+            image_id = _ec2.copy_image(ec2, copy_request(source, params, name, key))
+            image = {"ImageId": image_id, "Name": name, "State": "pending"}
+            if params["wait"]:
+                image = wait_until_available(ec2, image_id, region, params["wait_timeout"])
+            result = copy_result(source, params, region, image, key_arn, encrypted=will_be_encrypted)
+            result["changed"] = True
+    result["other_copies"] = [other_copy_entry(image, encryptions.get(image["ImageId"])) for image in others]
 
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": before, "after": {field: value for field, value in result.items() if field != "changed"}}
+        result["diff"] = {"before": before, "after": {field: value for field, value in result.items() if field not in ("changed", "other_copies")}}
     return result
 
 

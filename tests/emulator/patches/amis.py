@@ -192,6 +192,17 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
     return mappings, failure
 
 
+def _check_name_free(backend: Any, name: str | None) -> None:
+    # AMI names are unique per account and region (EC2 API reference, CreateRestoreImageTask:
+    # "The name must be unique for AMIs in the Region for this account"; error code
+    # InvalidAMIName.Duplicate). moto accepts any name twice. The docs do not say whether a
+    # failed image keeps its name; here it does not, since it can never be used.
+    # Only CopyImage checks it: RegisterImage keeps moto's behaviour.
+    for image in backend.amis.values():
+        if image.name == name and image.owner_id == backend.account_id and image.state not in ("failed", "deregistered"):
+            raise ec2_error("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {image.id}")
+
+
 def _copy_image(original: Any) -> Any:
     # EC2 CopyImage (called in the destination region with SourceRegion/SourceImageId): the copy
     # gets NEW snapshots in the destination region; an encrypted source stays encrypted;
@@ -205,6 +216,7 @@ def _copy_image(original: Any) -> Any:
         if kms_key_id and not encrypted:
             raise InvalidParameterDependency("KmsKeyId", "Encrypted")
         source = _find_image(ec2_backends[self.account_id][source_region], source_image_id)
+        _check_name_free(self, name)
         image = original(self, source_image_id, source_region, name, description)
         self.snapshots.pop(image.ebs_snapshot.id, None)
         mappings, failure = _copy_mappings(self, image, source, encrypted, kms_key_id)

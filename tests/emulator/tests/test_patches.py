@@ -197,6 +197,24 @@ def test_copy_image_with_an_unusable_key_ends_failed():
     assert image_of(copy_id, "eu-west-1")["State"] == "failed"
 
 
+def test_copy_image_names_are_unique_per_account_and_region():
+    source = create_image(client("ec2"), "source")
+    copy = dict(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")
+    first = client("ec2", "eu-west-1").copy_image(**copy)["ImageId"]
+    error = error_of(client("ec2", "eu-west-1").copy_image, **copy)
+    assert error["Code"] == "InvalidAMIName.Duplicate" and first in error["Message"]
+    client("ec2", "eu-central-1").copy_image(**copy)  # another region: the name is free there
+
+
+def test_a_failed_copy_does_not_hold_its_name():
+    key = customer_key("eu-west-1")
+    client("kms", "eu-west-1").disable_key(KeyId=key["KeyId"])
+    source = create_image(client("ec2"), "source")
+    copy = dict(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")
+    client("ec2", "eu-west-1").copy_image(**copy, Encrypted=True, KmsKeyId=key["Arn"])
+    assert image_of(client("ec2", "eu-west-1").copy_image(**copy)["ImageId"], "eu-west-1")["State"] == "available"
+
+
 def test_copy_image_key_requires_encrypted():
     source = create_image(client("ec2"), "source")
     error = error_of(client("ec2", "eu-west-1").copy_image, Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1",

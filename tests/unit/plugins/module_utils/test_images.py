@@ -94,3 +94,74 @@ def test_raise_problems():
     with pytest.raises(OrgShareError) as err:
         _images.raise_problems(["a.", "b."])
     assert err.value.message == "Nothing was changed. a. b."
+
+
+# --- the copy of a source in a region ------------------------------------------------------
+
+KEY_1 = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+KEY_2 = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+
+
+def a_copy(image_id, state="available", created="2026-11-01T00:00:00.000Z", source="ami-0aaaaaaaaaaaaaaaa", source_region="us-east-1",
+           snapshots=("snap-1",), encrypted=False, key_tag=None, name=None):
+    tags = [{"Key": _images.SOURCE_IMAGE_TAG, "Value": source}, {"Key": _images.SOURCE_REGION_TAG, "Value": source_region}]
+    if key_tag:
+        tags.append({"Key": _images.KMS_KEY_TAG, "Value": key_tag})
+    found = image(image_id, state=state, snapshots=snapshots, encrypted=encrypted)
+    found.update(CreationDate=created, Tags=tags, Name=name or image_id)
+    return found
+
+
+def test_copies_of_ranks_available_then_newest_and_never_counts_failed():
+    older = a_copy("ami-00000000000000001", created="2026-10-01T00:00:00.000Z")
+    newer = a_copy("ami-00000000000000002", created="2026-11-01T00:00:00.000Z")
+    pending = a_copy("ami-00000000000000003", state="pending", created="2026-12-01T00:00:00.000Z")
+    failed = a_copy("ami-00000000000000004", state="failed", created="2026-12-02T00:00:00.000Z")
+    other_source = a_copy("ami-00000000000000005", source="ami-0bbbbbbbbbbbbbbbb")
+    other_region = a_copy("ami-00000000000000006", source_region="eu-central-1")
+    found = _images.copies_of([failed, older, pending, other_source, newer, other_region], "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
+    assert [copy["ImageId"] for copy in found] == ["ami-00000000000000002", "ami-00000000000000001", "ami-00000000000000003"]
+
+
+def test_copy_encryption_reads_snapshots_then_the_tag():
+    encrypted = a_copy("ami-00000000000000001", snapshots=("snap-1", "snap-2"), encrypted=True)
+    snapshots = {"snap-1": {"Encrypted": True, "KmsKeyId": KEY_2}, "snap-2": {"Encrypted": True, "KmsKeyId": KEY_1}}
+    assert _images.copy_encryption(encrypted, snapshots) == (KEY_1, KEY_2)
+    assert _images.copy_encryption(a_copy("ami-00000000000000002"), {}) == ()
+    # Snapshots not described yet (a pending copy): the tag the copy was made with decides.
+    assert _images.copy_encryption(a_copy("ami-00000000000000003", encrypted=True, key_tag=KEY_1), {}) == (KEY_1,)
+    assert _images.copy_encryption(a_copy("ami-00000000000000004", snapshots=(), key_tag=_images.UNENCRYPTED), {}) == ()
+    # The snapshots win over the tag; without either, nothing can be told.
+    assert _images.copy_encryption(a_copy("ami-00000000000000005", key_tag=KEY_1), {}) == ()
+    assert _images.copy_encryption(a_copy("ami-00000000000000006", snapshots=()), {}) is None
+
+
+@pytest.mark.parametrize(
+    "encryptions, wanted, chosen",
+    [
+        ({"ami-00000000000000001": (), "ami-00000000000000002": (KEY_1,)}, KEY_1, "ami-00000000000000002"),
+        ({"ami-00000000000000001": (), "ami-00000000000000002": (KEY_1,)}, None, "ami-00000000000000001"),
+        ({"ami-00000000000000001": (KEY_1,), "ami-00000000000000002": (KEY_1,)}, KEY_2, None),
+        ({"ami-00000000000000001": None, "ami-00000000000000002": (KEY_1, KEY_2)}, KEY_1, None),
+        ({"ami-00000000000000001": (KEY_2,), "ami-00000000000000002": (KEY_2,)}, KEY_2, "ami-00000000000000001"),
+    ],
+)
+def test_only_a_copy_encrypted_as_asked_counts(encryptions, wanted, chosen):
+    copies = [a_copy("ami-00000000000000001"), a_copy("ami-00000000000000002")]
+    copy, others = _images.select_copy(copies, encryptions, wanted)
+    assert (copy["ImageId"] if copy else None) == chosen
+    assert [other["ImageId"] for other in others] == [c["ImageId"] for c in copies if c["ImageId"] != chosen]
+
+
+def test_a_new_copy_avoids_the_name_an_earlier_copy_holds():
+    assert _images.copy_name("golden", KEY_1, {}) == "golden"
+    assert _images.copy_name("golden", KEY_1, {"golden": {}}) == "golden-11111111-1111-1111-1111-111111111111"
+    assert _images.copy_name("golden", None, {"golden": {}}) == "golden-unencrypted"
+    long_name = "x" * 128
+    renamed = _images.copy_name(long_name, KEY_2, {long_name: {}})
+    assert len(renamed) == _images.MAX_IMAGE_NAME and renamed.endswith("-22222222-2222-2222-2222-222222222222")
+
+
+@pytest.mark.parametrize("encryption, words", [(None, "cannot be told"), ((), "unencrypted"), ((KEY_1,), f"encrypted with {KEY_1}")])
+def test_describe_encryption(encryption, words):
+    assert words in _images.describe_encryption(encryption)

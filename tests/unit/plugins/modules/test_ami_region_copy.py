@@ -81,7 +81,9 @@ def test_four_runs_with_re_encryption(copy, new_image, emulator, world, calls):
     (found,) = copies_of(emulator, source)
     assert found["ImageId"] == made["image_id"]
     tags = {tag["Key"]: tag["Value"] for tag in found["Tags"]}
-    assert tags == {"orgshare:source-image-id": source, "orgshare:source-region": SOURCE_REGION, "team": "platform"}
+    assert tags == {
+        "orgshare:source-image-id": source, "orgshare:source-region": SOURCE_REGION, "orgshare:kms-key-arn": key["key_arn"], "team": "platform",
+    }
     assert snapshot_keys(emulator, found) == [key["key_arn"]]
 
     again_checked = copy(check_mode=True, **args)
@@ -162,3 +164,82 @@ def test_disabled_destination_key_is_refused(refused, new_image, emulator):
 )
 def test_bad_source_is_refused(refused, args, fragment):
     assert fragment in refused(**args)
+
+
+@pytest.fixture
+def other_key(emulator):
+    """A second customer-managed key in the destination."""
+    return emulator.client("kms", region=DESTINATION).create_key(Description="second key")["KeyMetadata"]["Arn"]
+
+
+@pytest.mark.parametrize("first_key", [None, "world"])
+def test_an_earlier_copy_under_another_key_is_not_the_copy_asked_for(copy, new_image, emulator, world, other_key, calls, first_key):
+    source = new_image()
+    first = copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"] if first_key else None)
+
+    checked = copy(source_image_id=source, kms_key_id=other_key, check_mode=True, diff=True)
+    assert checked["changed"] and checked["image_id"] is None and checked["kms_key_arn"] == other_key
+    assert [other["image_id"] for other in checked["other_copies"]] == [first["image_id"]]
+    assert checked["diff"]["before"] == {}
+    assert len(copies_of(emulator, source)) == 1
+
+    made = copy(source_image_id=source, kms_key_id=other_key)
+    assert made["changed"] and made["image_id"] != first["image_id"] and made["kms_key_arn"] == other_key
+    found = {image["ImageId"]: image for image in copies_of(emulator, source)}
+    assert set(found) == {first["image_id"], made["image_id"]}  # the earlier copy is left as it is
+    assert snapshot_keys(emulator, found[made["image_id"]]) == [other_key]
+    # AMI names are unique per region: the new copy is named after its key.
+    assert found[made["image_id"]]["Name"] == found[first["image_id"]]["Name"] + "-" + other_key.rsplit("/", 1)[-1]
+
+    again = copy(source_image_id=source, kms_key_id=other_key, check_mode=True)
+    assert not again["changed"] and again["image_id"] == made["image_id"]
+    # Asked for the first encryption again, the first copy is the one.
+    back = copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"] if first_key else None)
+    assert not back["changed"] and back["image_id"] == first["image_id"]
+    assert calls()["ec2"]["CopyImage"] == 2
+
+
+def test_the_new_copy_is_announced_with_what_happens_to_the_old_one(stand_in, new_image, other_key):
+    source = new_image()
+    first = ami_region_copy.ensure(stand_in(DEFAULTS, source_image_id=source, region=DESTINATION))
+    module = stand_in(DEFAULTS, source_image_id=source, kms_key_id=other_key, region=DESTINATION)
+    ami_region_copy.ensure(module)
+    (warning,) = module.warnings
+    assert first["image_id"] in warning and "unencrypted" in warning and other_key in warning
+    assert "left as it is" in warning and "deregister" in warning
+
+
+def test_an_explicit_name_an_earlier_copy_holds_is_refused(copy, refused, new_image, other_key, calls):
+    source = new_image()
+    copy(source_image_id=source, name="fixed-name")
+    message = refused(source_image_id=source, kms_key_id=other_key, name="fixed-name")
+    assert "'fixed-name'" in message and "unique per account and region" in message and "unencrypted" in message
+    assert calls()["ec2"]["CopyImage"] == 1
+
+
+def test_a_failed_copy_never_counts(copy, new_image, emulator, world):
+    source = new_image()
+    kms = emulator.client("kms", region=DESTINATION)
+    doomed = kms.create_key(Description="deleted before the copy")["KeyMetadata"]
+    tags = [{"Key": "orgshare:source-image-id", "Value": source}, {"Key": "orgshare:source-region", "Value": SOURCE_REGION}]
+    kms.schedule_key_deletion(KeyId=doomed["KeyId"], PendingWindowInDays=7)
+    failed = emulator.client("ec2", region=DESTINATION).copy_image(
+        SourceImageId=source, SourceRegion=SOURCE_REGION, Name="doomed", Encrypted=True, KmsKeyId=doomed["Arn"],
+        TagSpecifications=[{"ResourceType": "image", "Tags": tags}],
+    )["ImageId"]
+    assert emulator.client("ec2", region=DESTINATION).describe_images(ImageIds=[failed])["Images"][0]["State"] == "failed"
+    made = copy(source_image_id=source)
+    assert made["changed"] and made["image_id"] != failed and made["other_copies"] == []
+
+
+def test_a_pending_copy_is_found_and_told_apart_by_its_key(copy, new_image, emulator, world, other_key):
+    source = new_image()
+    emulator.settings(copy_pending_seconds=600)
+    try:
+        pending = copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"], wait=False)
+        assert pending["state"] == "pending"
+        assert copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"], wait=False)["image_id"] == pending["image_id"]
+        other = copy(source_image_id=source, kms_key_id=other_key, check_mode=True)
+        assert other["changed"] and other["other_copies"][0]["image_id"] == pending["image_id"]
+    finally:
+        emulator.settings(copy_pending_seconds=0)
