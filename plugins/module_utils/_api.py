@@ -25,7 +25,8 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 class ErrorRule:
     """Map some AWS error codes to an exception type and a message.
 
-    ``template`` is formatted with ``what`` (the call's description) and ``code``.
+    ``template`` is formatted with ``what`` (the call's description), ``code`` and
+    ``region`` (the region of the client that made the call).
     """
 
     def __init__(self, codes, template, exception_type=OrgShareError):
@@ -54,6 +55,27 @@ def error_code(exception):
     return response.get("Error", {}).get("Code")
 
 
+def aws_cause(exception):
+    """What AWS answered, as ``Code: message`` (for a ClientError), else the exception's text; None for no exception."""
+    if exception is None:
+        return None
+    error = (getattr(exception, "response", None) or {}).get("Error", {})
+    if error.get("Code"):
+        return f"{error['Code']}: {error['Message']}" if error.get("Message") else error["Code"]
+    return str(exception)
+
+
+def denied_hint(client, exception):
+    """For an access-denied error, the IAM action the caller's policy may be missing (else "")."""
+    action = iam_action(client, exception) if error_code(exception) in ACCESS_DENIED_CODES else None
+    return f" (if the caller's IAM policy is what denies it, it needs {action}; see docs/iam-policy.json)" if action else ""
+
+
+def client_region(client):
+    """The region a client calls (for messages): its configured region name."""
+    return getattr(getattr(client, "meta", None), "region_name", None) or "the client's region"
+
+
 def api_call(description, rules=()):
     """Decorate a function ``f(client, *args)`` making one AWS call (or one paginated listing).
 
@@ -69,12 +91,11 @@ def api_call(description, rules=()):
                 return func(client, *args)
             except botocore.exceptions.ClientError as e:
                 code = error_code(e)
-                action = iam_action(client, e) if code in ACCESS_DENIED_CODES else None
-                hint = f" (if the caller's IAM policy is what denies it, it needs {action}; see docs/iam-policy.json)" if action else ""
+                hint = denied_hint(client, e)
                 for rule in rules:
                     if code in rule.codes:
                         # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
-                        message = rule.template.format(what=what, code=code).rstrip(".") + hint
+                        message = rule.template.format(what=what, code=code, region=client_region(client)).rstrip(".") + hint
                         raise rule.exception_type(message, exception=e) from e
                 raise OrgShareError(f"Failed to {what}{hint}", exception=e) from e
             except botocore.exceptions.BotoCoreError as e:

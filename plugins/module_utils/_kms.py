@@ -25,7 +25,13 @@ class KeyNotFound(OrgShareError):
 
 
 KMS_ERRORS = (
-    ErrorRule("NotFoundException", "Cannot {what}: no such key or alias in this region ({code}).", KeyNotFound),
+    # A KMS key and its aliases live in one region; a multi-Region key has a replica (its own key) per region.
+    ErrorRule(
+        "NotFoundException",
+        "Cannot {what}: no such key or alias in this region ({region}; {code}). KMS keys are regional: the key must be "
+        "in {region}, the region of the images or of the copy it encrypts; a multi-Region key needs its replica in {region}.",
+        KeyNotFound,
+    ),
     ErrorRule(
         "AccessDeniedException",
         "Cannot {what}: access denied ({code}). The caller needs kms:DescribeKey on the key; for a key of another "
