@@ -12,6 +12,12 @@ is refused here first with a message that says how to get the ARN.
 ID patterns are the ones the Organizations API documents. An OU ID is
 ``ou-<root suffix>-<suffix>``: its first segment is the suffix of the ID of the
 root it lives under, which is how the root ID can be known without a call.
+Organizations IDs and ARNs are all lowercase, so something that looks like one
+in any letter case is judged as one (never as a name), and refused with its
+lowercase form when that form would do.
+
+The parsers take ``option`` (and ``index``, 1-based, for a list entry) only to
+name where an empty value came from; they never see a module.
 """
 
 import re
@@ -36,6 +42,20 @@ ORG_ID_FORMAT = "o- followed by 10 to 32 lowercase letters or digits (e.g. o-a1b
 OU_ID_FORMAT = "ou-<4 to 32 letters or digits of its root ID>-<8 to 32 letters or digits> (e.g. ou-ab12-cd34ef56)"
 ORG_ARN_FORMAT = "arn:<partition>:organizations::<management account>:organization/<o-id>"
 OU_ARN_FORMAT = "arn:<partition>:organizations::<management account>:ou/<o-id>/<ou-id>"
+# The name AWS Organizations gives the root (ListRoots); name paths start with it. The
+# Organizations API has no call to rename a root (UpdateOrganizationalUnit takes OU IDs only).
+ROOT_NAME = "Root"
+SHARE_WITH_ORGANIZATION = (
+    "the root stands for the whole organization: share with the organization instead (orgshare.aws.org_arn_info "
+    "returns its ARN as organization.arn; in the share_ami role, set share_ami_share_with_organization: true)"
+)
+# What to give instead of an empty value, by what was expected.
+_WHAT_TO_GIVE = {
+    "organization ARN": f"the organization ARN ({ORG_ARN_FORMAT})",
+    "OU ARN": f"the OU ARN ({OU_ARN_FORMAT})",
+    "organizational unit": "an OU ID, an OU ARN or a name path from the root such as 'Root/Workloads/Prod'",
+    "organization ID": "the organization ID (o-...) or ARN",
+}
 
 
 class Organization(namedtuple("Organization", "id management_account_id partition")):
@@ -115,6 +135,26 @@ def _bare_id_error(text, what):
     )
 
 
+def _looks_like_an_identifier(lowered):
+    """Whether lowercased text is written like an ARN or an organization, OU or root ID."""
+    if lowered.startswith("arn:"):
+        return True
+    return "/" not in lowered and (lowered.startswith(("o-", "ou-")) or bool(_ROOT_ID.match(lowered)))
+
+
+def _refuse_capitals(text, parse):
+    """Refuse an ID or ARN with capital letters; show its lowercase form when ``parse`` accepts it."""
+    lowered = text.lower()
+    if text == lowered or not _looks_like_an_identifier(lowered):
+        return
+    lead = f"{_quote(text)} has capital letters, but IDs and ARNs are lowercase in AWS Organizations"
+    try:
+        parse(lowered)
+    except OrgShareError as e:
+        raise OrgShareError(f"{lead}; even in lowercase it is not usable: {e.message}") from None
+    raise OrgShareError(f"{lead}: give {lowered!r}.")
+
+
 def _arn_problem(text, resource_type):
     """Say what exactly is wrong with something offered as an organization/OU ARN."""
     parts = text.split(":", 5)
@@ -142,9 +182,10 @@ def _arn_problem(text, resource_type):
     return None
 
 
-def parse_organization_arn(text):
+def parse_organization_arn(text, option=None, index=None):
     """Parse an organization ARN into an :class:`Organization`, or raise OrgShareError."""
-    text = _require_text(text, "organization ARN")
+    text = _require_text(text, "organization ARN", option, index)
+    _refuse_capitals(text, parse_organization_arn)
     if _ORGANIZATION_ID.match(text):
         raise _bare_id_error(text, "organization")
     problem = _arn_problem(text, "organization")
@@ -154,9 +195,10 @@ def parse_organization_arn(text):
     return Organization(resource.split("/")[1], account, partition)
 
 
-def parse_ou_arn(text):
+def parse_ou_arn(text, option=None, index=None):
     """Parse an OU ARN into an :class:`OrganizationalUnit`, or raise OrgShareError."""
-    text = _require_text(text, "OU ARN")
+    text = _require_text(text, "OU ARN", option, index)
+    _refuse_capitals(text, parse_ou_arn)
     if _OU_ID.match(text):
         raise _bare_id_error(text, "OU")
     if _ORGANIZATION_ID.match(text):
@@ -169,13 +211,14 @@ def parse_ou_arn(text):
     return OrganizationalUnit(ou_id, organization_id, account, partition)
 
 
-def parse_organization_id(text):
+def parse_organization_id(text, option=None):
     """Check an organization ID (``o-...``); an organization ARN is accepted and reduced to it.
 
     Returns ``(organization_id, Organization or None)``: the second is set when
     an ARN was given, since it also names the management account.
     """
-    text = _require_text(text, "organization ID")
+    text = _require_text(text, "organization ID", option)
+    _refuse_capitals(text, parse_organization_id)
     if text.startswith("arn:"):
         organization = parse_organization_arn(text)
         return organization.id, organization
@@ -184,30 +227,32 @@ def parse_organization_id(text):
     return text, None
 
 
-def parse_account_id(text, what="management account ID"):
+def parse_account_id(text, what="management account ID", option=None):
     """Check a 12-digit AWS account ID."""
-    text = _require_text(text, what)
+    text = _require_text(text, what, option)
     if not _ACCOUNT_ID.match(text):
         raise OrgShareError(f"{_quote(text)} is not a valid {what}: expected exactly 12 digits.")
     return text
 
 
-def parse_partition(text):
+def parse_partition(text, option=None):
     """Check an AWS partition name (aws, aws-cn, aws-us-gov, ...)."""
-    text = _require_text(text, "partition")
+    text = _require_text(text, "partition", option)
     if not _PARTITION.match(text):
         raise OrgShareError(f"{_quote(text)} is not an AWS partition: expected aws, aws-cn or aws-us-gov.")
     return text
 
 
-def parse_ou_reference(text):
+def parse_ou_reference(text, option=None, index=None):
     """Classify one OU reference: an OU ID, an OU ARN or a name path from the root.
 
-    Anything that looks like an ID or an ARN must be a valid one (``ou-123`` is
-    a malformed ID, not the name of an OU); everything else is a name path
-    such as ``Root/Workloads/Prod``.
+    Anything that looks like an ID or an ARN, in any letter case, must be a valid
+    one (``ou-123`` is a malformed ID, not the name of an OU); everything else is a
+    name path such as ``Root/Workloads/Prod``, which has at least two names: one
+    name alone would be the root itself, or an OU written without its path.
     """
-    text = _require_text(text, "organizational unit")
+    text = _require_text(text, "organizational unit", option, index)
+    _refuse_capitals(text, parse_ou_reference)
     if text.startswith("arn:"):
         return OuReference(text, "arn", parse_ou_arn(text), None)
     if text.startswith("ou-") and "/" not in text:
@@ -220,12 +265,17 @@ def parse_ou_reference(text):
             "give the organization with organization_id (its ARN is returned as organization.arn)."
         )
     if _ROOT_ID.match(text):
-        raise OrgShareError(
-            f"{_quote(text)} is a root ID: the root stands for the whole organization; "
-            "share with the organization ARN (returned as organization.arn) instead."
-        )
+        raise OrgShareError(f"{_quote(text)} is a root ID, and {SHARE_WITH_ORGANIZATION}.")
     segments = text.split("/")
-    if len(segments) < 2 or any(segment == "" for segment in segments):
+    if len(segments) == 1 and text.lower() == ROOT_NAME.lower():
+        raise OrgShareError(f"{_quote(text)} is the root of the organization, not an OU, and {SHARE_WITH_ORGANIZATION}.")
+    if len(segments) == 1:
+        raise OrgShareError(
+            f"{_quote(text)} is a single name, but name paths start at the root, which AWS Organizations names "
+            f"{ROOT_NAME!r}: give {ROOT_NAME + '/' + text!r} for an OU right under the root, or its whole path "
+            f"(e.g. {ROOT_NAME + '/Workloads/' + text!r}) for one further down."
+        )
+    if any(segment == "" for segment in segments):
         raise OrgShareError(
             f"{_quote(text)} is neither an OU ID ({OU_ID_FORMAT}), an OU ARN ({OU_ARN_FORMAT}) "
             "nor a name path from the root such as 'Root/Workloads/Prod' (names separated by '/', none empty)."
@@ -291,16 +341,22 @@ def unit_entry(requested, organization, ou_id, name=None, path=None):
     }
 
 
-def check_share_targets(organization_arns, organizational_unit_arns):
+def parse_ou_references(texts, option="organizational_units"):
+    """:func:`parse_ou_reference` for each entry of the list option ``option``."""
+    return [parse_ou_reference(text, option, index) for index, text in enumerate(texts or [], 1)]
+
+
+def check_share_targets(organization_arns, organizational_unit_arns, options=("organization_arns", "organizational_unit_arns")):
     """Validate and de-duplicate the organization and OU ARNs to share with.
 
     Returns two lists in first-seen order. Raises OrgShareError naming the first
-    bad entry, before anything is written anywhere.
+    bad entry, before anything is written anywhere. ``options`` are the names of
+    the two list options, for the message about an empty or null entry.
     """
-    for arn in organization_arns or []:
-        parse_organization_arn(arn)
-    for arn in organizational_unit_arns or []:
-        parse_ou_arn(arn)
+    for index, arn in enumerate(organization_arns or [], 1):
+        parse_organization_arn(arn, options[0], index)
+    for index, arn in enumerate(organizational_unit_arns or [], 1):
+        parse_ou_arn(arn, options[1], index)
     return unique(organization_arns or []), unique(organizational_unit_arns or [])
 
 
@@ -330,11 +386,23 @@ def unique(items):
     return list(dict.fromkeys(items))
 
 
-def _require_text(value, what):
+def _empty_value_error(value, what, option, index):
+    """Message for an empty or null value; ansible-core hands a module "" for a null entry of a list of strings."""
+    message = f"{'Null' if value is None else 'An empty string'} was given for the {what}"
+    to_give = _WHAT_TO_GIVE.get(what, f"the {what}")
+    if option and index:
+        return OrgShareError(f"{message}: entry {index} of {option} is empty or null; remove it, or give {to_give}.")
+    if option:
+        return OrgShareError(f"{message}: {option} is empty; leave it out, or give {to_give}.")
+    return OrgShareError(f"{message}.")
+
+
+def _require_text(value, what, option=None, index=None):
+    """The value, checked to be a non-empty string without surrounding white space."""
+    if value is None or isinstance(value, str) and not value.strip():
+        raise _empty_value_error(value, what, option, index)
     if not isinstance(value, str):
         raise OrgShareError(f"{_quote(value)} is not a valid {what}: expected a string.")
-    if not value.strip():
-        raise OrgShareError(f"An empty string was given for the {what}.")
     if value != value.strip():
         raise OrgShareError(f"{_quote(value)} has leading or trailing white space; give the {what} without it.")
     return value

@@ -34,7 +34,10 @@ options:
         (C(arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56)) or a name path from
         the root (C(Root/Workloads/Prod)), names separated by C(/).
       - Anything that starts like an ID or an ARN must be a valid one; C(ou-123) is refused, not looked
-        up as a name.
+        up as a name. IDs and ARNs are lowercase in AWS Organizations, so one written with capitals
+        (C(OU-AB12-CD34EF56)) is refused too, with its lowercase form.
+      - A name path has at least two names, the first being the root's (C(Root)). The root alone is
+        refused, since it stands for the whole organization; share with RV(organization.arn) instead.
     type: list
     elements: str
     default: []
@@ -180,13 +183,13 @@ from ansible_collections.orgshare.aws.plugins.module_utils._organizations import
 def requested_organization(params):
     """``(organization_id, management_account_id, partition)`` from the options, each checked; None where not given."""
     organization_id, management_account_id = None, None
-    partition = _arns.parse_partition(params["partition"])
+    partition = _arns.parse_partition(params["partition"], option="partition")
     if params["organization_id"] is not None:
-        organization_id, from_arn = _arns.parse_organization_id(params["organization_id"])
+        organization_id, from_arn = _arns.parse_organization_id(params["organization_id"], option="organization_id")
         if from_arn is not None:
             management_account_id, partition = from_arn.management_account_id, from_arn.partition
     if params["management_account_id"] is not None:
-        given = _arns.parse_account_id(params["management_account_id"])
+        given = _arns.parse_account_id(params["management_account_id"], option="management_account_id")
         if management_account_id is not None and given != management_account_id:
             raise OrgShareError(
                 f"management_account_id {given} contradicts the organization ARN {params['organization_id']!r}, "
@@ -262,7 +265,7 @@ def resolve_online(module, tree, organization, references, root_id):
 
 def describe_arns(module):
     """The module's whole job: validate every input, then resolve with as few calls as possible."""
-    references = [_arns.parse_ou_reference(text) for text in module.params["organizational_units"]]
+    references = _arns.parse_ou_references(module.params["organizational_units"], "organizational_units")
     root_id = _arns.common_root_id(references)
     organization_id, management_account_id, partition = requested_organization(module.params)
     if organization_id and management_account_id and all(ref.kind != "path" for ref in references):

@@ -18,6 +18,13 @@ OU_ARN = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{OU_ID}"
 ORG = _arns.Organization(ORG_ID, MGMT, "aws")
 
 
+def refusal(parse, *args, **kwargs):
+    """The message of the OrgShareError ``parse(*args, **kwargs)`` must raise."""
+    with pytest.raises(OrgShareError) as err:
+        parse(*args, **kwargs)
+    return err.value.message
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -41,7 +48,7 @@ def test_parse_organization_arn_valid(text, expected):
         ("arn:aws:iam::111122223333:organization/" + ORG_ID, ["'iam'"]),
         ("arn:aws:organizations:us-east-1:111122223333:organization/" + ORG_ID, ["no region"]),
         ("arn:aws:organizations::111122223333:organization/o-short", ["'o-short'", "not an organization ID"]),
-        ("arn:aws:organizations::111122223333:organization/O-A1B2C3D4E5", ["'O-A1B2C3D4E5'"]),
+        ("arn:aws:organizations::111122223333:organization/O-A1B2C3D4E5", ["lowercase", f"give {ORG_ARN!r}"]),
         (OU_ARN, ["'ou'", "not 'organization'"]),
         ("arn:aws:organizations::111122223333:organization", ["organization/<o-id>"]),
         ("not-an-arn", ["six colon-separated fields"]),
@@ -107,7 +114,7 @@ def test_parse_ou_reference(text, kind, ou_id, segments):
         (ORG_ID, "organization ID, not an organizational unit"),
         ("r-ab12", "root ID"),
         ("", "empty string"),
-        ("Prod", "name path from the root"),
+        ("Prod", "give 'Root/Prod'"),
         ("Root//Prod", "none empty"),
         ("Root/Prod/", "none empty"),
         ("arn:aws:organizations::12345:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56", "12-digit"),
@@ -130,7 +137,7 @@ def test_parse_organization_id(text, expected_id, expected_org):
     assert _arns.parse_organization_id(text) == (expected_id, expected_org)
 
 
-@pytest.mark.parametrize("text", ["o-abc", "org-a1b2c3d4e5", "O-A1B2C3D4E5", OU_ID])
+@pytest.mark.parametrize("text", ["o-abc", "org-a1b2c3d4e5", OU_ID])
 def test_parse_organization_id_invalid(text):
     with pytest.raises(OrgShareError, match="not a valid organization ID"):
         _arns.parse_organization_id(text)
@@ -171,6 +178,113 @@ def test_principal_org_paths():
     assert path == f"{ORG_ID}/r-ab12/ou-ab12-11111111/{OU_ID}/"
     assert _arns.principal_org_paths_value(ORG_ID, OU_ID, path) == path + "*"
     assert _arns.principal_org_paths_value(ORG_ID, OU_ID) == f"{ORG_ID}/*/{OU_ID}/*"
+
+
+# IDs and ARNs are lowercase in AWS Organizations: anything that looks like one in any letter
+# case is judged as one (never read as a name path), and the lowercase form is shown when it is valid.
+@pytest.mark.parametrize(
+    "parse, text, suggested",
+    [
+        (_arns.parse_organization_arn, ORG_ARN.upper(), ORG_ARN),
+        (_arns.parse_organization_arn, "Arn:Aws:Organizations::111122223333:Organization/o-a1b2c3d4e5", ORG_ARN),
+        (_arns.parse_ou_arn, OU_ARN.upper(), OU_ARN),
+        (_arns.parse_ou_arn, f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/OU-AB12-CD34EF56", OU_ARN),
+        (_arns.parse_organization_id, ORG_ID.upper(), ORG_ID),
+        (_arns.parse_organization_id, ORG_ARN.upper(), ORG_ARN),
+        (_arns.parse_ou_reference, OU_ID.upper(), OU_ID),
+        (_arns.parse_ou_reference, OU_ARN.upper(), OU_ARN),
+        (_arns.parse_ou_reference, "Ou-Ab12-Cd34ef56", OU_ID),
+    ],
+)
+def test_capitals_are_refused_with_the_lowercase_form(parse, text, suggested):
+    message = refusal(parse, text)
+    assert message.startswith(f"{text!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations")
+    assert message.endswith(f"give {suggested!r}.")
+    assert parse(suggested)  # what the message suggests is accepted
+
+
+@pytest.mark.parametrize(
+    "parse, text, fragment",
+    [
+        (_arns.parse_organization_arn, ORG_ID.upper(), f"{ORG_ID!r} is a bare organization ID"),
+        (_arns.parse_ou_arn, OU_ID.upper(), f"{OU_ID!r} is a bare OU ID"),
+        (_arns.parse_organization_arn, OU_ARN.upper(), "the resource is 'ou', not 'organization'"),
+        (_arns.parse_ou_reference, "OU-123", "'ou-123' is not a valid OU ID"),
+        (_arns.parse_ou_reference, "R-AB12", "'r-ab12' is a root ID"),
+        (_arns.parse_ou_reference, ORG_ID.upper(), "organization ID, not an organizational unit"),
+        (_arns.parse_organization_id, "O-ABC", "'o-abc' is not a valid organization ID"),
+    ],
+)
+def test_capitals_are_refused_saying_what_else_is_wrong(parse, text, fragment):
+    message = refusal(parse, text)
+    assert message.startswith(f"{text!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations")
+    assert "even in lowercase" in message and fragment in message
+
+
+@pytest.mark.parametrize("text", ["Root/OU-AB12-CD34EF56", "Root/Workloads/O-Team", "Root/ARN:team"])
+def test_capitals_inside_a_name_path_are_names(text):
+    assert _arns.parse_ou_reference(text).kind == "path"
+
+
+@pytest.mark.parametrize("text", ["Root", "root", "ROOT"])
+def test_the_root_alone_is_the_whole_organization(text):
+    message = refusal(_arns.parse_ou_reference, text)
+    assert message.startswith(f"{text!r} is the root")
+    assert "stands for the whole organization" in message
+    assert "organization.arn" in message and "share_ami_share_with_organization: true" in message
+
+
+@pytest.mark.parametrize("text", ["Prod", "Workloads", "team-01", "Sandbox team"])
+def test_a_single_name_is_told_to_start_at_the_root(text):
+    message = refusal(_arns.parse_ou_reference, text)
+    assert message.startswith(f"{text!r} is a single name")
+    assert "name paths start at the root" in message
+    assert f"give {'Root/' + text!r}" in message
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: _arns.parse_organization_arn("", option="organization_arns", index=2),
+         "An empty string was given for the organization ARN: entry 2 of organization_arns is empty or null; remove it, or give"),
+        (lambda: _arns.parse_organization_arn(None, option="organization_arns", index=1),
+         "Null was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give"),
+        (lambda: _arns.parse_ou_arn("", option="organizational_unit_arns", index=1),
+         "entry 1 of organizational_unit_arns is empty or null; remove it, or give the OU ARN (arn:"),
+        (lambda: _arns.parse_ou_reference("", option="organizational_units", index=3),
+         "An empty string was given for the organizational unit: entry 3 of organizational_units is empty or null"),
+        (lambda: _arns.parse_organization_id("", option="organization_id"),
+         "An empty string was given for the organization ID: organization_id is empty; leave it out, or give"),
+        (lambda: _arns.parse_account_id("", option="management_account_id"), "management_account_id is empty; leave it out"),
+        (lambda: _arns.parse_partition("", option="partition"), "partition is empty; leave it out"),
+    ],
+)
+def test_empty_or_null_names_the_option(call, expected):
+    assert expected in refusal(call)
+
+
+def test_parse_ou_references_numbers_the_entries():
+    refs = _arns.parse_ou_references([OU_ID, "Root/Prod"], "organizational_units")
+    assert [ref.kind for ref in refs] == ["id", "path"]
+    message = refusal(_arns.parse_ou_references, [OU_ID, "Root/Prod", ""], "organizational_units")
+    assert "entry 3 of organizational_units is empty or null" in message
+
+
+@pytest.mark.parametrize(
+    "orgs, units, expected",
+    [
+        ([ORG_ARN, ""], [], "entry 2 of organization_arns is empty or null; remove it, or give the organization ARN"),
+        ([None], [], "entry 1 of organization_arns is empty or null"),
+        ([], [OU_ARN, OU_ARN, ""], "entry 3 of organizational_unit_arns is empty or null; remove it, or give the OU ARN"),
+    ],
+)
+def test_check_share_targets_names_the_empty_entry(orgs, units, expected):
+    assert expected in refusal(_arns.check_share_targets, orgs, units)
+
+
+def test_check_share_targets_takes_the_option_names():
+    message = refusal(_arns.check_share_targets, [], [""], ("share_ami_organization_arns", "share_ami_organizational_unit_arns"))
+    assert "entry 1 of share_ami_organizational_unit_arns is empty or null" in message
 
 
 def test_check_share_targets_dedupes_in_order():

@@ -196,6 +196,14 @@ def test_unknown_ou_id_is_not_in_the_organization(error_of, world):
         (dict(organization_id="o-a1b2c3d4e5", management_account_id="1234"), "'1234' is not a valid management account ID"),
         (dict(partition="gcp"), "'gcp' is not an AWS partition"),
         (dict(organizational_units=["ou-ab12-cd34ef56", "ou-cd34-cd34ef56"]), "different roots"),
+        (dict(organizational_units=["Root"]), "'Root' is the root of the organization, not an OU"),
+        (dict(organizational_units=["Prod"]), "'Prod' is a single name, but name paths start at the root"),
+        (dict(organizational_units=["OU-AB12-CD34EF56"]), "lowercase in AWS Organizations: give 'ou-ab12-cd34ef56'"),
+        (dict(organizational_units=["Root/Prod", ""]), "entry 2 of organizational_units is empty or null"),
+        (dict(organization_id=""), "organization_id is empty; leave it out"),
+        (dict(organization_id="O-A1B2C3D4E5"), "lowercase in AWS Organizations: give 'o-a1b2c3d4e5'"),
+        (dict(organization_id="o-a1b2c3d4e5", management_account_id=""), "management_account_id is empty; leave it out"),
+        (dict(partition=""), "partition is empty; leave it out"),
     ],
 )
 def test_malformed_input_fails_before_any_call(error_of, calls, params, fragment):
@@ -216,3 +224,18 @@ def test_throttling_is_retried(run, emulator, world, calls):
         world["organizational_units"]["Root/Workloads/Prod/Payments"]["path"], world["organizational_units"]["Root/Sandbox/Prod"]["path"]
     ]
     assert sum(emulator.faults_injected().get("organizations", {}).values()) > 0
+
+
+def test_uppercase_ou_arn_is_judged_as_an_arn_before_any_call(error_of, world, calls):
+    """An OU ARN in capitals is not a name path: it is refused at once, showing the ARN to give."""
+    arn = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+    message = error_of(allow_calls=False, organizational_units=[arn.upper()])
+    assert message == f"{arn.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {arn!r}."
+    assert calls() == {}
+
+
+def test_uppercase_organization_arn_as_organization_id(error_of, world, calls):
+    arn = world["organization"]["arn"]
+    message = error_of(allow_calls=False, organization_id=arn.upper())
+    assert message.endswith(f"lowercase in AWS Organizations: give {arn!r}.")
+    assert calls() == {}
