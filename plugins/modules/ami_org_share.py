@@ -255,6 +255,9 @@ diff:
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
+from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
+from ansible_collections.orgshare.aws.plugins.module_utils._api import denied_hint
+from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_same_partition
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_share_targets
@@ -297,8 +300,32 @@ def first_failure(outcomes):
             raise outcome.error
 
 
-def apply_plans(ec2, images, plans, max_concurrency):
-    """One ModifyImageAttribute per changing image; on a failure, put back the images already changed."""
+# The code EC2 answers ModifyImageAttribute with for an image whose snapshots are under an
+# AWS-managed key ("Snapshots encrypted with the AWS Managed CMK can't be shared").
+AWS_MANAGED_KEY_REFUSAL = "InvalidParameter"
+
+
+def refusal_sentence(ec2, image_ids, region, error, encrypted, check_encryption):
+    """What failed and why (AWS's code and message), then what to do about it, for images that failed alike."""
+    exception = getattr(error, "exception", None)
+    cause = aws_cause(exception) or getattr(error, "message", None) or str(error)
+    sentence = f"Changing the launch permissions of {', '.join(image_ids)} in {region} failed with {cause.rstrip('.')}"
+    sentence += denied_hint(ec2, exception) + "."
+    if error_code(exception) == AWS_MANAGED_KEY_REFUSAL and encrypted:
+        sentence += f" A snapshot under an AWS-managed key (aws/ebs) can never be shared: {_images.COPY_FIX}."
+        if not check_encryption:
+            sentence += " With check_encryption: true (the default), such images are found before any write."
+    return sentence
+
+
+def apply_plans(ec2, images, plans, max_concurrency, region, check_encryption):
+    """One ModifyImageAttribute per changing image; on a failure, put back the images already changed.
+
+    The failure leads with the image and what AWS answered, then the fix, then what became of the
+    images already changed. AWS's answer is in the message itself, so it is raised without the
+    botocore exception (which fail_json_aws would append after the rest).
+    """
+    encrypted = {image["ImageId"]: _images.image_encrypted(image) for image in images}
     changes = [(image["ImageId"], plan) for image, plan in zip(images, plans) if plan.changed]
 
     def modify(change):
@@ -311,17 +338,24 @@ def apply_plans(ec2, images, plans, max_concurrency):
         return
     done = [(image_id, plan.inverse()) for (image_id, plan), outcome in zip(changes, outcomes) if outcome.error is None]
     not_restored = [outcome for outcome in map_bounded(modify, done, max_concurrency) if outcome.error is not None]
-    error = failed[0].error
-    detail = getattr(error, "message", None) or str(error)
-    message = f"Changing the launch permissions of {', '.join(outcome.item[0] for outcome in failed)} failed: {detail}. "
+    # Images that failed for the same reason share one sentence.
+    alike = {}
+    for outcome in failed:
+        exception = getattr(outcome.error, "exception", None)
+        key = (aws_cause(exception) or str(outcome.error), encrypted[outcome.item[0]])
+        alike.setdefault(key, []).append(outcome)
+    sentences = [
+        refusal_sentence(ec2, [outcome.item[0] for outcome in group], region, group[0].error, is_encrypted, check_encryption)
+        for (_cause, is_encrypted), group in alike.items()
+    ]
     if not_restored:
-        message += (
+        sentences.append(
             f"The images changed before the failure could not all be restored: {', '.join(outcome.item[0] for outcome in not_restored)} "
             "keep(s) the new launch permissions; run the task again to converge."
         )
     else:
-        message += f"The {len(done)} image(s) already changed were restored, so no image was left changed."
-    raise OrgShareError(message, exception=getattr(error, "exception", None))
+        sentences.append(f"The {len(done)} image(s) already changed were restored, so no image was left changed.")
+    raise OrgShareError(" ".join(sentences))
 
 
 def image_result(image, plan, region, snapshots, keys):
@@ -364,7 +398,7 @@ def share(module, state, purge, enforce_keys):
     first_failure(outcomes)
     plans = [plan_launch_permissions(outcome.value, desired, state, purge) for outcome in outcomes]
     if not module.check_mode:
-        apply_plans(ec2, images, plans, params["max_concurrency"])
+        apply_plans(ec2, images, plans, params["max_concurrency"], region, params["check_encryption"])
 
     results = [image_result(image, plan, region, snapshots, keys) for image, plan in zip(images, plans)]
     outcome = {

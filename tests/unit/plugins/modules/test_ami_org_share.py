@@ -18,6 +18,7 @@ from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
 
 DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4)
 ORG_ARN = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
+OU_ARN = "arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"
 
 
 @pytest.fixture
@@ -182,6 +183,17 @@ def test_image_in_another_region_is_not_found_here(refused, world):
         (dict(image_ids=[]), "image_ids is empty"),
         (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], max_concurrency=0), "max_concurrency must be at least 1"),
         (dict(image_ids=["ami-0123456789abcdef0"]), "No organization or OU was given"),
+        # ansible-core hands a module "" for a null entry of a list of strings (2.19 and later; older ones refuse it).
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[""]),
+         "An empty string was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, ""]),
+         "entry 2 of organizational_unit_arns is empty or null; remove it, or give the OU ARN"),
+        (dict(image_ids=["ami-0123456789abcdef0"], organizational_unit_arns=[OU_ARN.upper()]),
+         f"{OU_ARN.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {OU_ARN!r}."),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN.upper()]),
+         f"lowercase in AWS Organizations: give {ORG_ARN!r}."),
+        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["O-A1B2C3D4E5"]),
+         "even in lowercase it is not usable: 'o-a1b2c3d4e5' is a bare organization ID"),
     ],
 )
 def test_bad_input_is_refused_before_any_call(refused, calls, args, fragment):
@@ -232,9 +244,39 @@ def test_failed_write_rolls_back_the_images_already_changed(refused, new_image, 
         message = refused(image_ids=image_ids, organizational_unit_arns=[ou], max_concurrency=1)
     finally:
         emulator.clear_faults()
-    assert f"Changing the launch permissions of {image_ids[1]} failed" in message
-    assert "2 image(s) already changed were restored" in message
+    assert message.startswith(f"Changing the launch permissions of {image_ids[1]} in us-east-1 failed with UnauthorizedOperation")
+    assert message.endswith("The 2 image(s) already changed were restored, so no image was left changed.")
     assert all(launch_permissions(ec2, image_id) == [] for image_id in image_ids)
+
+
+def test_aws_managed_key_refused_by_ec2_leads_with_the_cause_then_the_fix(refused, new_image, ec2, world, calls):
+    """check_encryption=false skips the up-front check, so EC2 refuses the write: the message says why, then what to do."""
+    plain = new_image()
+    aws_managed = world["images"]["encrypted_aws_managed"]["image_id"]
+    ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
+    message = refused(image_ids=[plain, aws_managed], organizational_unit_arns=[ou], check_encryption=False, max_concurrency=1)
+    cause = ("Changing the launch permissions of " + aws_managed + " in us-east-1 failed with InvalidParameter: "
+             "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.")
+    assert message.startswith(cause)
+    fix = message.index("orgshare.aws.ami_region_copy")
+    assert message.index("check_encryption: true") > fix
+    assert message.endswith("The 1 image(s) already changed were restored, so no image was left changed.")
+    assert ec2_calls(calls)["ModifyImageAttribute"] == 3  # the plain image, the refused one, the plain one put back
+    assert launch_permissions(ec2, plain) == [] and launch_permissions(ec2, aws_managed) == []
+
+
+def test_a_refusal_that_is_not_about_keys_gets_no_key_advice(refused, new_image, world, emulator):
+    image_id = new_image()
+    ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
+    emulator.set_faults(rate=1.0, error="UnauthorizedOperation", services=["ec2"], actions=["ModifyImageAttribute"])
+    try:
+        message = refused(image_ids=[image_id], organizational_unit_arns=[ou], check_encryption=False)
+    finally:
+        emulator.clear_faults()
+    assert message.startswith(f"Changing the launch permissions of {image_id} in us-east-1 failed with UnauthorizedOperation")
+    assert "it needs ec2:ModifyImageAttribute" in message
+    assert "ami_region_copy" not in message and "check_encryption" not in message
+    assert message.endswith("The 0 image(s) already changed were restored, so no image was left changed.")
 
 
 def test_purge_with_absent_warns_and_removes_only_the_listed(stand_in, new_image, ec2, world):
