@@ -6,22 +6,38 @@
 """KMS key-policy statements that let an organization or OUs use a key. Pure code.
 
 ``PutKeyPolicy`` replaces the whole policy, so a grant is read, merge, write.
-The collection owns exactly the statements whose ``Sid`` starts with a prefix
-(``OrgShare`` by default) and rewrites only those; every other statement is
-kept as it was, in its place. At most four statements are owned:
+
+**Ownership.** The collection owns exactly the statements it writes, at most four,
+recognised by their exact ``Sid`` (case-sensitive) and their shape:
 
 ``<prefix>OrgUse`` / ``<prefix>OrgCreateGrant``
     principals of whole organizations, ``StringEquals`` on ``aws:PrincipalOrgID``;
 ``<prefix>OuUse`` / ``<prefix>OuCreateGrant``
     principals in OUs, ``ForAnyValue:StringLike`` on ``aws:PrincipalOrgPaths``.
 
+The shape is: ``Effect: Allow``, ``Principal: "*"`` (or ``{"AWS": "*"}``), ``Resource: "*"``,
+no ``NotAction``/``NotPrincipal``/``NotResource``, an ``Action`` that is a non-empty subset
+of :data:`ACCEPTED_USE_ACTIONS` or :data:`ACCEPTED_GRANT_ACTIONS`, and exactly the condition
+of its kind, with valid values (the *CreateGrant* statements may also carry
+``Bool: {kms:GrantIsForAWSResource: "true"}``). Every other statement is foreign: kept as it
+was, in its place, and never read for principals, whatever its Sid starts with. A statement
+with an owned Sid but another shape is neither: :func:`plan_key_policy` refuses the policy
+(before anything is written) and says how it differs.
+
 The *Use* statements allow what launching from an encrypted AMI needs
-(``kms:Decrypt``, ``kms:DescribeKey``, ``kms:ReEncrypt*``,
-``kms:GenerateDataKeyWithoutPlaintext``); the *CreateGrant* statements allow
-``kms:CreateGrant``, limited by ``kms:GrantIsForAWSResource`` unless that
-limit is lifted. ``Principal: "*"`` only ever appears with one of these
-conditions. Comparisons are semantic: formatting, single strings versus lists
-and element order are not changes.
+(:data:`USE_ACTIONS`); the *CreateGrant* statements allow ``kms:CreateGrant``, limited by
+``kms:GrantIsForAWSResource`` unless that limit is lifted. ``Principal: "*"`` only ever
+appears with one of these conditions. Comparisons are semantic: formatting, single strings
+versus lists and element order are not changes.
+
+**OU identity.** An ``aws:PrincipalOrgPaths`` value names an OU (or a root) by its last
+segment: ``o-x/r-y/ou-a/ou-b/*``, ``o-x/*/ou-b/*`` and ``o-x/r-y/ou-a/ou-b/`` all name
+``ou-b`` of ``o-x`` (OUs cannot move, so the exact path and the pattern match the same
+principals); the ``*`` at the end says the OU's subtree is in too. See :func:`ou_identity`.
+
+**Size.** KMS takes key policies of up to 32,768 bytes. The policy is written as two-space
+indented JSON when that fits, else as compact JSON, so that formatting alone never pushes a
+policy over the limit; see :func:`serialize`.
 """
 
 import copy
@@ -35,17 +51,47 @@ from ansible_collections.orgshare.aws.plugins.module_utils._arns import principa
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
+# AWS KMS Developer Guide, "Key policy format" (key-policy-overview.html#key-policy-format): a key
+# policy document is "up to 32 kilobytes (32,768 bytes)"; the Quotas page lists the key policy
+# document size as the one resource quota that cannot be raised. What counts is the document
+# sent to PutKeyPolicy, white space included, which is why serialize() falls back to compact JSON.
 MAX_POLICY_BYTES = 32768
 DEFAULT_PREFIX = "OrgShare"
 USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
 GRANT_ACTIONS = ["kms:CreateGrant"]
+# The actions an owned statement may hold: what this version writes, and for the Use statements
+# also the data-key actions of the EBS and EC2 guides, which a coming version adds. A statement
+# holding one of those extras keeps it when rewritten (see build_statements).
+ACCEPTED_USE_ACTIONS = tuple(USE_ACTIONS) + ("kms:GenerateDataKey", "kms:GenerateDataKey*")
+ACCEPTED_GRANT_ACTIONS = tuple(GRANT_ACTIONS)
 ORG_ID_KEY = "aws:PrincipalOrgID"
 ORG_PATHS_KEY = "aws:PrincipalOrgPaths"
 GRANT_FOR_AWS_RESOURCE_KEY = "kms:GrantIsForAWSResource"
+STATEMENT_FIELDS = ("Sid", "Effect", "Principal", "Action", "Resource", "Condition")
 
 _PREFIX = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _ORG_PATH = re.compile(
     r"^o-[a-z0-9]{10,32}/(?:(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\*)/)+\*?$"
+)
+_STAR_PRINCIPALS = ("*", {"AWS": "*"}, {"AWS": ["*"]})
+_GRANT_FLAG_VALUES = ("true", True, ["true"], [True])
+
+
+class Kind(namedtuple("Kind", "suffix operator key values actions create_grant")):
+    """One of the four statements the collection writes: its Sid suffix, condition and actions.
+
+    ``values`` is the pattern every condition value must match; ``actions`` the accepted actions.
+    """
+
+    __slots__ = ()
+
+
+KINDS = (
+    Kind("OrgUse", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_USE_ACTIONS, False),
+    Kind("OrgCreateGrant", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_GRANT_ACTIONS, True),
+    Kind("OuUse", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_USE_ACTIONS, False),
+    Kind("OuCreateGrant", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_GRANT_ACTIONS, True),
 )
 
 
@@ -59,6 +105,12 @@ class Principals(namedtuple("Principals", "organization_ids org_paths")):
 
     def __bool__(self):
         return bool(self.organization_ids or self.org_paths)
+
+
+class OuIdentity(namedtuple("OuIdentity", "organization_id unit_id subtree")):
+    """The OU (or root) an ``aws:PrincipalOrgPaths`` value names, and whether its subtree is in."""
+
+    __slots__ = ()
 
 
 class PolicyPlan(namedtuple("PolicyPlan", "before after changed added removed statements")):
@@ -96,6 +148,31 @@ def requested_principals(organization_arns=None, organizational_unit_arns=None, 
     return Principals(unique(organization_ids), unique(paths))
 
 
+def ou_identity(value):
+    """Which OU or root an ``aws:PrincipalOrgPaths`` value names: an :class:`OuIdentity`, or None.
+
+    The OU is the last segment of the path, in the organization of the first:
+    ``o-x/r-y/ou-a/ou-b/*`` (its exact path), ``o-x/*/ou-b/*`` (the pattern an OU ARN
+    becomes) and ``o-x/r-y/ou-a/ou-b/`` all name ``ou-b`` of ``o-x``. OU IDs are unique in
+    an organization and OUs cannot be moved, so each of these matches the principals of the
+    same OU. ``subtree`` is whether the value ends in ``*`` (the OUs below it are in too).
+    A value whose last segment is ``*`` names no one OU: None (it is only ever itself).
+    """
+    segments = value.split("/")
+    unit_id = segments[-2] if len(segments) > 2 else "*"
+    if unit_id == "*":
+        return None
+    return OuIdentity(segments[0], unit_id, segments[-1] == "*")
+
+
+def same_ou(first, second, same_reach=True):
+    """Whether two ``aws:PrincipalOrgPaths`` values name the same OU (and, with ``same_reach``, its subtree alike)."""
+    one, other = ou_identity(first), ou_identity(second)
+    if one is None or other is None:
+        return first == second
+    return one == other if same_reach else one[:2] == other[:2]
+
+
 def parse_policy(document):
     """A key policy (JSON text or dict) as a dict; the statement list may be a single statement."""
     if isinstance(document, dict):
@@ -119,10 +196,20 @@ def statements_of(policy):
     return [statements] if isinstance(statements, dict) else list(statements)
 
 
-def owned(statement, prefix):
-    """Whether the collection owns this statement (its Sid starts with the prefix)."""
+def owned_sids(prefix):
+    """The Sids the collection writes under ``prefix``, each with its :class:`Kind`."""
+    return {f"{prefix}{kind.suffix}": kind for kind in KINDS}
+
+
+def kind_of(statement, prefix):
+    """The :class:`Kind` whose Sid the statement has (exactly, case-sensitive), or None."""
     sid = statement.get("Sid") if isinstance(statement, dict) else None
-    return isinstance(sid, str) and sid.startswith(prefix)
+    return owned_sids(prefix).get(sid) if isinstance(sid, str) else None
+
+
+def _quote(value, limit=160):
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _as_list(value):
@@ -131,46 +218,157 @@ def _as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _condition_problems(condition, kind):
+    """What about a Condition is not exactly the one the collection writes for ``kind``."""
+    expected = f"{kind.operator} on {kind.key}"
+    if kind.create_grant:
+        expected += f" (and optionally Bool {GRANT_FOR_AWS_RESOURCE_KEY} true)"
+    if not isinstance(condition, dict):
+        return [f"its Condition is {_quote(condition)}, not {expected}"]
+    problems = []
+    allowed = {kind.operator, "Bool"} if kind.create_grant else {kind.operator}
+    others = [operator for operator in condition if operator not in allowed]
+    if others:
+        problems.append(f"its Condition has {', '.join(map(repr, others))}, which the module never writes there "
+                        f"(only {expected})")
+    block = condition.get(kind.operator)
+    if not isinstance(block, dict) or list(block) != [kind.key]:
+        problems.append(f"its Condition's {kind.operator} is {_quote(block)}, not exactly one key {kind.key}")
+    else:
+        values = _as_list(block[kind.key])
+        bad = [value for value in values if not isinstance(value, str) or not kind.values.match(value)]
+        if not values or bad:
+            what = "organization IDs" if kind.key == ORG_ID_KEY else "aws:PrincipalOrgPaths values"
+            problems.append(f"its {kind.key} values {_quote(block[kind.key])} are not all {what}")
+    if kind.create_grant and "Bool" in condition:
+        flag = condition["Bool"]
+        if not isinstance(flag, dict) or list(flag) != [GRANT_FOR_AWS_RESOURCE_KEY] or \
+                flag[GRANT_FOR_AWS_RESOURCE_KEY] not in _GRANT_FLAG_VALUES:
+            problems.append(f"its Condition's Bool is {_quote(flag)}, not {{\"{GRANT_FOR_AWS_RESOURCE_KEY}\": \"true\"}}")
+    return problems
+
+
+def shape_problems(statement, kind):
+    """What about a statement differs from the shape the collection writes for ``kind`` (empty: it is one of them)."""
+    problems = []
+    extra = [field for field in statement if field not in STATEMENT_FIELDS]
+    if extra:
+        problems.append(f"it has {', '.join(map(repr, extra))} (the module writes only {', '.join(STATEMENT_FIELDS)})")
+    if statement.get("Effect") != "Allow":
+        problems.append(f"its Effect is {_quote(statement.get('Effect'))}, not \"Allow\"")
+    if statement.get("Principal") not in _STAR_PRINCIPALS:
+        problems.append(f"its Principal is {_quote(statement.get('Principal'))}, not \"*\"")
+    if statement.get("Resource") not in ("*", ["*"]):
+        problems.append(f"its Resource is {_quote(statement.get('Resource'))}, not \"*\"")
+    actions = _as_list(statement.get("Action"))
+    if not actions or any(action not in kind.actions for action in actions):
+        problems.append(f"its Action {_quote(statement.get('Action'))} is not a non-empty subset of {_quote(list(kind.actions))}")
+    return problems + _condition_problems(statement.get("Condition"), kind)
+
+
+def owned(statement, prefix):
+    """Whether the collection owns this statement: one of its Sids, exactly, and the shape it writes."""
+    kind = kind_of(statement, prefix)
+    return kind is not None and not shape_problems(statement, kind)
+
+
+def check_owned_statements(policy, prefix, key_arn=None):
+    """Refuse a policy in which a statement has an owned Sid but not the shape the collection writes."""
+    statements = statements_of(policy)
+    refusals = []
+    for index, statement in enumerate(statements):
+        kind = kind_of(statement, prefix)
+        problems = shape_problems(statement, kind) if kind else []
+        if problems:
+            refusals.append(f"statement {index + 1} of {len(statements)}, Sid {statement['Sid']!r}: {'; '.join(problems)}")
+    if refusals:
+        raise OrgShareError(
+            f"The key policy{_of_key(key_arn)} has a statement whose Sid statement_id_prefix {prefix!r} reserves for the "
+            f"statements kms_org_grant writes, but which is not one of them ({'. '.join(refusals)}). It is left alone and "
+            f"nothing is written. Rename or remove that statement, or choose another statement_id_prefix."
+        )
+
+
+def _of_key(key_arn):
+    return f" of {key_arn}" if key_arn else ""
+
+
 def current_principals(policy, prefix):
-    """The principals the owned statements let in now."""
+    """The principals the owned statements let in now (foreign statements are never read)."""
     organization_ids, paths = [], []
     for statement in statements_of(policy):
         if not owned(statement, prefix):
             continue
-        condition = statement.get("Condition") or {}
+        condition = statement["Condition"]
         organization_ids += _as_list((condition.get("StringEquals") or {}).get(ORG_ID_KEY))
         paths += _as_list((condition.get("ForAnyValue:StringLike") or {}).get(ORG_PATHS_KEY))
     return Principals(unique(organization_ids), unique(paths))
 
 
+def _without_repeats(paths, kept=()):
+    """``paths`` less those naming an OU of ``kept`` or of an earlier path with the same reach."""
+    result = []
+    for path in paths:
+        if not any(same_ou(path, other) for other in list(kept) + result):
+            result.append(path)
+    return result
+
+
 def desired_principals(current, requested, state, purge):
-    """Who should be let in: the requested ones added (``present``) or taken out (``absent``)."""
+    """Who should be let in: the requested ones added (``present``) or taken out (``absent``).
+
+    OUs are compared by :func:`ou_identity`: ``absent`` takes out every value naming a
+    requested OU, however spelt and whatever its reach; ``present`` adds a requested OU only
+    when no value names it with the same reach yet (with ``purge``, the first value naming
+    each requested OU is what is kept of it).
+    """
     if state == "absent":
         return Principals(
             [value for value in current.organization_ids if value not in requested.organization_ids],
-            [value for value in current.org_paths if value not in requested.org_paths],
+            [value for value in current.org_paths if not any(same_ou(value, gone, False) for gone in requested.org_paths)],
         )
-    base = Principals([], []) if purge else current
-    return Principals(unique(base.organization_ids + requested.organization_ids), unique(base.org_paths + requested.org_paths))
+    organization_ids = requested.organization_ids if purge else current.organization_ids
+    paths = current.org_paths
+    if purge:
+        paths = _without_repeats([value for value in paths if any(same_ou(value, wanted) for wanted in requested.org_paths)])
+    return Principals(unique(organization_ids + requested.organization_ids), paths + _without_repeats(requested.org_paths, paths))
 
 
 def _statement(sid, actions, condition):
     return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": list(actions), "Resource": "*", "Condition": condition}
 
 
-def build_statements(principals, prefix, grant_for_aws_resource_only=True):
-    """The owned statements that let ``principals`` use the key (none for nobody)."""
+def build_statements(principals, prefix, grant_for_aws_resource_only=True, kept_actions=None):
+    """The owned statements that let ``principals`` use the key (none for nobody).
+
+    ``kept_actions`` maps a kind's Sid suffix to accepted actions beyond what this version
+    writes that its statement already holds (see :func:`extra_actions`); they stay.
+    """
+    kept_actions = kept_actions or {}
     statements = []
-    kinds = (("Org", "StringEquals", ORG_ID_KEY, principals.organization_ids), ("Ou", "ForAnyValue:StringLike", ORG_PATHS_KEY, principals.org_paths))
-    for name, operator, key, values in kinds:
+    for kind in KINDS:
+        values = principals.organization_ids if kind.key == ORG_ID_KEY else principals.org_paths
         if not values:
             continue
-        statements.append(_statement(f"{prefix}{name}Use", USE_ACTIONS, {operator: {key: list(values)}}))
-        grant_condition = {operator: {key: list(values)}}
-        if grant_for_aws_resource_only:
-            grant_condition["Bool"] = {GRANT_FOR_AWS_RESOURCE_KEY: "true"}
-        statements.append(_statement(f"{prefix}{name}CreateGrant", GRANT_ACTIONS, grant_condition))
+        condition = {kind.operator: {kind.key: list(values)}}
+        if kind.create_grant and grant_for_aws_resource_only:
+            condition["Bool"] = {GRANT_FOR_AWS_RESOURCE_KEY: "true"}
+        actions = GRANT_ACTIONS if kind.create_grant else USE_ACTIONS
+        statements.append(_statement(f"{prefix}{kind.suffix}", actions + kept_actions.get(kind.suffix, []), condition))
     return statements
+
+
+def extra_actions(statements, prefix):
+    """For each kind, the accepted actions its owned statements hold that this version does not write."""
+    held = {}
+    for statement in statements:
+        kind = kind_of(statement, prefix)
+        written = GRANT_ACTIONS if kind.create_grant else USE_ACTIONS
+        actions = _as_list(statement["Action"])
+        held.setdefault(kind.suffix, [])
+        known = written + held[kind.suffix]
+        held[kind.suffix] += [action for action in kind.actions if action in actions and action not in known]
+    return {suffix: actions for suffix, actions in held.items() if actions}
 
 
 def normalize(value):
@@ -222,9 +420,19 @@ def merge_statements(policy, owned_after, prefix):
     return result
 
 
+def _compact(policy):
+    return json.dumps(policy, separators=(",", ":"))
+
+
 def serialize(policy):
-    """The policy as written by PutKeyPolicy (two-space JSON, keys in their given order)."""
-    return json.dumps(policy, indent=2)
+    """The policy as written by PutKeyPolicy: two-space JSON when that fits KMS's limit, else compact JSON.
+
+    Keys stay in their given order. Indented JSON is what the console shows readably, but its
+    white space counts against the limit (a policy of many short values can double in size), so
+    a policy that fits only without it is written compactly rather than refused.
+    """
+    indented = json.dumps(policy, indent=2)
+    return indented if len(indented.encode("utf-8")) <= MAX_POLICY_BYTES else _compact(policy)
 
 
 def policy_size(policy):
@@ -232,18 +440,34 @@ def policy_size(policy):
     return len(serialize(policy).encode("utf-8"))
 
 
-def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True):
+def _too_large(after, policy, new_owned, wanted, prefix, key_arn):
+    """The refusal of a policy that even compact JSON cannot fit into KMS's limit."""
+    size = len(_compact(after).encode("utf-8"))
+    rest = len(_compact(merge_statements(policy, [], prefix)).encode("utf-8"))
+    return OrgShareError(
+        f"The key policy{_of_key(key_arn)} would be {size} bytes even as compact JSON, over the {MAX_POLICY_BYTES}-byte limit "
+        f"of KMS key policies: the managed statements take {size - rest} bytes ({len(new_owned)} statement(s) for "
+        f"{len(wanted.organization_ids)} organization(s) and {len(wanted.org_paths)} OU path(s)) and the rest of the policy "
+        f"takes {rest} bytes. Grant a parent OU or the whole organization instead of many OUs, or shorten other statements "
+        "of the policy."
+    )
+
+
+def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True,
+                    key_arn=None):
     """Plan one key's policy change.
 
-    ``policy``: the current policy (JSON text or dict); ``requested``: :class:`Principals`.
-    Returns a :class:`PolicyPlan`; raises OrgShareError when the result would exceed
-    KMS's size limit.
+    ``policy``: the current policy (JSON text or dict); ``requested``: :class:`Principals`;
+    ``key_arn`` names the key in messages. Returns a :class:`PolicyPlan`; raises OrgShareError
+    when a statement has an owned Sid but another shape, or when the result would exceed
+    KMS's size limit even written compactly.
     """
     before = parse_policy(policy)
+    check_owned_statements(before, prefix, key_arn)
     current = current_principals(before, prefix)
     wanted = desired_principals(current, requested, state, purge)
-    new_owned = build_statements(wanted, prefix, grant_for_aws_resource_only)
     old_owned = [statement for statement in statements_of(before) if owned(statement, prefix)]
+    new_owned = build_statements(wanted, prefix, grant_for_aws_resource_only, extra_actions(old_owned, prefix))
     added = Principals(
         [value for value in wanted.organization_ids if value not in current.organization_ids],
         [value for value in wanted.org_paths if value not in current.org_paths],
@@ -255,11 +479,6 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
     if same_statements(old_owned, new_owned):
         return PolicyPlan(before, before, False, added, removed, old_owned)
     after = merge_statements(before, new_owned, prefix)
-    size = policy_size(after)
-    if size > MAX_POLICY_BYTES:
-        raise OrgShareError(
-            f"The key policy would be {size} bytes, over the {MAX_POLICY_BYTES}-byte limit of KMS key policies "
-            f"({len(wanted.organization_ids)} organization(s) and {len(wanted.org_paths)} OU path(s) in the managed statements). "
-            "Grant a parent OU or the whole organization instead of many OUs, or shorten other statements of the policy."
-        )
+    if policy_size(after) > MAX_POLICY_BYTES:
+        raise _too_large(after, before, new_owned, wanted, prefix, key_arn)
     return PolicyPlan(before, after, True, added, removed, new_owned)

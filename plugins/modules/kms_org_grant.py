@@ -14,8 +14,8 @@ description:
     let them use it. This module adds (or removes) exactly that, for the principals of whole
     organizations or of OUs, and nothing else.
   - C(PutKeyPolicy) replaces the whole policy, so the module reads the policy, merges its own
-    statements into it and writes it back. It owns exactly the statements whose C(Sid) starts with
-    O(statement_id_prefix); every other statement is kept as it was, in its place.
+    statements into it and writes it back. Every statement it does not own is kept as it was, in its
+    place, and is never read for principals.
   - It writes at most four statements. C(<prefix>OrgUse) and C(<prefix>OrgCreateGrant) are for whole
     organizations (C(StringEquals) on C(aws:PrincipalOrgID)). C(<prefix>OuUse) and
     C(<prefix>OuCreateGrant) are for OUs (C(ForAnyValue:StringLike) on C(aws:PrincipalOrgPaths)).
@@ -23,12 +23,33 @@ description:
     C(kms:GenerateDataKeyWithoutPlaintext); the I(CreateGrant) statements allow C(kms:CreateGrant),
     limited to grants for AWS resources unless O(grant_for_aws_resource_only=false).
     A C(Principal) of C(*) only ever appears together with these organization conditions.
+  - It owns exactly the statements it writes, recognised by their exact C(Sid) (one of the four above,
+    case-sensitive) and by their shape. That shape is C(Effect=Allow), C(Principal) C(*) (or C({"AWS":"*"})),
+    C(Resource) C(*), no C(NotAction), C(NotPrincipal) or C(NotResource), an C(Action) that is a non-empty
+    subset of the actions above (for the I(Use) statements also C(kms:GenerateDataKey) and
+    C(kms:GenerateDataKey*), which are kept when present), and exactly the condition of its kind with
+    valid organization IDs or C(aws:PrincipalOrgPaths) values (the I(CreateGrant) statements may also have
+    C(Bool) C(kms:GrantIsForAWSResource=true)). Any other statement is not the module's, whatever its C(Sid)
+    starts with, so a C(Deny) or an operator's statement named C(OrgShareBreakGlass...) is kept as it is.
+  - A statement that has one of the four C(Sid)s but another shape is never rewritten nor removed; the
+    module fails before any write (in check mode too), naming the statement, the key and what differs.
+    Rename or remove that statement, or choose another O(statement_id_prefix). Two statements of the
+    right shape with the same C(Sid) are merged into one.
+  - An OU is one OU however its C(aws:PrincipalOrgPaths) value is spelt. Its exact path
+    (C(o-x/r-y/ou-a/ou-b/*)), the pattern an OU ARN becomes (C(o-x/*/ou-b/*)) and the exact path without the
+    final C(*) (C(o-x/r-y/ou-a/ou-b/)) all name C(ou-b), the last OU of the value, in organization C(o-x); a final
+    C(*) means the OUs below it are in too. With O(state=absent), every managed value naming a listed OU goes,
+    whichever spelling and reach it has; values of the OUs below it stay. With O(state=present), an OU already
+    granted with the same reach under another spelling is already there, and nothing is added.
   - Policies are compared semantically, so formatting, a lone string instead of a list, or another
     order of values are not changes; nothing is written when nothing changes.
+  - The policy is written as JSON indented by two spaces when that fits KMS's limit of 32,768 bytes, and
+    compactly otherwise, so that white space alone never takes a policy over the limit.
   - Refuses, before any write, AWS-managed keys (their policy cannot be changed and snapshots
     encrypted with them cannot be shared), keys that are disabled, pending deletion or pending
-    import (with O(state=present)), aliases that do not exist, bare organization/OU IDs, and a
-    resulting policy over KMS's limit of 32,768 bytes.
+    import (with O(state=present)), aliases that do not exist, bare organization/OU IDs, statements
+    that have an owned C(Sid) but another shape, and a resulting policy over 32,768 bytes even written
+    compactly (the message says how many bytes the managed statements and the rest of the policy take).
   - Concurrent runs on one key converge. KMS has no conditional write, so after writing, the module
     reads the policy back, at once and again after a short pause. If another writer has replaced it,
     the same change is merged onto the newest policy and written again (up to eight times), so two
@@ -73,7 +94,8 @@ options:
     default: []
   state:
     description:
-      - V(present) lets the listed principals use the key; V(absent) takes them out.
+      - V(present) lets the listed principals use the key; V(absent) takes them out (an OU by every spelling
+        of its value, see above).
       - A managed statement left with no principal is removed.
     type: str
     choices: [present, absent]
@@ -96,8 +118,10 @@ options:
     default: true
   statement_id_prefix:
     description:
-      - The module owns exactly the statements whose C(Sid) starts with this prefix (letters and
-        digits). Use different prefixes to keep independent sets of grants apart.
+      - The module owns the statements whose C(Sid) is this prefix (letters and digits) followed by C(OrgUse),
+        C(OrgCreateGrant), C(OuUse) or C(OuCreateGrant), exactly, and that have the shape it writes (see above).
+        Other statements whose C(Sid) merely starts with the prefix are not its own.
+      - Use different prefixes to keep independent sets of grants apart; no two prefixes share a C(Sid).
     type: str
     default: OrgShare
 extends_documentation_fragment:
@@ -202,7 +226,7 @@ added:
       returned: always
       sample: [o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*]
 removed:
-  description: The principals this run takes out.
+  description: The principals this run takes out, as the values that were in the policy (for an OU, every spelling of it removed).
   returned: always
   type: dict
   contains:
@@ -277,12 +301,15 @@ def grant(module, state, purge):
             "(or, to take every organization and OU out of the managed statements, purge=true with none listed)."
         )
 
-    def plan_for(policy):
-        return _key_policy.plan_key_policy(policy, requested, state, purge, prefix, params["grant_for_aws_resource_only"])
-
     kms = module.client("kms")
     key = _kms.describe_key(kms, params["key_id"])
     check_key(key, params["key_id"], state)
+
+    def plan_for(policy):
+        return _key_policy.plan_key_policy(
+            policy, requested, state, purge, prefix, params["grant_for_aws_resource_only"], key_arn=key["Arn"]
+        )
+
     plan = plan_for(_kms.get_key_policy(kms, key["Arn"]))
     after = plan.after
     if plan.changed and not module.check_mode:

@@ -36,6 +36,9 @@ OTHER_OU_ARN = f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{OTHER_OU_ID}"
 OU_PATTERN = f"{ORG_ID}/*/{OU_ID}/*"
 OTHER_OU_PATTERN = f"{ORG_ID}/*/{OTHER_OU_ID}/*"
 FULL_PATH = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/*"
+CHILD_OU_ID = "ou-ab12-22222222"
+CHILD_PATH = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/{CHILD_OU_ID}/*"
+KEY_ARN = f"arn:aws:kms:us-east-1:{MGMT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
 GRANT_ONLY_FOR_AWS = {"kms:GrantIsForAWSResource": "true"}
 
@@ -307,9 +310,9 @@ def test_merge_leaves_other_prefixes_alone():
 
 def test_merge_adds_to_the_existing_principals():
     before = policy(ROOT_STATEMENT, ou_use(OU_PATTERN), ou_grant(OU_PATTERN))
-    granted = plan(before, organizational_unit_paths=[FULL_PATH], organizational_unit_arns=[OU_ARN])
-    assert granted.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH)]
-    assert granted.added == Principals([], [FULL_PATH])
+    granted = plan(before, organizational_unit_paths=[CHILD_PATH], organizational_unit_arns=[OU_ARN])
+    assert granted.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, CHILD_PATH), ou_grant(OU_PATTERN, CHILD_PATH)]
+    assert granted.added == Principals([], [CHILD_PATH])
 
 
 def test_merge_reads_lone_string_conditions_of_owned_statements():
@@ -328,6 +331,291 @@ def test_nothing_requested_changes_nothing():
         assert unchanged.statements == [org_use(ORG_ID), org_grant(ORG_ID)]
 
 
+# --- ownership: exact Sids and the shape the module writes -----------------------------------
+
+EVIL_ORG_ID = "o-evilevil00"
+BREAK_GLASS_DENY = {"Sid": "OrgShareBreakGlassDeny", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": EVIL_ORG_ID}}}
+# What the KMS console writes for a new key (besides the account's root statement).
+CONSOLE_ADMINS = {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+                  "Principal": {"AWS": f"arn:aws:iam::{MGMT}:role/KeyAdmin"},
+                  "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+                             "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+                             "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
+                  "Resource": "*"}
+APP_ROLE = {"AWS": f"arn:aws:iam::{MGMT}:role/App"}
+CONSOLE_USERS = {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": APP_ROLE,
+                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                 "Resource": "*"}
+CONSOLE_GRANTS = {"Sid": "Allow attachment of persistent resources", "Effect": "Allow", "Principal": APP_ROLE,
+                  "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
+                  "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+
+
+def allowed_org_ids(document):
+    """Every organization ID that an Allow statement of the policy lets in."""
+    found = set()
+    for statement in _key_policy.statements_of(document):
+        if statement.get("Effect") == "Allow":
+            values = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("aws:PrincipalOrgID") or []
+            found.update([values] if isinstance(values, str) else values)
+    return found
+
+
+def test_a_deny_whose_sid_starts_with_the_prefix_is_kept_and_never_read():
+    before = policy(ROOT_STATEMENT, BREAK_GLASS_DENY)
+    granted = plan(json.dumps(before), organization_arns=[ORG_ARN])
+    assert granted.changed
+    assert [json.dumps(statement) for statement in granted.after["Statement"][:2]] == \
+        [json.dumps(ROOT_STATEMENT), json.dumps(BREAK_GLASS_DENY)]
+    assert granted.after["Statement"][2:] == [org_use(ORG_ID), org_grant(ORG_ID)]
+    assert granted.added == Principals([ORG_ID], []) and granted.removed == Principals([], [])
+    assert allowed_org_ids(granted.after) == {ORG_ID}
+    # Taking the organization out again gives the policy back as it was, Deny included.
+    assert plan(granted.document(), state="absent", organization_arns=[ORG_ARN]).after == before
+    # Nor does purge see the Deny's organization as one of its own.
+    assert plan(granted.after, purge=True).after == before
+
+
+@pytest.mark.parametrize("sid", ["orgshareorguse", "OrgshareOrgUse", "OrgShareOrguse", "OrgShareOrgUse2", "OrgShareOrgUse ",
+                                 "XOrgShareOrgUse", "OrgShareBreakGlass", "OrgShareOuCreateGrants"])
+def test_statements_under_the_prefix_but_not_an_owned_sid_are_foreign(sid):
+    # Well-shaped statements letting another organization in: their Sid is not exactly an owned one.
+    theirs = org_use(EVIL_ORG_ID, sid=sid)
+    before = policy(ROOT_STATEMENT, theirs, org_grant(EVIL_ORG_ID, sid=sid + "Grant"))
+    granted = plan(before, organization_arns=[ORG_ARN])
+    assert granted.after["Statement"][:3] == before["Statement"]
+    assert granted.statements == [org_use(ORG_ID), org_grant(ORG_ID)]
+    assert granted.added == Principals([ORG_ID], [])
+    evil_arn = f"arn:aws:organizations::{MGMT}:organization/{EVIL_ORG_ID}"
+    assert not plan(before, state="absent", organization_arns=[evil_arn]).changed
+    assert plan(granted.after, purge=True).after == before
+
+
+def test_a_prefix_that_starts_other_sids_claims_none_of_them():
+    before = policy(ROOT_STATEMENT, CONSOLE_ADMINS, CONSOLE_USERS, CONSOLE_GRANTS)
+    granted = plan(before, prefix="Allow", organizational_unit_arns=[OU_ARN])
+    assert granted.after["Statement"][:4] == before["Statement"]
+    assert sids(granted.after)[4:] == ["AllowOuUse", "AllowOuCreateGrant"]
+    assert granted.removed == Principals([], [])
+    purged = plan(granted.after, prefix="Allow", purge=True)
+    assert purged.after == before and purged.removed == Principals([], [OU_PATTERN])
+    assert not plan(before, prefix="Allow", purge=True).changed
+
+
+def test_two_jobs_with_prefixes_one_starting_the_other_converge():
+    jobs = [dict(prefix="OrgShare", organization_arns=[ORG_ARN]), dict(prefix="Org", organization_arns=[OTHER_ORG_ARN])]
+    document = policy(ROOT_STATEMENT)
+    for job in jobs:
+        document = plan(document, **job).after
+    assert sids(document) == [ROOT_STATEMENT["Sid"], "OrgShareOrgUse", "OrgShareOrgCreateGrant", "OrgOrgUse", "OrgOrgCreateGrant"]
+    for job in jobs + jobs:
+        assert not plan(document, **job).changed
+    assert not plan(document, purge=True, **jobs[1]).changed
+    assert plan(document, prefix="Org", state="absent", organization_arns=[OTHER_ORG_ARN]).after["Statement"] == \
+        [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID)]
+
+
+def _another_sid(statement, sid):
+    return dict(statement, Sid=sid)
+
+
+NEAR_MISSES = {
+    "NotAction": (lambda: dict(org_use(ORG_ID), NotAction="kms:Encrypt"), ["'NotAction'"]),
+    "NotPrincipal": (lambda: dict(ou_use(OU_PATTERN), NotPrincipal={"AWS": f"arn:aws:iam::{MGMT}:root"}), ["'NotPrincipal'"]),
+    "NotResource": (lambda: {key: value for key, value in dict(org_grant(ORG_ID), NotResource="*").items() if key != "Resource"},
+                    ["'NotResource'", "Resource is null"]),
+    "a resource other than *": (lambda: dict(org_use(ORG_ID), Resource=KEY_ARN), [f'Resource is "{KEY_ARN}"']),
+    "no condition": (lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Condition"}, ["Condition is null"]),
+    "the OU condition under an Org Sid": (lambda: _another_sid(ou_use(OU_PATTERN), "OrgShareOrgUse"),
+                                          ["'ForAnyValue:StringLike'", "StringEquals is null"]),
+    "the Org condition under an Ou Sid": (lambda: _another_sid(org_grant(ORG_ID), "OrgShareOuCreateGrant"), ["'StringEquals'"]),
+    "a Use statement as CreateGrant": (lambda: _another_sid(org_use(ORG_ID), "OrgShareOrgCreateGrant"),
+                                       ["is not a non-empty subset"]),
+    "CreateGrant in a Use statement": (lambda: dict(org_use(ORG_ID), Action=USE + ["kms:CreateGrant"]), ['"kms:CreateGrant"]']),
+    "the grant flag on a Use statement": (lambda: dict(org_use(ORG_ID), Condition=dict(org_grant(ORG_ID)["Condition"])),
+                                          ["'Bool'"]),
+    "a wildcard action": (lambda: dict(org_use(ORG_ID), Action="kms:*"), ['Action "kms:*"']),
+    "an action of another case": (lambda: dict(org_use(ORG_ID), Action=["kms:decrypt"]), ['["kms:decrypt"]']),
+    "no action": (lambda: dict(org_use(ORG_ID), Action=[]), ["Action []"]),
+    "not an organization ID": (lambda: org_use("o-short"), ['values ["o-short"]']),
+    "no organization": (org_use, ["values []"]),
+    "a second key in the condition": (lambda: dict(org_use(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID,
+                                                                                                "aws:PrincipalAccount": MGMT}}),
+                                      ["not exactly one key aws:PrincipalOrgID"]),
+    "StringLike for the organization": (lambda: dict(org_use(ORG_ID), Condition={"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
+                                        ["'StringLike'"]),
+    "not an OU path": (lambda: ou_use(OU_ID), [f'values ["{OU_ID}"]']),
+    "ForAllValues for OUs": (lambda: dict(ou_use(OU_PATTERN),
+                                          Condition={"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": [OU_PATTERN]}}),
+                             ["'ForAllValues:StringLike'"]),
+    "a grant flag with a second key": (lambda: dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+                                                                                  "Bool": {"kms:GrantIsForAWSResource": "true",
+                                                                                           "aws:SecureTransport": "true"}}),
+                                       ["Bool is {"]),
+    "a grant flag of True": (lambda: dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+                                                                        "Bool": {"kms:GrantIsForAWSResource": "True"}}),
+                             ['"True"']),
+    "a principal list": (lambda: dict(org_use(ORG_ID), Principal={"AWS": ["*", f"arn:aws:iam::{MGMT}:root"]}), ["Principal is"]),
+    "a service principal": (lambda: dict(org_use(ORG_ID), Principal={"Service": "ec2.amazonaws.com"}), ["Principal is"]),
+    "no Effect": (lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Effect"}, ["Effect is null"]),
+    "the console's admin statement under an owned Sid": (lambda: dict(CONSOLE_ADMINS, Sid="OrgShareOuUse"),
+                                                         ["Principal is", "Condition is null"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEAR_MISSES))
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_a_near_miss_of_an_owned_statement_is_refused(name, state):
+    make, fragments = NEAR_MISSES[name]
+    statement = make()
+    before = policy(ROOT_STATEMENT, org_use(OTHER_ORG_ID), statement, org_grant(OTHER_ORG_ID))
+    kept = json.dumps(before)
+    requested = _key_policy.requested_principals(organization_arns=[ORG_ARN])
+    for document in (before, kept):
+        with pytest.raises(OrgShareError) as err:
+            _key_policy.plan_key_policy(document, requested, state, key_arn=KEY_ARN)
+        message = err.value.message
+        for fragment in fragments + [f"statement 3 of 4, Sid {statement['Sid']!r}", KEY_ARN, "statement_id_prefix 'OrgShare'",
+                                     "nothing is written", "Rename or remove that statement, or choose another"]:
+            assert fragment in message, (fragment, message)
+    assert json.dumps(before) == kept
+    # The same statement under another prefix, or as a lone statement, is foreign to this one and refused by its own.
+    assert plan(before, prefix="Team2", organization_arns=[ORG_ARN]).after["Statement"][:4] == before["Statement"]
+    with pytest.raises(OrgShareError):
+        plan({"Statement": statement}, state=state)
+    assert not _key_policy.owned(statement, "OrgShare")
+    assert _key_policy.kind_of(statement, "OrgShare") is not None
+
+
+def test_every_near_miss_of_a_policy_is_named_at_once():
+    before = policy(dict(org_use(ORG_ID), Effect="Deny"), ROOT_STATEMENT, dict(ou_grant(OU_PATTERN), Resource=KEY_ARN))
+    with pytest.raises(OrgShareError) as err:
+        plan(before, organization_arns=[ORG_ARN])
+    assert "statement 1 of 3, Sid 'OrgShareOrgUse': its Effect is \"Deny\"" in err.value.message
+    assert f"statement 3 of 3, Sid 'OrgShareOuCreateGrant': its Resource is \"{KEY_ARN}\"" in err.value.message
+
+
+def test_the_shapes_the_module_accepts_as_its_own():
+    accepted = [
+        dict(org_use(ORG_ID), Principal={"AWS": ["*"]}, Resource=["*"], Action="kms:Decrypt"),
+        dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+                                           "Bool": {"kms:GrantIsForAWSResource": True}}),
+        dict(ou_use(OU_PATTERN), Action=list(_key_policy.ACCEPTED_USE_ACTIONS)),
+        dict(ou_grant(OU_PATTERN), Condition={"Bool": {"kms:GrantIsForAWSResource": ["true"]},
+                                              "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": OU_PATTERN}}),
+    ]
+    for statement in accepted:
+        assert _key_policy.owned(statement, "OrgShare"), statement
+        assert _key_policy.shape_problems(statement, _key_policy.kind_of(statement, "OrgShare")) == []
+    assert _key_policy.current_principals(policy(*accepted), "OrgShare") == Principals([ORG_ID], [OU_PATTERN])
+
+
+def test_the_data_key_actions_a_coming_version_adds_are_kept():
+    assert set(_key_policy.ACCEPTED_USE_ACTIONS) - set(USE) == {"kms:GenerateDataKey", "kms:GenerateDataKey*"}
+    newer = dict(org_use(ORG_ID), Action=USE + ["kms:GenerateDataKey*"])
+    before = policy(ROOT_STATEMENT, newer, org_grant(ORG_ID))
+    assert not plan(before, organization_arns=[ORG_ARN]).changed
+    more = plan(before, organization_arns=[OTHER_ORG_ARN], organizational_unit_arns=[OU_ARN])
+    assert more.after["Statement"][1] == dict(org_use(ORG_ID, OTHER_ORG_ID), Action=USE + ["kms:GenerateDataKey*"])
+    assert more.after["Statement"][3] == ou_use(OU_PATTERN)  # only where it was
+    assert not plan(more.after, organization_arns=[OTHER_ORG_ARN], organizational_unit_arns=[OU_ARN]).changed
+
+
+def test_two_statements_with_one_owned_sid_are_merged_into_one():
+    before = policy(org_use(ORG_ID), ROOT_STATEMENT, org_use(OTHER_ORG_ID), org_grant(ORG_ID), org_grant(OTHER_ORG_ID))
+    merged = plan(before, organization_arns=[ORG_ARN])
+    assert merged.changed
+    assert merged.after["Statement"] == [org_use(ORG_ID, OTHER_ORG_ID), org_grant(ORG_ID, OTHER_ORG_ID), ROOT_STATEMENT]
+    assert merged.added == Principals([], []) and merged.removed == Principals([], [])
+    assert not plan(merged.after, organization_arns=[ORG_ARN]).changed
+
+
+# --- OU identity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, identity",
+    [
+        (OU_PATTERN, (ORG_ID, OU_ID, True)),
+        (FULL_PATH, (ORG_ID, OU_ID, True)),
+        (f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/", (ORG_ID, OU_ID, False)),
+        (f"{ORG_ID}/*/{OU_ID}/", (ORG_ID, OU_ID, False)),
+        (CHILD_PATH, (ORG_ID, CHILD_OU_ID, True)),
+        (f"{OTHER_ORG_ID}/r-ab12/{OU_ID}/*", (OTHER_ORG_ID, OU_ID, True)),
+        (f"{ORG_ID}/r-ab12/*", (ORG_ID, "r-ab12", True)),
+        (f"{ORG_ID}/r-ab12/", (ORG_ID, "r-ab12", False)),
+        (f"{ORG_ID}/r-ab12/{OU_ID}/*/", None),
+        (f"{ORG_ID}/*/", None),
+        (f"{ORG_ID}/*/*", None),
+    ],
+)
+def test_ou_identity(value, identity):
+    assert _key_policy.requested_principals(organizational_unit_paths=[value]).org_paths == [value]  # a valid value
+    assert _key_policy.ou_identity(value) == identity
+    assert _key_policy.same_ou(value, value) and _key_policy.same_ou(value, value, same_reach=False)
+
+
+def test_same_ou():
+    assert _key_policy.same_ou(OU_PATTERN, FULL_PATH)
+    assert not _key_policy.same_ou(OU_PATTERN, FULL_PATH[:-1])  # another reach
+    assert _key_policy.same_ou(OU_PATTERN, FULL_PATH[:-1], same_reach=False)
+    assert not _key_policy.same_ou(OU_PATTERN, CHILD_PATH, same_reach=False)
+    assert not _key_policy.same_ou(OU_PATTERN, f"{OTHER_ORG_ID}/*/{OU_ID}/*", same_reach=False)
+    assert not _key_policy.same_ou(f"{ORG_ID}/r-ab12/{OU_ID}/*/", f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/*/", same_reach=False)
+
+
+def test_an_ou_granted_by_path_is_revoked_by_its_arn():
+    prod_path = f"{ORG_ID}/r-ab12/{OU_ID}/*"
+    granted = plan(policy(ROOT_STATEMENT), organizational_unit_paths=[prod_path])
+    revoked = plan(granted.after, state="absent", organizational_unit_arns=[OU_ARN])
+    assert revoked.changed
+    assert revoked.removed == Principals([], [prod_path])
+    assert revoked.after == policy(ROOT_STATEMENT)
+    assert not plan(revoked.after, state="absent", organizational_unit_arns=[OU_ARN]).changed
+
+
+@pytest.mark.parametrize("revoke_by", ["arn", "pattern", "exact path", "exact path without *", "pattern without *"])
+def test_revoking_an_ou_removes_every_spelling_of_it_and_keeps_the_ous_below(revoke_by):
+    exact = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/"
+    request = {"arn": dict(organizational_unit_arns=[OU_ARN]), "pattern": dict(organizational_unit_paths=[OU_PATTERN]),
+               "exact path": dict(organizational_unit_paths=[FULL_PATH]),
+               "exact path without *": dict(organizational_unit_paths=[exact]),
+               "pattern without *": dict(organizational_unit_paths=[f"{ORG_ID}/*/{OU_ID}/"])}[revoke_by]
+    other_org = f"{OTHER_ORG_ID}/*/{OU_ID}/*"
+    paths = (FULL_PATH, CHILD_PATH, OU_PATTERN, OTHER_OU_PATTERN, exact, other_org)
+    before = policy(ROOT_STATEMENT, ou_use(*paths), ou_grant(*paths))
+    revoked = plan(before, state="absent", **request)
+    assert revoked.removed == Principals([], [FULL_PATH, OU_PATTERN, exact])
+    assert revoked.after["Statement"] == [ROOT_STATEMENT, ou_use(CHILD_PATH, OTHER_OU_PATTERN, other_org),
+                                          ou_grant(CHILD_PATH, OTHER_OU_PATTERN, other_org)]
+
+
+@pytest.mark.parametrize("granted, requested, added", [
+    (OU_PATTERN, FULL_PATH, []),
+    (FULL_PATH, OU_PATTERN, []),
+    (FULL_PATH[:-1], f"{ORG_ID}/*/{OU_ID}/", []),
+    (FULL_PATH[:-1], OU_PATTERN, [OU_PATTERN]),  # the subtree is more than the OU alone
+    (OU_PATTERN, FULL_PATH[:-1], [FULL_PATH[:-1]]),
+    (OU_PATTERN, CHILD_PATH, [CHILD_PATH]),
+])
+def test_granting_an_ou_already_granted_under_another_spelling_adds_nothing(granted, requested, added):
+    before = policy(ROOT_STATEMENT, ou_use(granted), ou_grant(granted))
+    result = plan(before, organizational_unit_paths=[requested])
+    assert result.changed == bool(added)
+    assert result.added == Principals([], added)
+    assert result.statements[0]["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"] == [granted] + added
+    # Purge keeps the spelling that is there.
+    purged = plan(before, purge=True, organizational_unit_paths=[requested])
+    assert purged.removed == Principals([], [granted] if added else [])
+
+
+def test_one_request_naming_an_ou_twice_adds_it_once():
+    granted = plan(policy(ROOT_STATEMENT), organizational_unit_arns=[OU_ARN], organizational_unit_paths=[FULL_PATH, CHILD_PATH])
+    assert granted.added == Principals([], [OU_PATTERN, CHILD_PATH])
+    assert granted.statements == [ou_use(OU_PATTERN, CHILD_PATH), ou_grant(OU_PATTERN, CHILD_PATH)]
+
+
 # --- purge and absent --------------------------------------------------------------------------
 
 
@@ -335,7 +623,9 @@ def test_purge_keeps_only_the_requested():
     before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT)
     purged = plan(before, purge=True, organizational_unit_arns=[OTHER_OU_ARN, OU_ARN])
     assert purged.changed
-    assert purged.after["Statement"] == [ROOT_STATEMENT, ou_use(OTHER_OU_PATTERN, OU_PATTERN), ou_grant(OTHER_OU_PATTERN, OU_PATTERN), DENY_STATEMENT]
+    # OU_PATTERN and FULL_PATH name the same OU: the first spelling of it stays, the repeat goes.
+    both = (OU_PATTERN, OTHER_OU_PATTERN)
+    assert purged.after["Statement"] == [ROOT_STATEMENT, ou_use(*both), ou_grant(*both), DENY_STATEMENT]
     assert purged.added == Principals([], [OTHER_OU_PATTERN])
     assert purged.removed == Principals([ORG_ID], [FULL_PATH])
     # Purging to nothing removes every owned statement, and only those.
@@ -350,16 +640,19 @@ def test_purge_already_exact_is_no_change():
 
 
 def test_absent_removes_a_statement_pair_when_no_principal_is_left():
-    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT)
+    paths = (OU_PATTERN, FULL_PATH, CHILD_PATH)
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(*paths), ou_grant(*paths), DENY_STATEMENT)
     no_org = plan(before, state="absent", organization_arns=[ORG_ARN])
     assert no_org.changed
-    assert no_org.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT]
+    assert no_org.after["Statement"] == [ROOT_STATEMENT, ou_use(*paths), ou_grant(*paths), DENY_STATEMENT]
     assert no_org.removed == Principals([ORG_ID], []) and no_org.added == Principals([], [])
 
+    # The OU goes under both its spellings; the OU below it stays.
     one_ou = plan(no_org.after, state="absent", organizational_unit_arns=[OU_ARN])
-    assert one_ou.after["Statement"] == [ROOT_STATEMENT, ou_use(FULL_PATH), ou_grant(FULL_PATH), DENY_STATEMENT]
+    assert one_ou.after["Statement"] == [ROOT_STATEMENT, ou_use(CHILD_PATH), ou_grant(CHILD_PATH), DENY_STATEMENT]
+    assert one_ou.removed == Principals([], [OU_PATTERN, FULL_PATH])
 
-    none_left = plan(one_ou.after, state="absent", organizational_unit_paths=[FULL_PATH])
+    none_left = plan(one_ou.after, state="absent", organizational_unit_paths=[CHILD_PATH])
     assert none_left.after["Statement"] == [ROOT_STATEMENT, DENY_STATEMENT]
     assert none_left.statements == []
 
@@ -435,15 +728,25 @@ SAME = {
     "{\"AWS\": [\"*\"]} instead of \"*\"": lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": ["*"]}),
 }
 
+# Owned statements that differ from what the module writes but keep its shape: rewritten.
 DIFFERENT = {
-    "Deny instead of Allow": lambda by_sid: by_sid["OrgShareOrgUse"].update(Effect="Deny"),
-    "an action more": lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].append("kms:Encrypt"),
     "an action less": lambda by_sid: by_sid["OrgShareOuUse"]["Action"].pop(),
     "no CreateGrant limit": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"].pop("Bool"),
-    "\"false\" limit": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": "false"}),
-    "an account principal": lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
-    "an extra condition": lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"].update({"Bool": {"aws:SecureTransport": "true"}}),
     "a statement missing": lambda by_sid: by_sid["OrgShareOrgCreateGrant"].clear(),
+}
+
+# Statements with an owned Sid but another shape: refused, with what differs.
+REFUSED = {
+    "Deny instead of Allow": (lambda by_sid: by_sid["OrgShareOrgUse"].update(Effect="Deny"),
+                              ("'OrgShareOrgUse'", 'Effect is "Deny"')),
+    "an action more": (lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].append("kms:Encrypt"),
+                       ("'OrgShareOrgUse'", '"kms:Encrypt"]', "not a non-empty subset")),
+    "\"false\" limit": (lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update(
+        {"kms:GrantIsForAWSResource": "false"}), ("'OrgShareOuCreateGrant'", '"false"')),
+    "an account principal": (lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
+                             ("'OrgShareOuUse'", f'Principal is {{"AWS":"arn:aws:iam::{MGMT}:root"}}')),
+    "an extra condition": (lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"].update({"Bool": {"aws:SecureTransport": "true"}}),
+                           ("'OrgShareOrgUse'", "Condition has 'Bool'")),
 }
 
 
@@ -457,6 +760,18 @@ def test_semantically_same_is_no_change(name):
     assert unchanged.after == edited  # nothing rewritten just to reformat it
     # The same as text laid out otherwise, with keys in another order.
     assert not plan(json.dumps(edited, sort_keys=True, separators=(",", ":")), **requested).changed
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_owned_sid_of_another_shape_is_refused(name):
+    edit, fragments = REFUSED[name]
+    edited = _edit(edit)
+    requested = _key_policy.requested_principals(organization_arns=[ORG_ARN])
+    for state in ("present", "absent"):
+        with pytest.raises(OrgShareError) as err:
+            _key_policy.plan_key_policy(edited, requested, state, key_arn=KEY_ARN)
+        for fragment in fragments + (KEY_ARN, "Rename or remove that statement", "choose another statement_id_prefix"):
+            assert fragment in err.value.message, (fragment, err.value.message)
 
 
 @pytest.mark.parametrize("name", sorted(DIFFERENT))
@@ -494,32 +809,79 @@ def test_same_statements_ignores_statement_order_and_layout():
 # --- size ----------------------------------------------------------------------------------------
 
 
-def _padded(extra):
-    """A policy with a foreign statement padded by ``extra`` characters (ASCII, so bytes too)."""
+def _padded(extra, values=0):
+    """A policy with a foreign statement padded by ``extra`` characters (ASCII, so bytes too) and ``values``
+    short values, each of which indentation makes 8 bytes longer."""
+    vpces = ["v" * extra] + [f"vpce-{number:017x}" for number in range(values)]
     padding = {"Sid": "Padding", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
-               "Condition": {"StringEquals": {"aws:SourceVpce": "v" * extra}}}
+               "Condition": {"StringEquals": {"aws:SourceVpce": vpces}}}
     return policy(ROOT_STATEMENT, padding)
 
 
-def _size_after_grant(extra):
-    document = _padded(extra)
-    return _key_policy.policy_size(_key_policy.merge_statements(document, _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare"), "OrgShare"))
+def compact_size(document):
+    return len(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+
+
+def indented_size(document):
+    return len(json.dumps(document, indent=2).encode("utf-8"))
+
+
+def _granted_org(document):
+    return _key_policy.merge_statements(document, _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare"), "OrgShare")
+
+
+def _extra_for(size_of, target, values=0):
+    """The padding that makes the policy with the organization granted ``target`` bytes by ``size_of``."""
+    return 1000 + target - size_of(_granted_org(_padded(1000, values)))
+
+
+def test_written_indented_while_that_fits():
+    extra = _extra_for(indented_size, _key_policy.MAX_POLICY_BYTES)
+    at_limit = plan(_padded(extra), organization_arns=[ORG_ARN])
+    assert at_limit.document() == json.dumps(at_limit.after, indent=2)
+    assert _key_policy.policy_size(at_limit.after) == len(at_limit.document().encode("utf-8")) == 32768
+
+    # One byte more indented: written compactly instead of refused.
+    over = plan(_padded(extra + 1), organization_arns=[ORG_ARN])
+    assert over.document() == json.dumps(over.after, separators=(",", ":"))
+    assert _key_policy.policy_size(over.after) == len(over.document().encode("utf-8")) == compact_size(over.after) < 32768
+    assert not plan(over.document(), organization_arns=[ORG_ARN]).changed
+
+
+def test_a_compact_policy_is_not_refused_for_the_white_space_indenting_would_add():
+    # A 30.5 KB policy of many short values, as KMS keeps it (compact); one organization more is about 31 KB
+    # written compactly, but over 44 KB indented.
+    values = 1000
+    document = _padded(1000 + 30500 - compact_size(_padded(1000, values)), values)
+    assert compact_size(document) == 30500
+    text = json.dumps(document, separators=(",", ":"))
+    granted = plan(text, organization_arns=[ORG_ARN])
+    assert granted.changed and granted.added == Principals([ORG_ID], [])
+    assert indented_size(granted.after) > 44000
+    assert granted.document() == json.dumps(granted.after, separators=(",", ":"))
+    assert _key_policy.policy_size(granted.after) == len(granted.document().encode("utf-8")) < 31500
+    assert not plan(granted.document(), organization_arns=[ORG_ARN]).changed
 
 
 def test_size_limit_boundary():
-    extra = 1000 + _key_policy.MAX_POLICY_BYTES - _size_after_grant(1000)
-    assert _size_after_grant(extra) == _key_policy.MAX_POLICY_BYTES
+    values = 600  # the white space of indenting takes it over, so the compact size is what is measured
+    extra = _extra_for(compact_size, _key_policy.MAX_POLICY_BYTES, values)
+    assert compact_size(_granted_org(_padded(extra, values))) == _key_policy.MAX_POLICY_BYTES
 
-    at_limit = plan(_padded(extra), organization_arns=[ORG_ARN])
+    at_limit = plan(_padded(extra, values), organization_arns=[ORG_ARN])
     assert at_limit.changed
+    assert at_limit.document() == json.dumps(at_limit.after, separators=(",", ":"))
     assert _key_policy.policy_size(at_limit.after) == len(at_limit.document().encode("utf-8")) == 32768
 
+    over = _padded(extra + 1, values)
     with pytest.raises(OrgShareError) as err:
-        plan(_padded(extra + 1), organization_arns=[ORG_ARN])
+        _key_policy.plan_key_policy(over, _key_policy.requested_principals(organization_arns=[ORG_ARN]), key_arn=KEY_ARN)
     message = err.value.message
-    assert "would be 32769 bytes" in message
+    rest = compact_size(over)
+    assert f"The key policy of {KEY_ARN} would be 32769 bytes even as compact JSON" in message
     assert "32768-byte limit" in message
-    assert "1 organization(s) and 0 OU path(s)" in message
+    assert f"the managed statements take {32769 - rest} bytes (2 statement(s) for 1 organization(s) and 0 OU path(s))" in message
+    assert f"the rest of the policy takes {rest} bytes" in message
     assert "parent OU or the whole organization" in message
 
 

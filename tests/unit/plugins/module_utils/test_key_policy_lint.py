@@ -180,3 +180,28 @@ def test_the_tables_reject_what_is_not_kms():
     assert expand("kms:ReEncrypt*") == {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
     assert not expand("kms:Decrypts") and not expand("ec2:Decrypt")
     assert "kms:GrantIsForAwsResource" not in VALID_CONDITION_KEYS and "aws:PrincipalOrgIds" not in VALID_CONDITION_KEYS
+
+
+def test_the_actions_accepted_in_owned_statements_are_kms_actions_and_no_more():
+    # The ownership check takes a statement holding these as the module's own; a typo or a wider pattern
+    # here would let a lookalike statement pass as one of them.
+    pairs = ((_key_policy.ACCEPTED_USE_ACTIONS, _key_policy.USE_ACTIONS),
+             (_key_policy.ACCEPTED_GRANT_ACTIONS, _key_policy.GRANT_ACTIONS))
+    for accepted, written in pairs:
+        assert set(written) <= set(accepted)
+        assert all(expand(action) for action in accepted), accepted
+    use = set().union(*(expand(action) for action in _key_policy.ACCEPTED_USE_ACTIONS))
+    assert use == USE_ACTIONS | expand("kms:GenerateDataKey*")
+    assert not use & (GRANT_ACTIONS | {"kms:Encrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"})
+    assert set().union(*(expand(action) for action in _key_policy.ACCEPTED_GRANT_ACTIONS)) == GRANT_ACTIONS
+
+
+@pytest.mark.parametrize("name", sorted(PRINCIPALS))
+def test_parliament_finds_nothing_in_the_widest_statements_the_module_owns(name):
+    statements = _key_policy.build_statements(PRINCIPALS[name], _key_policy.DEFAULT_PREFIX)
+    for statement in statements:
+        kind = _key_policy.kind_of(statement, _key_policy.DEFAULT_PREFIX)
+        statement["Action"] = list(kind.actions)
+        assert _key_policy.owned(statement, _key_policy.DEFAULT_PREFIX)
+    findings = findings_of(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    assert {finding.issue for finding in findings} <= ALLOWED_FINDINGS, [(finding.issue, finding.detail) for finding in findings]

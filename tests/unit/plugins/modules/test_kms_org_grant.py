@@ -369,25 +369,156 @@ def test_bad_input_is_refused_before_any_call(args, fragments, refused, new_key,
     assert policy_text(kms, key["Arn"]) == before
 
 
+def compact(document):
+    return json.dumps(document, separators=(",", ":"))
+
+
 def test_policy_too_large_is_refused(refused, new_key, kms, world, emulator, calls):
-    # An operator's policy just under KMS's limit: the grant's statements would take it over.
+    # An operator's policy just under KMS's limit even as compact JSON: the grant's statements would take it over.
     padding = {"Sid": "Padding", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
                "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-"}}}
     document = {"Version": "2012-10-17", "Statement": [ROOT, padding]}
-    padding["Condition"]["StringEquals"]["aws:SourceVpce"] += "0" * (32500 - len(json.dumps(document, indent=2)))
-    assert len(json.dumps(document, indent=2)) == 32500
-    key = new_key(policy=json.dumps(document, indent=2))
+    padding["Condition"]["StringEquals"]["aws:SourceVpce"] += "0" * (32500 - len(compact(document)))
+    assert len(compact(document)) == 32500
+    key = new_key(policy=compact(document))
     before = policy_text(kms, key["Arn"])
     org = world["organization"]
-    would_be = len(json.dumps(dict(document, Statement=[ROOT, padding] + org_statements([org["id"]])), indent=2).encode("utf-8"))
+    would_be = len(compact(dict(document, Statement=[ROOT, padding] + org_statements([org["id"]]))).encode("utf-8"))
     assert would_be > 32768
 
     emulator.reset_calls()
-    message = refused(key_id=key["Arn"], organization_arns=[org["arn"]])
-    assert f"would be {would_be} bytes, over the 32768-byte limit" in message
-    assert "Grant a parent OU or the whole organization" in message
+    for check_mode in (True, False):
+        message = refused(key_id=key["Arn"], organization_arns=[org["arn"]], check_mode=check_mode)
+        assert f"The key policy of {key['Arn']} would be {would_be} bytes even as compact JSON, over the 32768-byte limit" \
+            in message
+        assert f"the managed statements take {would_be - 32500} bytes (2 statement(s) for 1 organization(s) and 0 OU path(s))" \
+            in message
+        assert "the rest of the policy takes 32500 bytes" in message
+        assert "Grant a parent OU or the whole organization" in message
     assert "PutKeyPolicy" not in kms_calls(calls)
     assert policy_text(kms, key["Arn"]) == before
+
+
+def test_a_policy_that_fits_only_compactly_is_written_compactly(run, new_key, kms, world, emulator, calls):
+    # 30.5 KB of many short values, as KMS keeps it; indented, the same policy with a grant would be over 44 KB.
+    padding = {"Sid": "Padding", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:SourceVpce": [f"vpce-{number:017x}" for number in range(1000)]}}}
+    document = {"Version": "2012-10-17", "Statement": [ROOT, padding]}
+    padding["Condition"]["StringEquals"]["aws:SourceVpce"].append("v" * (30500 - 3 - len(compact(document))))
+    assert len(compact(document)) == 30500
+    key = new_key(policy=compact(document))
+    org = world["organization"]
+    args = dict(key_id=key["Arn"], organization_arns=[org["arn"]])
+
+    emulator.reset_calls()
+    checked = run(check_mode=True, **args)
+    real = run(**args)
+    assert checked["changed"] and real == checked
+    written = policy_text(kms, key["Arn"])
+    assert written == compact(real["policy"])
+    assert 30500 < len(written.encode("utf-8")) < 32768 < len(json.dumps(real["policy"], indent=2))
+    assert json.loads(written)["Statement"] == [ROOT, padding] + org_statements([org["id"]])
+    assert not run(check_mode=True, **args)["changed"] and not run(**args)["changed"]
+    assert kms_calls(calls)["PutKeyPolicy"] == 1
+
+    # Taken out again, the policy is the one given, byte for byte (over the limit indented, so still compact).
+    assert run(key_id=key["Arn"], organization_arns=[org["arn"]], state="absent")["changed"]
+    assert policy_text(kms, key["Arn"]) == compact(document)
+
+
+def test_a_small_policy_is_written_indented(run, new_key, kms, world):
+    key = new_key()
+    result = run(key_id=key["Arn"], organization_arns=[world["organization"]["arn"]])
+    assert policy_text(kms, key["Arn"]) == json.dumps(result["policy"], indent=2)
+
+
+# --- ownership -------------------------------------------------------------------------------
+
+BREAK_GLASS_DENY = {"Sid": "OrgShareBreakGlassDeny", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-evilevil00"}}}
+CONSOLE_ADMINS = {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+                  "Principal": {"AWS": "arn:aws:iam::123456789012:role/KeyAdmin"},
+                  "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+                             "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
+                  "Resource": "*"}
+CONSOLE_USERS = {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/App"},
+                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                 "Resource": "*"}
+
+
+def test_a_deny_under_the_prefix_stays_and_lets_nobody_in(run, new_key, kms, world, emulator, calls):
+    written = json.dumps({"Version": "2012-10-17", "Statement": [ROOT, BREAK_GLASS_DENY]})
+    key = new_key(policy=written)
+    org = world["organization"]
+    args = dict(key_id=key["Arn"], organization_arns=[org["arn"]])
+
+    emulator.reset_calls()
+    checked = run(check_mode=True, **args)
+    real = run(**args)
+    assert checked == real and real["changed"]
+    assert real["added"] == {"organization_ids": [org["id"]], "principal_org_paths": []}
+    after = policy_of(kms, key["Arn"])
+    assert json.dumps(after["Statement"][1]) == json.dumps(BREAK_GLASS_DENY)
+    assert after["Statement"] == [ROOT, BREAK_GLASS_DENY] + org_statements([org["id"]])
+    assert real["statements"] == org_statements([org["id"]])
+    assert not run(check_mode=True, **args)["changed"] and not run(**args)["changed"]
+    assert kms_calls(calls)["PutKeyPolicy"] == 1
+
+    assert run(state="absent", **args)["changed"]
+    assert policy_of(kms, key["Arn"]) == json.loads(written)
+
+
+def test_a_prefix_starting_the_console_s_sids_takes_none_of_them(run, new_key, kms, world):
+    original = {"Version": "2012-10-17", "Statement": [ROOT, CONSOLE_ADMINS, CONSOLE_USERS]}
+    key = new_key(policy=original)
+    prod = world["organizational_units"]["Root/Workloads/Prod"]
+    granted = run(key_id=key["Arn"], organizational_unit_arns=[prod["arn"]], statement_id_prefix="Allow")
+    assert granted["changed"] and granted["removed"] == {"organization_ids": [], "principal_org_paths": []}
+    allow_statements = _statements("Ou", "ForAnyValue:StringLike", "aws:PrincipalOrgPaths", [pattern(world, "Root/Workloads/Prod")],
+                                   True, prefix="Allow")
+    assert policy_of(kms, key["Arn"])["Statement"] == original["Statement"] + allow_statements
+    purged = run(key_id=key["Arn"], purge=True, statement_id_prefix="Allow")
+    assert purged["removed"] == {"organization_ids": [], "principal_org_paths": [pattern(world, "Root/Workloads/Prod")]}
+    assert policy_of(kms, key["Arn"]) == original
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_an_owned_sid_of_another_shape_is_refused_before_any_write(state, refused, new_key, kms, world, emulator, calls):
+    impostor = {"Sid": "OrgShareOuUse", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*", "Resource": "*"}
+    key = new_key(policy={"Version": "2012-10-17", "Statement": [ROOT, impostor]})
+    before = policy_text(kms, key["Arn"])
+    emulator.reset_calls()
+    for check_mode in (True, False):
+        message = refused(key_id=key["Arn"], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]],
+                          state=state, check_mode=check_mode)
+        for fragment in (f"The key policy of {key['Arn']}", "statement 2 of 2, Sid 'OrgShareOuUse'",
+                         'its Principal is {"AWS":"arn:aws:iam::123456789012:root"}, not "*"', 'its Action "kms:*"',
+                         "Condition is null", "Rename or remove that statement, or choose another statement_id_prefix"):
+            assert fragment in message
+    assert kms_calls(calls) == {"DescribeKey": 2, "GetKeyPolicy": 2}
+    assert policy_text(kms, key["Arn"]) == before
+
+
+def test_an_ou_granted_by_path_is_revoked_by_arn(run, new_key, kms, world, emulator, calls):
+    key = new_key()
+    original = policy_text(kms, key["Arn"])
+    payments = world["organizational_units"]["Root/Workloads/Prod/Payments"]
+    exact = payments["path"] + "*"
+    granted = run(key_id=key["Arn"], organizational_unit_paths=[exact])
+    assert granted["added"]["principal_org_paths"] == [exact]
+    # The same OU by ARN, present: already there.
+    assert not run(key_id=key["Arn"], organizational_unit_arns=[payments["arn"]])["changed"]
+
+    args = dict(key_id=key["Arn"], organizational_unit_arns=[payments["arn"]], state="absent")
+    emulator.reset_calls()
+    checked = run(check_mode=True, **args)
+    real = run(**args)
+    assert checked == real and real["changed"]
+    assert real["removed"] == {"organization_ids": [], "principal_org_paths": [exact]}
+    assert policy_of(kms, key["Arn"]) == json.loads(original)
+    assert not run(check_mode=True, **args)["changed"] and not run(**args)["changed"]
+    assert kms_calls(calls)["PutKeyPolicy"] == 1
 
 
 # --- throttling ------------------------------------------------------------------------------
