@@ -133,10 +133,12 @@ def check_prefix(prefix):
 
 def requested_principals(organization_arns=None, organizational_unit_arns=None, organizational_unit_paths=None):
     """The principals named by the module's options, checked: org ARNs become IDs, OU ARNs path patterns."""
-    organization_ids = [parse_organization_arn(arn).id for arn in organization_arns or []]
+    organization_ids = [
+        parse_organization_arn(arn, "organization_arns", index).id for index, arn in enumerate(organization_arns or [], 1)
+    ]
     paths = []
-    for arn in organizational_unit_arns or []:
-        unit = parse_ou_arn(arn)
+    for index, arn in enumerate(organizational_unit_arns or [], 1):
+        unit = parse_ou_arn(arn, "organizational_unit_arns", index)
         paths.append(principal_org_paths_value(unit.organization_id, unit.id))
     for path in organizational_unit_paths or []:
         if not isinstance(path, str) or not _ORG_PATH.match(path):

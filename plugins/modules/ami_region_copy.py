@@ -24,7 +24,7 @@ description:
     then the newest; a C(failed) copy never counts.
   - B(A copy counts only when it is encrypted as asked.) An earlier copy whose snapshots are encrypted
     with another key than O(kms_key_id), or unencrypted when a key is asked for (or the other way
-    round), is not the copy asked for: a new copy is made, and the earlier one is left exactly as it
+    round), is not the copy asked for. A new copy is made, and the earlier one is left exactly as it
     is, its launch permissions included. It is returned in RV(other_copies) and a warning says so;
     stop sharing it and deregister it once nothing uses it. The key of an available copy is read
     from its snapshots (C(DescribeSnapshots)); a pending copy whose snapshots are not there yet is

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The share_ami role end to end, through the collection playbook, as an operator runs it:
 # audit (--check --diff), share, share again (no change), audit again, revoke, a missing
-# region key, and the per-region inventory with forks. verify.yml reads the AWS state
-# back with amazon.aws modules after each step.
+# region key, the per-region inventory with forks, variables given as strings, a key for
+# the source region, copies not waited for, and a region whose key changes. verify.yml
+# (amazon.aws modules) and check_copies.py (boto3) read the AWS state back after each step.
 set -eux -o pipefail
 
 config=(-e @../../integration_config.yml)
+endpoint=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["emulator_url"])' ../../integration_config.yml)
+control() { curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "${endpoint}/_emulator/$2"; }
+# var FILE KEY...: one value of a JSON file, following keys (list indexes as numbers).
+var() { python -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[int(k) if isinstance(v, list) else k] for k in sys.argv[2:]]; print(v)' "$@"; }
+check_copies() { python check_copies.py "${endpoint}" "$@"; }
 recap_changed() {  # the changed= count of the PLAY RECAP in a log; 0 when the play changed nothing anywhere
     grep -E '^[a-z0-9.-]+ +: ok=' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/' | paste -sd+ | bc
 }
@@ -45,3 +51,72 @@ ansible-playbook orgshare.aws.share_ami -i per_region_inventory.yml -e @vars_per
 grep -q "us-east-1 *: ok=" per_region.log
 grep -q "eu-west-1 *: ok=" per_region.log
 ansible-playbook verify.yml "${config[@]}" -e @vars_per_region.json -e '{"share_ami_regions": ["us-east-1", "eu-west-1"]}' -e expect=shared "$@"
+
+# 7. Variables given as strings on the command line, as Ansible's own list options take them.
+strings_id=$(cat strings_image_id.txt)
+ansible-playbook orgshare.aws.share_ami -e @vars_present.json -e "share_ami_image_ids=${strings_id}" \
+    -e share_ami_regions=us-east-1,eu-west-1 -e share_ami_organizational_units=Root/Workloads/Prod "$@" | tee strings.log
+grep -q "us-east-1 ${strings_id} -> ${strings_id}" strings.log
+grep -q "eu-west-1 ${strings_id} -> ami-" strings.log
+ansible-playbook verify.yml "${config[@]}" -e @vars_present.json -e "{\"share_ami_image_ids\": [\"${strings_id}\"]}" -e expect=shared "$@"
+
+# 8. A key for the source region: an AMI under aws/ebs (never shareable) is copied in place, re-encrypted, and the copy shared.
+in_place_id=$(var vars_in_place.json share_ami_image_ids 0)
+security_ou=$(var ../../integration_config.yml orgshare_world organizational_units Root/Security arn)
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json --check --diff "$@" | tee in_place_audit_1.log
+[ "$(recap_changed in_place_audit_1.log)" -gt 0 ]
+check_copies us-east-1 "${in_place_id}" "${security_ou}" --shared 0 --unshared 0
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json "$@" | tee in_place_1.log
+check_copies us-east-1 "${in_place_id}" "${security_ou}" --shared 1 --unshared 0 \
+    --key "$(var vars_in_place.json share_ami_region_kms_keys us-east-1)" \
+    --path "$(var ../../integration_config.yml orgshare_world organizational_units Root/Security path)" --granted yes
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json --check --diff "$@" | tee in_place_audit_2.log
+[ "$(recap_changed in_place_audit_2.log)" -eq 0 ]
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json "$@" | tee in_place_2.log
+[ "$(recap_changed in_place_2.log)" -eq 0 ]
+
+# 9. share_ami_wait: false: the copy is started and reported pending, its key granted; a later run shares it.
+no_wait_id=$(var vars_no_wait.json share_ami_image_ids 0)
+control PUT settings '{"copy_pending_seconds": 25}' > /dev/null
+ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_1.log
+grep -q "pending (shared on a later run, once available)" no_wait_1.log
+check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 1 --shared 0 --unshared 0
+ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_2.log  # still pending: nothing new
+check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 1 --shared 0
+control PUT settings '{"copy_pending_seconds": 0}' > /dev/null
+for _ in $(seq 30); do check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 0 > /dev/null 2>&1 && break; sleep 1; done
+ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_3.log
+check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 0 --shared 1 --unshared 0
+
+# 10. The region's key changes: a new copy under the new key is made and shared, the earlier one left as it is. A failed
+# copy beside them never counts. Revoking by OU ARN what was granted by name path stops every copy and the key grants.
+rekey_id=$(var vars_rekey.json share_ami_image_ids 0)
+sandbox_ou=$(var vars_rekey.json share_ami_ou_arn)
+sandbox_path=$(var vars_rekey.json share_ami_ou_path)
+first_key=$(var vars_rekey.json share_ami_region_kms_keys eu-west-1)
+second_key=$(var vars_rekey.json share_ami_second_key)
+ansible-playbook orgshare.aws.share_ami -e @vars_rekey.json "$@" | tee rekey_1.log
+check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --shared 1 --unshared 0 --key "${first_key}" --path "${sandbox_path}" --granted yes
+ansible-playbook orgshare.aws.share_ami -e @vars_rekey.json -e "{\"share_ami_region_kms_keys\": {\"eu-west-1\": \"${second_key}\"}}" \
+    --check "$@" | tee rekey_audit.log
+[ "$(recap_changed rekey_audit.log)" -gt 0 ]
+ansible-playbook orgshare.aws.share_ami -e @vars_rekey.json -e "{\"share_ami_region_kms_keys\": {\"eu-west-1\": \"${second_key}\"}}" \
+    "$@" 2>&1 | tee rekey_2.log  # the warning goes to stderr
+tr -s ' \n' ' ' < rekey_2.log | grep -q "so it is not the copy asked for and a new one is made"
+check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --shared 2 --unshared 0 --key "${second_key}" --path "${sandbox_path}" --granted yes
+python - "${endpoint}" "${rekey_id}" <<'PY'
+import sys, boto3
+session = dict(endpoint_url=sys.argv[1], aws_access_key_id="testing", aws_secret_access_key="testing")
+kms, ec2 = boto3.client("kms", region_name="eu-west-1", **session), boto3.client("ec2", region_name="eu-west-1", **session)
+key = kms.create_key(Description="disabled before the copy")["KeyMetadata"]
+kms.disable_key(KeyId=key["KeyId"])
+tags = [{"Key": "orgshare:source-image-id", "Value": sys.argv[2]}, {"Key": "orgshare:source-region", "Value": "us-east-1"}]
+ec2.copy_image(SourceImageId=sys.argv[2], SourceRegion="us-east-1", Name="rekey-failed-copy", Encrypted=True, KmsKeyId=key["Arn"],
+               TagSpecifications=[{"ResourceType": "image", "Tags": tags}])
+PY
+check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --shared 2 --failed 1
+ansible-playbook orgshare.aws.share_ami -e @vars_rekey.json -e "{\"share_ami_region_kms_keys\": {\"eu-west-1\": \"${second_key}\"}}" \
+    -e '{"share_ami_organizational_units": []}' -e "{\"share_ami_organizational_unit_arns\": [\"${sandbox_ou}\"]}" \
+    -e share_ami_state=absent -e share_ami_revoke_kms=true "$@" | tee rekey_revoke.log
+check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --shared 0 --unshared 2 --failed 1 --key "${second_key}" --path "${sandbox_path}" --granted no
+check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --key "${first_key}" --path "${sandbox_path}" --granted no

@@ -157,6 +157,8 @@ def test_requested_principals(requested, organization_ids, org_paths):
         (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/ou-x/*"]), ["ou-x"]),
         (dict(organizational_unit_paths=[""]), ["''"]),
         (dict(organizational_unit_paths=[42]), ["42"]),
+        (dict(organization_arns=[ORG_ARN, ""]), ["entry 2 of organization_arns is empty or null"]),
+        (dict(organizational_unit_arns=[""]), ["entry 1 of organizational_unit_arns is empty or null"]),
     ],
 )
 def test_requested_principals_refused(requested, fragments):
