@@ -99,37 +99,60 @@ def _json_response(start_response: StartResponse, status: str, payload: Any) -> 
     return [body]
 
 
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    return float(value)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def current_settings() -> dict[str, Any]:
-    """The emulator's behaviour switches: how long copies stay pending, whether IAM is enforced."""
+    """The emulator's behaviour switches (README, "Control API"), each with its current value."""
     from moto import settings  # pylint: disable=import-outside-toplevel
 
+    from .patches import ebs_defaults  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
-    return {"copy_pending_seconds": COPY_PENDING["seconds"], "enforce_iam": settings.INITIAL_NO_AUTH_ACTION_COUNT == 0}
+    return {
+        "copy_pending_seconds": COPY_PENDING["seconds"],
+        "enforce_iam": settings.INITIAL_NO_AUTH_ACTION_COUNT == 0,
+        "ebs_encryption_by_default": dict(ebs_defaults.PRESET_REGIONS),
+    }
 
 
 def change_settings(data: Any) -> dict[str, Any]:
-    """Apply ``{"copy_pending_seconds": float, "enforce_iam": bool}`` (either may be left out).
+    """Apply some of the switches ``current_settings()`` lists (any may be left out); ValueError if invalid.
 
     ``enforce_iam`` makes moto authenticate every request and authorize it against the
     caller's IAM policies (moto's INITIAL_NO_AUTH_ACTION_COUNT, read at each request):
     from then on only IAM users' keys work, which is how least privilege is tested.
+    Nothing changes unless every value given is valid.
     """
     from moto import settings  # pylint: disable=import-outside-toplevel
 
+    from .patches import ebs_defaults  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
-    if not isinstance(data, dict) or set(data) - {"copy_pending_seconds", "enforce_iam"}:
-        raise ValueError("settings take copy_pending_seconds (seconds) and enforce_iam (true/false)")
-    if "copy_pending_seconds" in data:
-        seconds = data["copy_pending_seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"copy_pending_seconds must be a number of seconds, got {seconds!r}")
-        COPY_PENDING["seconds"] = float(seconds)
-    if "enforce_iam" in data:
-        if not isinstance(data["enforce_iam"], bool):
-            raise ValueError(f"enforce_iam must be true or false, got {data['enforce_iam']!r}")
-        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if data["enforce_iam"] else float("inf")
+    parsers = {
+        "copy_pending_seconds": _seconds,
+        "enforce_iam": _flag,
+        "ebs_encryption_by_default": lambda _name, value: ebs_defaults.preset_regions(value),
+    }
+    if not isinstance(data, dict) or set(data) - set(parsers):
+        raise ValueError(f"settings take {', '.join(parsers)}")
+    values = {name: parsers[name](name, value) for name, value in data.items()}
+    if "copy_pending_seconds" in values:
+        COPY_PENDING["seconds"] = values["copy_pending_seconds"]
+    if "enforce_iam" in values:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if values["enforce_iam"] else float("inf")
+    if "ebs_encryption_by_default" in values:
+        ebs_defaults.PRESET_REGIONS.clear()
+        ebs_defaults.PRESET_REGIONS.update(values["ebs_encryption_by_default"])
     return current_settings()
 
 

@@ -18,8 +18,9 @@ from .faults import DEFAULT_SERVICES, FaultRule, as_tuple
 from .middleware import EmulatorMiddleware, change_settings
 from .patches import apply_patches
 
-# The behaviour switches of a fresh emulator: copies available at once, IAM not enforced.
-DEFAULT_SETTINGS = {"copy_pending_seconds": 0, "enforce_iam": False}
+# The behaviour switches of a fresh emulator: copies available at once, IAM not enforced, no
+# region with EBS encryption by default unless an account enables it.
+DEFAULT_SETTINGS = {"copy_pending_seconds": 0, "enforce_iam": False, "ebs_encryption_by_default": {}}
 # How often the serving loop checks for shutdown: bounds how long stop() takes.
 _POLL_INTERVAL = 0.05
 
@@ -109,7 +110,7 @@ class Emulator:
         return self._running_remote().client(service, region, account_id, config, credentials)
 
     def settings(self, **changes: Any) -> dict[str, Any]:
-        """Read, or change (``copy_pending_seconds=``, ``enforce_iam=``), the behaviour switches."""
+        """Read, or change (``copy_pending_seconds=``, ``enforce_iam=``...: README, "Control API"), the switches."""
         return self._running_remote().settings(**changes)
 
     def _running_remote(self) -> EmulatorControl:

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import threading
 
-from . import amis, ebs, kms, organizations, sharing
+from . import amis, ebs, ebs_defaults, kms, organizations, sharing
 
 _LOCK = threading.Lock()
+# In the order they are installed: a patch that wraps another's replacement comes after it.
+PATCH_MODULES = (ebs_defaults, ebs, amis, sharing, kms, organizations)
 
 
 def apply_patches() -> None:
     """Install every fidelity patch on moto (once; later calls do nothing)."""
     with _LOCK:
-        for module in (ebs, amis, sharing, kms, organizations):
+        for module in PATCH_MODULES:
             module.apply()
 
 

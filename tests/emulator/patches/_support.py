@@ -9,31 +9,46 @@ from typing import Any
 from moto.ec2.exceptions import EC2ClientError
 from moto.kms.models import kms_backends
 
-# Set on every replacement we install, so that installing twice is a no-op even if this
-# package were imported under two names.
+# Set on every replacement we install: the set of patches (factory names) the attribute already
+# carries, so that installing twice is a no-op even if this package were imported under two
+# names, and two patches may wrap the same method one over the other.
 _PATCH_MARK = "_orgshare_emulator_patch"
 
 # arn:<partition>:kms:<region>:<account>:(key|alias)/<rest>
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<rest>.+)$")
 
 
-def _is_marked(attribute: Any) -> bool:
+def _marks(attribute: Any) -> frozenset[str]:
     target = attribute.fget if isinstance(attribute, property) else attribute
-    return bool(getattr(target, _PATCH_MARK, False))
+    return frozenset(getattr(target, _PATCH_MARK, ()) or ())
+
+
+def _tag(function: Callable[..., Any]) -> str:
+    # "amis._copy_image": the same under any package name this module is imported as.
+    return f"{function.__module__.rsplit('.', 1)[-1]}.{function.__qualname__}"
 
 
 def install(owner: type, name: str, factory: Callable[[Any], Any]) -> None:
-    """Replace ``owner.name`` by ``factory(original)`` unless it is already patched.
+    """Replace ``owner.name`` by ``factory(original)`` unless ``factory`` already wrapped it.
 
     ``factory`` receives the current attribute (a function or a property) and returns its
     replacement, which usually delegates to the original for the cases moto gets right.
+    Patches of different modules may wrap one another; each is installed once.
     """
     original = getattr(owner, name)
-    if _is_marked(original):
+    tag = _tag(factory)
+    if tag in _marks(original):
         return
     replacement = factory(original)
-    setattr(replacement.fget if isinstance(replacement, property) else replacement, _PATCH_MARK, True)
+    setattr(replacement.fget if isinstance(replacement, property) else replacement, _PATCH_MARK, _marks(original) | {tag})
     setattr(owner, name, replacement)
+
+
+def add_action(owner: type, name: str, function: Callable[..., Any]) -> None:
+    """Give ``owner`` the method ``name`` that moto lacks (an API action it does not implement)."""
+    if name not in owner.__dict__:
+        setattr(function, _PATCH_MARK, frozenset({_tag(function)}))
+        setattr(owner, name, function)
 
 
 def ec2_error(code: str, message: str) -> EC2ClientError:

@@ -21,6 +21,7 @@ from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.utils import random_ami_id, random_snapshot_id
 
 from ._support import copy_encryption, ec2_error, find_key, install
+from .ebs_defaults import encryption_by_default
 from .sharing import owner_backend
 
 
@@ -173,8 +174,12 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
     """The copy's mappings, each on a new snapshot in ``backend``'s region, and any key failure.
 
     With a missing or unusable key the API call still succeeds (EC2 checks the key
-    asynchronously) and the copy ends "failed": no snapshot is made then.
+    asynchronously) and the copy ends "failed": no snapshot is made then. With encryption by
+    default on in the destination region, unencrypted snapshots are copied encrypted under the
+    region's default key ("Copy an unencrypted snapshot (encryption by default enabled)", EBS
+    user guide, "Amazon EBS encryption examples"; CopyImage copies each snapshot).
     """
+    encrypt = encrypt or encryption_by_default(backend)
     sources = [(mapping, _mapping_snapshot(source, mapping)) for mapping in source.block_device_mappings]
     encryptions = {snapshot.id: copy_encryption(backend, encrypt or snapshot.encrypted, kms_key_id) for _mapping, snapshot in sources if snapshot}
     failure = next((reason for _encrypted, _key, reason in encryptions.values() if reason), None)

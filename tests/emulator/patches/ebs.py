@@ -11,14 +11,19 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.core.responses import ActionResult
 
 from ._support import copy_encryption, default_ebs_key_arn, install, key_arn
+from .ebs_defaults import encryption_by_default
 
 
 def _create_volume(original: Any) -> Any:
     # AWS CreateVolume: KmsKeyId is reported as the full key ARN whatever form was given,
     # and a volume created from an encrypted snapshot is encrypted under the snapshot's key
     # unless another key is named. moto keeps the key as given and drops the snapshot's key.
+    # With encryption by default on (see ebs_defaults), every new volume is encrypted, under the
+    # region's default key unless one is named. (CreateVolume's Encrypted documents no error for
+    # false in that case; the volume is encrypted all the same.)
     def create_volume(self: Any, size: int, zone_name: str, snapshot_id: str | None = None, encrypted: bool = False,
                       kms_key_id: str | None = None, **kwargs: Any) -> Any:
+        encrypted = encrypted or encryption_by_default(self)
         if snapshot_id and not kms_key_id:
             snapshot = self.get_snapshot(snapshot_id)
             if snapshot.encrypted:
@@ -44,7 +49,8 @@ def _create_snapshot(original: Any) -> Any:
 def _copy_snapshot(original: Any) -> Any:
     # AWS CopySnapshot: copies of encrypted snapshots stay encrypted; an unencrypted one is
     # encrypted when Encrypted is true; KmsKeyId requires Encrypted; without KmsKeyId the
-    # destination region's default EBS key (aws/ebs) is used; KmsKeyId is reported as an ARN.
+    # destination region's default EBS key (aws/ebs) is used; KmsKeyId is reported as an ARN;
+    # with encryption by default on in the destination region, every copy is encrypted.
     # moto ignores Encrypted and stores KmsKeyId verbatim.
     def copy_snapshot(self: Any, source_snapshot_id: str, source_region: str, description: str, kms_key_id: str | None,
                       encrypted: bool = False) -> Any:
@@ -52,7 +58,8 @@ def _copy_snapshot(original: Any) -> Any:
             raise InvalidParameterDependency("KmsKeyId", "Encrypted")
         source = ec2_backends[self.account_id][source_region].get_snapshot(source_snapshot_id)
         snapshot = original(self, source_snapshot_id, source_region, description, None)
-        snapshot.encrypted, snapshot.kms_key_id, failure = copy_encryption(self, source.encrypted or encrypted, kms_key_id)
+        snapshot.encrypted, snapshot.kms_key_id, failure = copy_encryption(
+            self, source.encrypted or encrypted or encryption_by_default(self), kms_key_id)
         if failure:
             # The key is checked asynchronously: the call succeeds, the copy ends in "error".
             snapshot.status, snapshot.state_message = "error", failure

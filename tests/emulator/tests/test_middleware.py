@@ -252,11 +252,11 @@ def test_control_api_is_never_faulted(emu):
 
 
 def test_settings_round_trip_and_validation(emu):
-    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False}
+    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False, "ebs_encryption_by_default": {}}
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": -1}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"enforce_iam": "yes"}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"colour": 1}).encode())[0] == 400
-    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False}
+    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False, "ebs_encryption_by_default": {}}
 
 
 def test_copies_stay_pending_for_the_configured_time(emu):

@@ -1,0 +1,120 @@
+"""The emulator's switches for AWS behaviours that decide success (README, "Control API"), in-process.
+
+Each test states the AWS behaviour; each fails on unpatched moto 5.2.5. The switches are off by
+default; a test turns on the one it needs with ``change_settings`` and the fixture puts them back.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.middleware import change_settings, current_settings
+from emulator.seed import create_image
+from emulator.server import DEFAULT_SETTINGS
+
+from .helpers import assume, client
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+MEMBER = "210987654321"
+
+
+@pytest.fixture(name="switch", autouse=True)
+def switch_fixture():
+    """``switch(name=value)`` changes a switch for one test; all are back to their defaults afterwards."""
+    yield change_settings
+    change_settings(DEFAULT_SETTINGS)
+
+
+def key_arn(alias: str, region: str = "us-east-1") -> str:
+    return client("kms", region).describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+
+
+def customer_key(region: str = "us-east-1") -> dict:
+    return client("kms", region).create_key(Description="customer key")["KeyMetadata"]
+
+
+def snapshot_of(snapshot_id: str, region: str = "us-east-1") -> dict:
+    return client("ec2", region).describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
+
+
+def copy_snapshot_ids(image_id: str, region: str) -> list[str]:
+    mappings = client("ec2", region).describe_images(ImageIds=[image_id])["Images"][0]["BlockDeviceMappings"]
+    return [mapping["Ebs"]["SnapshotId"] for mapping in mappings]
+
+
+# --- 1. EBS encryption by default, per account and region ------------------------------------------
+
+
+def test_encryption_by_default_is_off_until_enabled_per_region_and_account():
+    ec2 = client("ec2")
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["Encrypted"] is False
+    assert ec2.enable_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+    volume = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")
+    assert (volume["Encrypted"], volume["KmsKeyId"]) == (True, key_arn("alias/aws/ebs"))
+    # Another region of the account, and the same region of another account, are untouched.
+    assert client("ec2", "eu-west-1").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert client("ec2", "eu-west-1").create_volume(Size=8, AvailabilityZone="eu-west-1a")["Encrypted"] is False
+    member = client("ec2", **assume(MEMBER))
+    assert member.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert ec2.disable_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["Encrypted"] is False
+
+
+def test_default_key_is_aws_ebs_until_modified_and_reset():
+    ec2, key = client("ec2"), customer_key()
+    assert ec2.get_ebs_default_kms_key_id()["KmsKeyId"] == key_arn("alias/aws/ebs")
+    assert ec2.modify_ebs_default_kms_key_id(KmsKeyId=key["KeyId"])["KmsKeyId"] == key["Arn"]
+    assert ec2.get_ebs_default_kms_key_id()["KmsKeyId"] == key["Arn"]
+    ec2.enable_ebs_encryption_by_default()
+    assert ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["KmsKeyId"] == key["Arn"]
+    assert ec2.reset_ebs_default_kms_key_id()["KmsKeyId"] == key_arn("alias/aws/ebs")
+    assert ec2.get_ebs_default_kms_key_id()["KmsKeyId"] == key_arn("alias/aws/ebs")
+
+
+def test_modify_default_key_checks_the_key_asynchronously():
+    unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    assert client("ec2").modify_ebs_default_kms_key_id(KmsKeyId=unknown)["KmsKeyId"] == unknown
+
+
+def test_copy_image_into_a_region_with_encryption_by_default_encrypts_under_its_default_key():
+    source = create_image(client("ec2"), "plain-source")
+    destination, key = client("ec2", "eu-west-1"), customer_key("eu-west-1")
+    destination.enable_ebs_encryption_by_default()
+    destination.modify_ebs_default_kms_key_id(KmsKeyId=key["Arn"])
+    copy_id = destination.copy_image(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    for snapshot_id in copy_snapshot_ids(copy_id, "eu-west-1"):
+        described = snapshot_of(snapshot_id, "eu-west-1")
+        assert (described["Encrypted"], described["KmsKeyId"]) == (True, key["Arn"])
+    assert destination.describe_images(ImageIds=[copy_id])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+
+
+def test_the_switch_presets_regions_and_the_api_overrides_it(switch):
+    assert switch({"ebs_encryption_by_default": ["eu-west-1"]})["ebs_encryption_by_default"] == {"eu-west-1": True}
+    source = create_image(client("ec2"), "plain-source")
+    destination = client("ec2", "eu-west-1")
+    assert destination.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+    assert client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    copy_id = destination.copy_image(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    assert snapshot_of(copy_snapshot_ids(copy_id, "eu-west-1")[0], "eu-west-1")["KmsKeyId"] == key_arn("alias/aws/ebs", "eu-west-1")
+    copied = destination.copy_snapshot(SourceSnapshotId=source["snapshot_ids"][0], SourceRegion="us-east-1")
+    assert snapshot_of(copied["SnapshotId"], "eu-west-1")["Encrypted"] is True
+    # The account's own choice wins over the preset.
+    destination.disable_ebs_encryption_by_default()
+    assert destination.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    copy_id = destination.copy_image(Name="copy-2", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    assert snapshot_of(copy_snapshot_ids(copy_id, "eu-west-1")[0], "eu-west-1")["Encrypted"] is False
+
+
+@pytest.mark.parametrize("value", ["eu-west-1", [1], {"eu-west-1": "yes"}])
+def test_the_switch_refuses_other_values(switch, value):
+    with pytest.raises(ValueError):
+        switch({"ebs_encryption_by_default": value})
+    assert current_settings()["ebs_encryption_by_default"] == {}
+
+
+def test_the_switch_takes_a_dict_of_regions(switch):
+    switch({"ebs_encryption_by_default": {"us-east-1": True, "eu-west-1": False}})
+    assert client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+    assert client("ec2", "eu-west-1").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
