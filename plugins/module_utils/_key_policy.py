@@ -25,7 +25,11 @@ with an owned Sid but another shape is neither: :func:`plan_key_policy` refuses 
 (before anything is written) and says how it differs.
 
 The *Use* statements allow what launching from an encrypted AMI needs
-(:data:`USE_ACTIONS`); the *CreateGrant* statements allow ``kms:CreateGrant``, limited by
+(:data:`USE_ACTIONS`: what the Amazon EBS User Guide lists for users of a shared key in "Share
+the KMS key used to encrypt a shared Amazon EBS snapshot"; the Amazon EC2 User Guide's "Allow
+organizations and OUs to use a KMS key" writes ``kms:GenerateDataKey*`` for the two data-key
+actions). Statements written before ``kms:GenerateDataKey`` was among them are rewritten with it
+on the next run; the *CreateGrant* statements allow ``kms:CreateGrant``, limited by
 ``kms:GrantIsForAWSResource`` unless that limit is lifted. ``Principal: "*"`` only ever
 appears with one of these conditions. Comparisons are semantic: formatting, single strings
 versus lists and element order are not changes.
@@ -57,12 +61,12 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 # sent to PutKeyPolicy, white space included, which is why serialize() falls back to compact JSON.
 MAX_POLICY_BYTES = 32768
 DEFAULT_PREFIX = "OrgShare"
-USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
+USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
 GRANT_ACTIONS = ["kms:CreateGrant"]
 # The actions an owned statement may hold: what this version writes, and for the Use statements
 # also the data-key actions of the EBS and EC2 guides, which a coming version adds. A statement
 # holding one of those extras keeps it when rewritten (see build_statements).
-ACCEPTED_USE_ACTIONS = tuple(USE_ACTIONS) + ("kms:GenerateDataKey", "kms:GenerateDataKey*")
+ACCEPTED_USE_ACTIONS = tuple(USE_ACTIONS) + ("kms:GenerateDataKey*",)
 ACCEPTED_GRANT_ACTIONS = tuple(GRANT_ACTIONS)
 ORG_ID_KEY = "aws:PrincipalOrgID"
 ORG_PATHS_KEY = "aws:PrincipalOrgPaths"

@@ -19,15 +19,19 @@ description:
   - It writes at most four statements. C(<prefix>OrgUse) and C(<prefix>OrgCreateGrant) are for whole
     organizations (C(StringEquals) on C(aws:PrincipalOrgID)). C(<prefix>OuUse) and
     C(<prefix>OuCreateGrant) are for OUs (C(ForAnyValue:StringLike) on C(aws:PrincipalOrgPaths)).
-    The I(Use) statements allow C(kms:Decrypt), C(kms:DescribeKey), C(kms:ReEncrypt*) and
-    C(kms:GenerateDataKeyWithoutPlaintext); the I(CreateGrant) statements allow C(kms:CreateGrant),
+    The I(Use) statements allow C(kms:Decrypt), C(kms:DescribeKey), C(kms:ReEncrypt*), C(kms:GenerateDataKey)
+    and C(kms:GenerateDataKeyWithoutPlaintext), what the Amazon EBS User Guide lists for the users of a
+    shared key ("Share the KMS key used to encrypt a shared Amazon EBS snapshot"; the Amazon EC2 User Guide's
+    "Allow organizations and OUs to use a KMS key" writes the two data-key actions as C(kms:GenerateDataKey*)).
+    Statements written by an earlier version without C(kms:GenerateDataKey) are rewritten with it on the
+    next run. The I(CreateGrant) statements allow C(kms:CreateGrant),
     limited to grants for AWS resources unless O(grant_for_aws_resource_only=false).
     A C(Principal) of C(*) only ever appears together with these organization conditions.
   - It owns exactly the statements it writes, recognised by their exact C(Sid) (one of the four above,
     case-sensitive) and by their shape. That shape is C(Effect=Allow), C(Principal) C(*) (or C({"AWS":"*"})),
     C(Resource) C(*), no C(NotAction), C(NotPrincipal) or C(NotResource), an C(Action) that is a non-empty
-    subset of the actions above (for the I(Use) statements also C(kms:GenerateDataKey) and
-    C(kms:GenerateDataKey*), which are kept when present), and exactly the condition of its kind with
+    subset of the actions above (for the I(Use) statements also C(kms:GenerateDataKey*), which is kept
+    when present), and exactly the condition of its kind with
     valid organization IDs or C(aws:PrincipalOrgPaths) values (the I(CreateGrant) statements may also have
     C(Bool) C(kms:GrantIsForAWSResource=true)). Any other statement is not the module's, whatever its C(Sid)
     starts with, so a C(Deny) or an operator's statement named C(OrgShareBreakGlass...) is kept as it is.
@@ -205,7 +209,7 @@ statements:
     - Sid: OrgShareOuUse
       Effect: Allow
       Principal: "*"
-      Action: [kms:Decrypt, kms:DescribeKey, kms:ReEncrypt*, kms:GenerateDataKeyWithoutPlaintext]
+      Action: [kms:Decrypt, kms:DescribeKey, kms:ReEncrypt*, kms:GenerateDataKey, kms:GenerateDataKeyWithoutPlaintext]
       Resource: "*"
       Condition: {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]}}
 added:

@@ -39,7 +39,8 @@ FULL_PATH = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/*"
 CHILD_OU_ID = "ou-ab12-22222222"
 CHILD_PATH = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/{CHILD_OU_ID}/*"
 KEY_ARN = f"arn:aws:kms:us-east-1:{MGMT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
+USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
+USE_0_1 = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
 GRANT_ONLY_FOR_AWS = {"kms:GrantIsForAWSResource": "true"}
 
 # What KMS puts in a new key's policy, and what operators add by hand.
@@ -513,8 +514,8 @@ def test_the_shapes_the_module_accepts_as_its_own():
     assert _key_policy.current_principals(policy(*accepted), "OrgShare") == Principals([ORG_ID], [OU_PATTERN])
 
 
-def test_the_data_key_actions_a_coming_version_adds_are_kept():
-    assert set(_key_policy.ACCEPTED_USE_ACTIONS) - set(USE) == {"kms:GenerateDataKey", "kms:GenerateDataKey*"}
+def test_the_data_key_wildcard_of_the_ec2_guide_is_kept():
+    assert set(_key_policy.ACCEPTED_USE_ACTIONS) - set(USE) == {"kms:GenerateDataKey*"}
     newer = dict(org_use(ORG_ID), Action=USE + ["kms:GenerateDataKey*"])
     before = policy(ROOT_STATEMENT, newer, org_grant(ORG_ID))
     assert not plan(before, organization_arns=[ORG_ARN]).changed
@@ -1052,3 +1053,14 @@ def test_property_size_is_what_put_key_policy_sends(document, requested, state, 
     assert sent["PolicyName"] == "default"
     assert json.loads(sent["Policy"]) == result.after
     assert _key_policy.policy_size(result.after) == len(result.document().encode("utf-8")) == len(sent["Policy"].encode("utf-8"))
+
+
+def test_statements_written_without_generate_data_key_are_brought_up_to_date():
+    # The Amazon EBS User Guide lists kms:GenerateDataKey for the users of a shared key; 0.1.0 did not write it.
+    old = policy(ROOT_STATEMENT, dict(org_use(ORG_ID), Action=list(USE_0_1)), org_grant(ORG_ID))
+    upgraded = plan(old, organization_arns=[ORG_ARN])
+    assert upgraded.changed and upgraded.added.organization_ids == [] and upgraded.removed.organization_ids == []
+    (use,) = [statement for statement in upgraded.after["Statement"] if statement.get("Sid") == "OrgShareOrgUse"]
+    assert "kms:GenerateDataKey" in use["Action"]
+    assert upgraded.after["Statement"][0] == ROOT_STATEMENT
+    assert not plan(upgraded.after, organization_arns=[ORG_ARN]).changed

@@ -45,7 +45,8 @@ VALID_KMS_ACTIONS = frozenset(f"kms:{name}" for name in (
     "UpdateAlias", "UpdateCustomKeyStore", "UpdateKeyDescription", "UpdatePrimaryRegion", "Verify", "VerifyMac",
 ))
 # What consumers of an encrypted AMI need (DESIGN.md), with the wildcard expanded.
-USE_ACTIONS = {"kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKeyWithoutPlaintext"}
+USE_ACTIONS = {"kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+               "kms:GenerateDataKeyWithoutPlaintext"}
 GRANT_ACTIONS = {"kms:CreateGrant"}
 
 # Global condition keys (IAM reference) and KMS condition keys (KMS reference).

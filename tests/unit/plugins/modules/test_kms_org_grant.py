@@ -28,7 +28,7 @@ from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
 
 DEFAULTS = dict(key_id=None, organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[], state="present", purge=False,
                 grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
-USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKeyWithoutPlaintext"]
+USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
 ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
         "Action": "kms:*", "Resource": "*"}
 # Statements an operator wrote; their text (key order, lone strings, booleans) must survive as it is.
