@@ -115,13 +115,14 @@ def current_settings() -> dict[str, Any]:
     """The emulator's behaviour switches (README, "Control API"), each with its current value."""
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     return {
         "copy_pending_seconds": COPY_PENDING["seconds"],
         "enforce_iam": settings.INITIAL_NO_AUTH_ACTION_COUNT == 0,
         "ebs_encryption_by_default": dict(ebs_defaults.PRESET_REGIONS),
+        "key_policy_read_lag_seconds": kms.KEY_POLICY_READ_LAG["seconds"],
     }
 
 
@@ -135,13 +136,14 @@ def change_settings(data: Any) -> dict[str, Any]:
     """
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     parsers = {
         "copy_pending_seconds": _seconds,
         "enforce_iam": _flag,
         "ebs_encryption_by_default": lambda _name, value: ebs_defaults.preset_regions(value),
+        "key_policy_read_lag_seconds": _seconds,
     }
     if not isinstance(data, dict) or set(data) - set(parsers):
         raise ValueError(f"settings take {', '.join(parsers)}")
@@ -153,6 +155,8 @@ def change_settings(data: Any) -> dict[str, Any]:
     if "ebs_encryption_by_default" in values:
         ebs_defaults.PRESET_REGIONS.clear()
         ebs_defaults.PRESET_REGIONS.update(values["ebs_encryption_by_default"])
+    if "key_policy_read_lag_seconds" in values:
+        kms.set_key_policy_read_lag(values["key_policy_read_lag_seconds"])
     return current_settings()
 
 

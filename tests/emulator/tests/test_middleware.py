@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator import Emulator, control
+from emulator.server import DEFAULT_SETTINGS
 
 from .helpers import NO_RETRIES
 
@@ -252,11 +253,14 @@ def test_control_api_is_never_faulted(emu):
 
 
 def test_settings_round_trip_and_validation(emu):
-    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False, "ebs_encryption_by_default": {}}
+    defaults = emu.settings()
+    assert set(defaults) == set(DEFAULT_SETTINGS)
+    assert (defaults["copy_pending_seconds"], defaults["enforce_iam"]) == (0.0, False)
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": -1}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"enforce_iam": "yes"}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"colour": 1}).encode())[0] == 400
-    assert emu.settings() == {"copy_pending_seconds": 0.0, "enforce_iam": False, "ebs_encryption_by_default": {}}
+    assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": 5, "enforce_iam": "yes"}).encode())[0] == 400
+    assert emu.settings() == defaults
 
 
 def test_copies_stay_pending_for_the_configured_time(emu):

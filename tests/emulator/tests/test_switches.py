@@ -6,6 +6,9 @@ default; a test turns on the one it needs with ``change_settings`` and the fixtu
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from emulator.middleware import change_settings, current_settings
@@ -97,7 +100,8 @@ def test_the_switch_presets_regions_and_the_api_overrides_it(switch):
     assert destination.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
     assert client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
     copy_id = destination.copy_image(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
-    assert snapshot_of(copy_snapshot_ids(copy_id, "eu-west-1")[0], "eu-west-1")["KmsKeyId"] == key_arn("alias/aws/ebs", "eu-west-1")
+    copied_snapshot = snapshot_of(copy_snapshot_ids(copy_id, "eu-west-1")[0], "eu-west-1")
+    assert copied_snapshot["KmsKeyId"] == key_arn("alias/aws/ebs", "eu-west-1")
     copied = destination.copy_snapshot(SourceSnapshotId=source["snapshot_ids"][0], SourceRegion="us-east-1")
     assert snapshot_of(copied["SnapshotId"], "eu-west-1")["Encrypted"] is True
     # The account's own choice wins over the preset.
@@ -118,3 +122,33 @@ def test_the_switch_takes_a_dict_of_regions(switch):
     switch({"ebs_encryption_by_default": {"us-east-1": True, "eu-west-1": False}})
     assert client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
     assert client("ec2", "eu-west-1").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+
+
+# --- 2. Key-policy read lag ---------------------------------------------------------------------------
+
+
+def policy(sid: str, principal: str = "arn:aws:iam::123456789012:root") -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:*", "Resource": "*"}]})
+
+
+def read_policy(key_id: str) -> str:
+    return client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+
+
+def test_get_key_policy_returns_the_previous_document_during_the_lag(switch):
+    kms, key = client("kms"), customer_key()
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=policy("first"))
+    switch({"key_policy_read_lag_seconds": 0.6})
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=policy("second"))
+    kms.put_key_policy(KeyId=key["Arn"], PolicyName="default", Policy=policy("third"))
+    assert read_policy(key["Arn"]) == policy("first")
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"  # DescribeKey is unaffected
+    time.sleep(0.7)
+    assert read_policy(key["KeyId"]) == policy("third")
+
+
+def test_without_the_lag_a_write_is_read_back_at_once():
+    kms, key = client("kms"), customer_key()
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=policy("only"))
+    assert read_policy(key["KeyId"]) == policy("only")
