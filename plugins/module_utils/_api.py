@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 try:
     import botocore
+    import botocore.session
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore/boto3 itself.
 
@@ -104,6 +105,16 @@ def api_call(description, rules=()):
         return call
 
     return decorate
+
+
+def partition_of_region(region):
+    """The partition (``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso-e``, ...) of a region, from botocore's
+    partition data, so that partitions AWS adds come with botocore; None for a region botocore does not know."""
+    try:
+        return botocore.session.get_session().get_partition_for_region(region)
+    except (botocore.exceptions.UnknownRegionError, AttributeError, TypeError):
+        # AttributeError: a botocore without the partition lookup; TypeError: no region at all.
+        return None
 
 
 def list_all(client, operation, **params):

@@ -360,18 +360,13 @@ def check_share_targets(organization_arns, organizational_unit_arns, options=("o
     return unique(organization_arns or []), unique(organizational_unit_arns or [])
 
 
-def partition_of_region(region):
-    """The AWS partition a region belongs to (China and GovCloud regions have their own)."""
-    region = region or ""
-    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso")):
-        if region.startswith(prefix):
-            return partition
-    return "aws"
+def check_same_partition(arns, region, expected):
+    """Refuse organization/OU ARNs of another partition than ``expected``, the region's: EC2 shares only within a partition.
 
-
-def check_same_partition(arns, region):
-    """Refuse organization/OU ARNs of another partition than the region's: EC2 shares only within a partition."""
-    expected = partition_of_region(region)
+    ``expected`` None (a region the installed botocore does not know) checks nothing: EC2 will judge.
+    """
+    if expected is None:
+        return
     for arn in arns:
         partition = arn.split(":", 2)[1]
         if partition != expected:

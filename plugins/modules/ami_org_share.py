@@ -259,6 +259,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
 from ansible_collections.orgshare.aws.plugins.module_utils._api import denied_hint
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
+from ansible_collections.orgshare.aws.plugins.module_utils._api import partition_of_region
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_same_partition
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_share_targets
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
@@ -387,7 +388,7 @@ def share(module, state, purge, enforce_keys):
     if params["max_concurrency"] < 1:
         raise OrgShareError(f"max_concurrency must be at least 1, not {params['max_concurrency']}.")
     region = module.region
-    check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region)
+    check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region, partition_of_region(region))
 
     ec2 = module.client("ec2")
     images = load_images(ec2, image_ids, region)
