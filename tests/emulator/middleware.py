@@ -115,7 +115,7 @@ def current_settings() -> dict[str, Any]:
     """The emulator's behaviour switches (README, "Control API"), each with its current value."""
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     return {
@@ -123,6 +123,7 @@ def current_settings() -> dict[str, Any]:
         "enforce_iam": settings.INITIAL_NO_AUTH_ACTION_COUNT == 0,
         "ebs_encryption_by_default": dict(ebs_defaults.PRESET_REGIONS),
         "key_policy_read_lag_seconds": kms.KEY_POLICY_READ_LAG["seconds"],
+        "image_visibility_lag_seconds": visibility.IMAGE_VISIBILITY_LAG["seconds"],
     }
 
 
@@ -136,7 +137,7 @@ def change_settings(data: Any) -> dict[str, Any]:
     """
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     parsers = {
@@ -144,6 +145,7 @@ def change_settings(data: Any) -> dict[str, Any]:
         "enforce_iam": _flag,
         "ebs_encryption_by_default": lambda _name, value: ebs_defaults.preset_regions(value),
         "key_policy_read_lag_seconds": _seconds,
+        "image_visibility_lag_seconds": _seconds,
     }
     if not isinstance(data, dict) or set(data) - set(parsers):
         raise ValueError(f"settings take {', '.join(parsers)}")
@@ -157,6 +159,8 @@ def change_settings(data: Any) -> dict[str, Any]:
         ebs_defaults.PRESET_REGIONS.update(values["ebs_encryption_by_default"])
     if "key_policy_read_lag_seconds" in values:
         kms.set_key_policy_read_lag(values["key_policy_read_lag_seconds"])
+    if "image_visibility_lag_seconds" in values:
+        visibility.IMAGE_VISIBILITY_LAG["seconds"] = values["image_visibility_lag_seconds"]
     return current_settings()
 
 

@@ -15,7 +15,7 @@ from emulator.middleware import change_settings, current_settings
 from emulator.seed import create_image
 from emulator.server import DEFAULT_SETTINGS
 
-from .helpers import assume, client
+from .helpers import assume, client, error_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -152,3 +152,24 @@ def test_without_the_lag_a_write_is_read_back_at_once():
     kms, key = client("kms"), customer_key()
     kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=policy("only"))
     assert read_policy(key["KeyId"]) == policy("only")
+
+
+# --- 3. Image-visibility lag after CopyImage ----------------------------------------------------------
+
+
+def test_a_new_copy_is_invisible_during_the_lag(switch):
+    source = create_image(client("ec2"), "visible-source")
+    switch({"image_visibility_lag_seconds": 0.8})
+    destination = client("ec2", "eu-west-1")
+    copy_id = destination.copy_image(Name="lagging-copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    assert error_of(destination.describe_images, ImageIds=[copy_id])["Code"] == "InvalidAMIID.NotFound"
+    assert destination.describe_images(Owners=["self"])["Images"] == []
+    assert destination.describe_images(Filters=[{"Name": "name", "Values": ["lagging-copy"]}])["Images"] == []
+    error = error_of(destination.describe_image_attribute, ImageId=copy_id, Attribute="launchPermission")
+    assert error["Code"] == "InvalidAMIID.NotFound"
+    # The source, made before, is seen as ever.
+    assert [image["ImageId"] for image in client("ec2").describe_images(Owners=["self"])["Images"]] == [source["image_id"]]
+    time.sleep(0.9)
+    assert destination.describe_images(ImageIds=[copy_id])["Images"][0]["Name"] == "lagging-copy"
+    assert [image["ImageId"] for image in destination.describe_images(Owners=["self"])["Images"]] == [copy_id]
+    assert destination.describe_image_attribute(ImageId=copy_id, Attribute="launchPermission")["LaunchPermissions"] == []
