@@ -19,6 +19,7 @@ from .helpers import assume, client, error_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
+ACCOUNT = "123456789012"
 MEMBER = "210987654321"
 
 
@@ -173,3 +174,34 @@ def test_a_new_copy_is_invisible_during_the_lag(switch):
     assert destination.describe_images(ImageIds=[copy_id])["Images"][0]["Name"] == "lagging-copy"
     assert [image["ImageId"] for image in destination.describe_images(Owners=["self"])["Images"]] == [copy_id]
     assert destination.describe_image_attribute(ImageId=copy_id, Attribute="launchPermission")["LaunchPermissions"] == []
+
+
+# --- 4. Disabled AMIs ---------------------------------------------------------------------------------
+
+
+def test_a_disabled_ami_is_hidden_unshared_and_unshareable_until_enabled():
+    ec2 = client("ec2")
+    image_id = create_image(ec2, "to-disable")["image_id"]
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
+    member = client("ec2", **assume(MEMBER))
+    assert [image["ImageId"] for image in member.describe_images(ImageIds=[image_id])["Images"]] == [image_id]
+    assert ec2.disable_image(ImageId=image_id)["Return"] is True
+    assert ec2.describe_images(Owners=["self"])["Images"] == []
+    assert ec2.describe_images(ImageIds=[image_id])["Images"] == []
+    described = ec2.describe_images(ImageIds=[image_id], IncludeDisabled=True)["Images"]
+    assert [(image["ImageId"], image["State"]) for image in described] == [(image_id, "disabled")]
+    assert ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"] == []
+    assert member.describe_images(Owners=[ACCOUNT], IncludeDisabled=True)["Images"] == []  # the consumer lost it
+    error = error_of(ec2.modify_image_attribute, ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
+    assert error["Code"] == "InvalidAMIID.Unavailable"
+    assert ec2.enable_image(ImageId=image_id)["Return"] is True
+    assert ec2.describe_images(ImageIds=[image_id])["Images"][0]["State"] == "available"
+    assert ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"] == []
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
+
+
+def test_only_the_owner_disables_an_ami():
+    ec2 = client("ec2")
+    image_id = create_image(ec2, "not-yours")["image_id"]
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
+    assert error_of(client("ec2", **assume(MEMBER)).disable_image, ImageId=image_id)["Code"] == "AuthFailure"
