@@ -430,6 +430,14 @@ def _compact(policy):
     return json.dumps(policy, separators=(",", ":"))
 
 
+def same_policy(first, second):
+    """Whether two key policies (JSON text or dicts) are the same document, whatever their formatting."""
+    def canonical(document):
+        return json.dumps(normalize(parse_policy(document)), sort_keys=True)
+
+    return canonical(first) == canonical(second)
+
+
 def serialize(policy):
     """The policy as written by PutKeyPolicy: two-space JSON when that fits KMS's limit, else compact JSON.
 

@@ -5,11 +5,13 @@
 
 """KMS calls: one small function per call, retried with jittered backoff, errors mapped once."""
 
+import itertools
 import random
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
@@ -78,30 +80,63 @@ CONFIRM_PAUSE = (0.2, 0.6)
 WRITE_ATTEMPTS = 8
 # A write refused for these is tried again, merged onto the policy as it is by then.
 RETRY_WRITE_CODES = ("ThrottlingException", "KMSInternalException", "DependencyTimeoutException")
+# KMS is eventually consistent ("Managing eventual consistency" in the AWS KMS Developer Guide):
+# right after PutKeyPolicy, GetKeyPolicy may still return the policy it replaced. How long such
+# a read is taken for "not visible yet", and the backoff between those reads.
+VISIBILITY_TIMEOUT = 30.0
+VISIBILITY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 def _write_refused_for_now(error):
     return error_code(getattr(error, "exception", None)) in RETRY_WRITE_CODES
 
 
-def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pause=None, sleep=None, writer=None):
-    """Write ``plan`` and make sure it stays written despite concurrent writers.
+def read_after_write(client, key_arn, replaced, timeout=VISIBILITY_TIMEOUT, sleep=None, clock=None):
+    """The key policy as read after our write, once it is no longer the document ``replaced``.
+
+    A read equal to the policy our write replaced means the write is not visible yet (KMS is
+    eventually consistent), never that another writer put it back: wait (bounded backoff) and
+    read again, up to ``timeout`` seconds; then the last read is returned as it is.
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    for attempt in itertools.count():
+        current = get_key_policy(client, key_arn)
+        remaining = deadline - clock()
+        if not _key_policy.same_policy(current, replaced) or remaining <= 0:
+            return current
+        sleep(min(VISIBILITY_DELAYS[min(attempt, len(VISIBILITY_DELAYS) - 1)], remaining))
+    return None  # not reached: the loop returns
+
+
+def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pause=None, sleep=None, writer=None,
+                     visibility_timeout=VISIBILITY_TIMEOUT, clock=None):
+    """Write ``plan`` and make sure it stays written despite concurrent writers and stale reads.
 
     KMS has no conditional write. So after each PutKeyPolicy the policy is read
     back (at once, then again after a short random pause), and when another writer
     has replaced it, ``replan(policy_text)`` merges the same request onto the
-    newest policy, which is written instead. A write refused by throttling is not
-    re-sent as it was: the policy is read again and merged afresh first, so a
-    write delayed by backoff never overwrites what others wrote meanwhile. Up to
-    ``attempts`` writes; returns the policy text finally read back. ``writer``, when
-    given, is the client that writes: one whose own retries are off (see
-    :data:`SINGLE_ATTEMPT`), since botocore would otherwise re-send a throttled write as it was.
+    newest policy, which is written instead. A read-back that is still the policy
+    this write replaced is a stale read, not another writer: it is read again
+    (:func:`read_after_write`) instead of merged onto, which would drop whatever
+    another writer added meanwhile. A write refused by throttling is not re-sent as
+    it was: the policy is read again and merged afresh first, so a write delayed by
+    backoff never overwrites what others wrote meanwhile. Up to ``attempts`` writes;
+    returns the policy text finally read back. ``writer``, when given, is the client
+    that writes: one whose own retries are off (see :data:`SINGLE_ATTEMPT`), since
+    botocore would otherwise re-send a throttled write as it was. ``sleep`` and ``clock``
+    stand in for :func:`time.sleep` and :func:`time.monotonic` in tests.
 
     What remains is a writer that read before our write and whose own write lands
     after our last read-back: KMS offers nothing to detect that.
     """
     pause = pause or CONFIRM_PAUSE
     sleep = sleep or time.sleep
+
+    def read_back(replaced):
+        return read_after_write(client, key_arn, replaced, visibility_timeout, sleep, clock)
+
     for attempt in range(attempts):
         try:
             put_key_policy(writer or client, key_arn, plan.document())
@@ -114,10 +149,10 @@ def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pau
             if not plan.changed:
                 return current
             continue
-        current = get_key_policy(client, key_arn)
+        current = read_back(plan.before)
         if not replan(current).changed:
             sleep(random.uniform(*pause))
-            current = get_key_policy(client, key_arn)
+            current = read_back(plan.before)
         plan = replan(current)
         if not plan.changed:
             return current

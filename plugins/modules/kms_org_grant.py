@@ -58,7 +58,10 @@ description:
     reads the policy back, at once and again after a short pause. If another writer has replaced it,
     the same change is merged onto the newest policy and written again (up to eight times), so two
     jobs granting different OUs on one key at the same moment both end up in the policy. A throttled
-    write is never re-sent as it was; the policy is read and merged afresh first. What no client can
+    write is never re-sent as it was; the policy is read and merged afresh first.
+    KMS is eventually consistent, so a read-back that is still the policy this write replaced is taken
+    for "not visible yet", never for another writer. It is read again with a bounded backoff (up to 30
+    seconds) instead of merged onto, so a statement another writer added meanwhile is never lost. What no client can
     detect without a conditional write is a writer that read the policy before this module's write and
     lands its own write after the module's last read-back; the next run of either job repairs that.
   - The key is the one in the connection's region. Each replica of a multi-Region key has its own

@@ -3,12 +3,15 @@
 # Copyright: Contributors to the orgshare.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The KMS calls' error messages against the emulator: a key that is not found names the region it was looked for in."""
+"""The KMS calls: error messages against the emulator (a key that is not found names the region it was
+looked for in), and key-policy writes under stale reads and concurrent writers."""
 
+import json
 import uuid
 
 import pytest
 
+from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
@@ -58,3 +61,84 @@ def test_other_rules_are_formatted_without_a_region(emulator, world):
     assert not isinstance(err.value, _kms.KeyNotFound)
     assert "access denied (AccessDeniedException)" in err.value.message
     assert "it needs kms:DescribeKey" in err.value.message
+
+
+# --- writing under stale reads (KMS is eventually consistent) ------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ORG_ARN = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5"
+ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*", "Resource": "*"}
+RIVAL = {"Sid": "AddedByAnotherJob", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/ops"},
+         "Action": "kms:Describe*", "Resource": "*"}
+
+
+class LaggingKms:
+    """A KMS whose reads return the policy a write replaced for ``lag`` seconds of a fake clock after the write.
+
+    ``rival`` (a statement) is added by another writer right after our first write, on top of what
+    that writer saw (the policy before ours): the classic lost-update race, under a stale read.
+    """
+
+    def __init__(self, document, lag=0.0, rival=None):
+        self.now = 0.0
+        self.lag = lag
+        self.versions = [(-1.0, json.dumps(document))]  # (written at, text)
+        self.rival = rival
+        self.puts = 0
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def put_key_policy(self, KeyId, PolicyName, Policy):  # pylint: disable=invalid-name,unused-argument
+        self.puts += 1
+        self.versions.append((self.now, Policy))
+        if self.rival is not None and self.puts == 1:
+            seen = json.loads(self.versions[-2][1])
+            seen["Statement"] = seen["Statement"] + [self.rival]
+            self.now += 0.1
+            self.versions.append((self.now, json.dumps(seen)))
+
+    def get_key_policy(self, KeyId, PolicyName):  # pylint: disable=invalid-name,unused-argument
+        visible = [text for written, text in self.versions if written + self.lag <= self.now] or [self.versions[0][1]]
+        return {"Policy": visible[-1]}
+
+    @property
+    def policy(self):
+        return json.loads(self.versions[-1][1])
+
+
+def grant(kms, document):
+    requested = _key_policy.requested_principals(organization_arns=[ORG_ARN])
+
+    def replan(current):
+        return _key_policy.plan_key_policy(current, requested)
+
+    plan = replan(json.dumps(document))
+    return _kms.write_key_policy(kms, KEY_ARN, plan, replan, pause=(0.2, 0.2), sleep=kms.sleep, clock=lambda: kms.now)
+
+
+def test_a_stale_read_after_the_write_is_waited_out_not_merged_onto():
+    document = {"Version": "2012-10-17", "Statement": [ROOT]}
+    kms = LaggingKms(document, lag=2.0)
+    written = json.loads(grant(kms, document))
+    assert kms.puts == 1  # at most 2 are allowed; waiting for the write to show needs none more
+    assert [statement.get("Sid") for statement in written["Statement"]] == [ROOT["Sid"], "OrgShareOrgUse", "OrgShareOrgCreateGrant"]
+    assert kms.policy == written
+
+
+def test_another_writer_is_never_lost_under_a_stale_read():
+    document = {"Version": "2012-10-17", "Statement": [ROOT]}
+    kms = LaggingKms(document, lag=2.0, rival=RIVAL)
+    written = json.loads(grant(kms, document))
+    assert kms.policy == written
+    assert RIVAL in written["Statement"] and ROOT in written["Statement"]
+    assert {"OrgShareOrgUse", "OrgShareOrgCreateGrant"} <= {statement.get("Sid") for statement in written["Statement"]}
+    assert kms.puts == 2  # ours, then ours merged onto the other writer's
+
+
+def test_a_write_that_never_shows_is_written_again_after_the_timeout():
+    document = {"Version": "2012-10-17", "Statement": [ROOT]}
+    kms = LaggingKms(document, lag=_kms.VISIBILITY_TIMEOUT + 5)
+    written = json.loads(grant(kms, document))
+    assert kms.puts == 2 and "OrgShareOrgUse" in json.dumps(written)

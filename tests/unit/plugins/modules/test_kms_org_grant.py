@@ -14,6 +14,7 @@ import functools
 import json
 import threading
 import types
+import time
 import uuid
 
 import pytest
@@ -532,7 +533,7 @@ def test_throttling_is_retried(stand_in, new_key, kms, world, emulator, monkeypa
     units = world["organizational_units"]
     slept = []
     monkeypatch.setattr(cloud, "time", types.SimpleNamespace(sleep=slept.append))
-    monkeypatch.setattr(_kms, "time", types.SimpleNamespace(sleep=slept.append))
+    monkeypatch.setattr(_kms, "time", types.SimpleNamespace(sleep=slept.append, monotonic=time.monotonic))
     no_botocore_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
     def grant():
@@ -635,7 +636,10 @@ def test_a_concurrent_writer_is_merged_with(strikes, stand_in, new_key, kms, wor
     assert kms_calls(calls)["PutKeyPolicy"] == 3  # ours, the rival's, ours again on top of it
 
 
-def test_a_writer_that_keeps_overwriting_is_reported(stand_in, new_key, kms, world):
+def test_a_writer_that_keeps_overwriting_is_reported(stand_in, new_key, kms, world, monkeypatch):
+    # A writer that puts back the very policy our write replaced looks like a stale read: each write
+    # is waited for (here briefly) before it counts as overwritten.
+    monkeypatch.setattr(_kms, "write_key_policy", functools.partial(_kms.write_key_policy, visibility_timeout=0.3))
     key = new_key()
     units = world["organizational_units"]
     rival = _rival_policy(policy_text(kms, key["Arn"]), units["Root/Workloads/Dev"]["arn"])
