@@ -30,7 +30,9 @@ def describe_images(client, image_ids, owners):
     """The images among ``image_ids`` owned by ``owners`` (["self"] or []), batched; missing ones are absent."""
     found = []
     for batch in batches(image_ids, FILTER_BATCH):
-        params = dict(Filters=[{"Name": "image-id", "Values": batch}], IncludeDeprecated=True)
+        # Disabled images are left out unless asked for (DescribeImages, IncludeDisabled): they must be
+        # found to be refused with what to do, not reported as missing.
+        params = dict(Filters=[{"Name": "image-id", "Values": batch}], IncludeDeprecated=True, IncludeDisabled=True)
         if owners:
             params["Owners"] = owners
         found.extend(ec2_retry(client.describe_images)(**params)["Images"])
@@ -40,7 +42,7 @@ def describe_images(client, image_ids, owners):
 @api_call("look up images by tag")
 def describe_images_by_filters(client, filters):
     """The caller's images matching ``filters`` (every page)."""
-    return _list_all(client, "describe_images", Owners=["self"], Filters=filters, IncludeDeprecated=True)["Images"]
+    return _list_all(client, "describe_images", Owners=["self"], Filters=filters, IncludeDeprecated=True, IncludeDisabled=True)["Images"]
 
 
 @api_call(

@@ -69,11 +69,22 @@ def image_problems(image_ids, owned, visible, region):
                     f"{image_id} does not exist in {region} (or is not visible to the caller): check the ID and the region; "
                     "launch permissions are per region, so share the AMI (or its copy) in the region where it lives."
                 )
+        elif image.get("State") == "disabled":
+            problems.append(disabled_problem(image_id, region))
         elif image.get("State") != "available":
             state = image.get("State")
             fix = "wait until it is available" if state == "pending" else "use an available image"
             problems.append(f"{image_id} in {region} is {state}, not available: {fix}.")
     return problems
+
+
+def disabled_problem(image_id, region, what="AMI"):
+    """A disabled image: it cannot be shared, and disabling it removed all its launch permissions (EC2 DisableImage)."""
+    return (
+        f"The {what} {image_id} in {region} is disabled: a disabled AMI cannot be shared or launched, and disabling it removed all "
+        f"its launch permissions. Enable it (EC2 EnableImage: aws ec2 enable-image --image-id {image_id} --region {region}) "
+        "and run this again to share it again."
+    )
 
 
 def encrypted_snapshot_ids(image):
@@ -139,18 +150,18 @@ def tags_of(image):
     return {tag["Key"]: tag["Value"] for tag in image.get("Tags") or []}
 
 
-def copies_of(images, source_image_id, source_region):
+def copies_of(images, source_image_id, source_region, states=LIVE_COPY_STATES):
     """The copies of one source among ``images``: "the copy of X in region R", decided once.
 
     A copy is an image tagged as a copy of ``source_image_id`` from ``source_region`` whose
-    state is available or pending (a failed copy never counts). Available copies come first,
-    then the newest.
+    state is available or pending (a failed copy never counts; ``states`` asks for others,
+    such as disabled). Available copies come first, then the newest.
     """
     found = [
         image for image in images
         if tags_of(image).get(SOURCE_IMAGE_TAG) == source_image_id
         and tags_of(image).get(SOURCE_REGION_TAG) == source_region
-        and image.get("State") in LIVE_COPY_STATES
+        and image.get("State") in states
     ]
     found.sort(key=lambda image: image.get("CreationDate") or "", reverse=True)
     found.sort(key=lambda image: image.get("State") != "available")

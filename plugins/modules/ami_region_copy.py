@@ -196,6 +196,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 POLL_SECONDS = 15
+# "Eventual consistency in the Amazon EC2 API": a resource just created may be missing from
+# Describe calls for a while. A copy missing for this long after CopyImage is gone.
+MISSING_GRACE_SECONDS = 60
 
 
 def load_source(module, image_id, source_region):
@@ -208,6 +211,8 @@ def load_source(module, image_id, source_region):
             f"The source AMI {image_id} does not exist in {source_region} (or is not visible to the caller): check source_image_id and source_region."
         )
     source = found[0]
+    if source.get("State") == "disabled":
+        raise OrgShareError(_images.disabled_problem(image_id, source_region, what="source AMI"))
     if source.get("State") != "available":
         raise OrgShareError(
             f"The source AMI {image_id} in {source_region} is {source.get('State')}, not available: wait until it is available."
@@ -231,16 +236,17 @@ def load_key(kms, key_id, region):
 
 
 def find_copies(ec2, source_image_id, source_region):
-    """The live copies of the source in this region, the way :func:`_images.copies_of` ranks them."""
+    """The live copies of the source in this region, the way :func:`_images.copies_of` ranks them, and its disabled copies."""
     images = _ec2.describe_images_by_filters(
         ec2,
         [
             {"Name": f"tag:{_images.SOURCE_IMAGE_TAG}", "Values": [source_image_id]},
             {"Name": f"tag:{_images.SOURCE_REGION_TAG}", "Values": [source_region]},
-            {"Name": "state", "Values": list(_images.LIVE_COPY_STATES)},
+            {"Name": "state", "Values": list(_images.LIVE_COPY_STATES) + ["disabled"]},
         ],
     )
-    return _images.copies_of(images, source_image_id, source_region)
+    disabled = _images.copies_of(images, source_image_id, source_region, states=("disabled",))
+    return _images.copies_of(images, source_image_id, source_region), disabled
 
 
 def load_encryptions(ec2, copies):
@@ -250,19 +256,24 @@ def load_encryptions(ec2, copies):
     return {image["ImageId"]: _images.copy_encryption(image, snapshots) for image in copies}
 
 
-def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS):
+def wait_until_available(ec2, image_id, region, timeout, poll=POLL_SECONDS, grace=MISSING_GRACE_SECONDS):
     """Poll the copy until it is available; a failed copy or the timeout is an error.
 
     Polls come at 2, 4, 8 seconds, then every ``poll`` seconds: a copy found pending
     late in its run is noticed soon, a long copy costs one call per ``poll`` seconds.
+    A copy missing from DescribeImages during its first ``grace`` seconds is not yet
+    visible (EC2 is eventually consistent), not gone.
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     for attempt in itertools.count(1):
         found = _ec2.describe_images(ec2, [image_id], ["self"])
         state = found[0].get("State") if found else "missing"
         if state == "available":
             return found[0]
-        if state in ("failed", "error", "invalid", "deregistered", "missing"):
+        if state == "missing" and time.monotonic() - started < grace:
+            state = "not visible yet"
+        elif state in ("failed", "error", "invalid", "deregistered", "disabled", "missing"):
             reason = (found[0].get("StateReason") or {}).get("Message", "no reason given") if found else "it disappeared"
             raise OrgShareError(f"The copy {image_id} in {region} is {state}: {reason}.")
         remaining = deadline - time.monotonic()
@@ -361,9 +372,15 @@ def ensure(module):
     key_arn = key["Arn"] if key else None
     will_be_encrypted = key is not None or _images.image_encrypted(source)
 
-    copies = find_copies(ec2, source["ImageId"], params["source_region"])
-    encryptions = load_encryptions(ec2, copies)
+    copies, disabled = find_copies(ec2, source["ImageId"], params["source_region"])
+    encryptions = load_encryptions(ec2, copies + disabled)
     existing, others = _images.select_copy(copies, encryptions, key_arn)
+    disabled_match, _others = _images.select_copy(disabled, encryptions, key_arn)
+    if existing is None and disabled_match is not None:
+        raise OrgShareError(
+            _images.disabled_problem(disabled_match["ImageId"], region, what=f"earlier copy of {source['ImageId']}")
+            + " Or deregister it, and a new copy is made."
+        )
     before = copy_result(source, params, region, existing, key_arn) if existing else {}
     if existing is not None:
         image = existing

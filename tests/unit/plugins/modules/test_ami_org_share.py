@@ -165,6 +165,16 @@ def test_one_bad_image_means_no_image_changes(refused, new_image, ec2, world):
     assert all(launch_permissions(ec2, image_id) == [] for image_id in good)
 
 
+def test_a_disabled_image_is_found_and_refused_with_the_fix(refused, new_image, ec2, world, calls):
+    # DescribeImages leaves disabled AMIs out unless IncludeDisabled: it is not "missing".
+    image_id = new_image()
+    ec2.disable_image(ImageId=image_id)
+    message = refused(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]])
+    assert f"{image_id} in us-east-1 is disabled" in message and "does not exist" not in message
+    assert "EnableImage" in message and "removed all its launch permissions" in message
+    assert "ModifyImageAttribute" not in calls().get("ec2", {})
+
+
 def test_image_in_another_region_is_not_found_here(refused, world):
     image_id = world["images"]["plain"]["image_id"]
     message = refused(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]], region="eu-west-1")

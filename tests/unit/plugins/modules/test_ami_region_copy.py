@@ -243,3 +243,32 @@ def test_a_pending_copy_is_found_and_told_apart_by_its_key(copy, new_image, emul
         assert other["changed"] and other["other_copies"][0]["image_id"] == pending["image_id"]
     finally:
         emulator.settings(copy_pending_seconds=0)
+
+
+def test_a_copy_not_visible_yet_is_waited_for(copy, new_image, emulator):
+    # EC2 is eventually consistent: a new copy may be missing from DescribeImages for a while.
+    source = new_image()
+    emulator.settings(image_visibility_lag_seconds=3)
+    try:
+        made = copy(source_image_id=source)
+    finally:
+        emulator.settings(image_visibility_lag_seconds=0)
+    assert made["changed"] and made["state"] == "available"
+
+
+def test_a_disabled_earlier_copy_is_found_and_refused_with_the_fix(copy, refused, new_image, emulator, calls):
+    source = new_image()
+    first = copy(source_image_id=source)
+    emulator.client("ec2", region=DESTINATION).disable_image(ImageId=first["image_id"])
+    emulator.reset_calls()
+    message = refused(source_image_id=source)
+    assert f"earlier copy of {source} {first['image_id']} in {DESTINATION} is disabled" in message
+    assert "EnableImage" in message and "removed all its launch permissions" in message and "deregister it" in message
+    assert "CopyImage" not in calls().get("ec2", {})
+
+
+def test_a_disabled_source_is_refused_with_the_fix(refused, new_image, emulator):
+    source = new_image()
+    emulator.client("ec2", region=SOURCE_REGION).disable_image(ImageId=source)
+    message = refused(source_image_id=source)
+    assert f"source AMI {source} in {SOURCE_REGION} is disabled" in message and "EnableImage" in message
