@@ -60,6 +60,19 @@ def copy_image(client, request):
     return ec2_retry(client.copy_image)(**request)["ImageId"]
 
 
+@api_call("read the region's EBS encryption by default")
+def ebs_encryption_by_default(client):
+    """``(enabled, default key ID)`` of the region: GetEbsEncryptionByDefault, and GetEbsDefaultKmsKeyId when it is on.
+
+    With encryption by default on, every new EBS snapshot of the account in the region, CopyImage's
+    included, is encrypted, with the region's default key unless another is asked for (Amazon EBS
+    User Guide, "Encryption by default").
+    """
+    if not ec2_retry(client.get_ebs_encryption_by_default)()["EbsEncryptionByDefault"]:
+        return False, None
+    return True, ec2_retry(client.get_ebs_default_kms_key_id)()["KmsKeyId"]
+
+
 @api_call("describe the snapshots of the requested images")
 def describe_snapshots(client, snapshot_ids):
     """The snapshots among ``snapshot_ids`` (batched); the caller's own and those shared with it."""

@@ -32,6 +32,13 @@ description:
   - AMI names are unique per account and region. When an earlier copy under another key already
     holds the default name, the new copy's name gets the ID of its key (or C(-unencrypted)) appended;
     an explicit O(name) that an earlier copy holds is refused before copying.
+  - B(Encryption is decided, never left to the region's defaults.) With O(kms_key_id), the copy is always
+    encrypted with it. Without it, the destination's EBS encryption by default is read before any write
+    (C(GetEbsEncryptionByDefault), C(GetEbsDefaultKmsKeyId)). When it is on, the copy is encrypted with the
+    region's default key (Amazon EBS User Guide, "Encryption by default"). A default key that is
+    AWS-managed (C(aws/ebs)) is refused before any write, since a copy under it could never be shared. A
+    customer-managed one is used as if given in O(kms_key_id), with a warning. RV(kms_key_arn) is the key
+    the copy's snapshots actually have, read back once it is available.
   - Validates before copying. The source must exist in O(source_region) and be C(available). An
     encrypted source needs O(kms_key_id), which must name an enabled customer-managed key in the
     destination; the error names the region otherwise.
@@ -235,6 +242,42 @@ def load_key(kms, key_id, region):
     return key
 
 
+def load_default_key(module, ec2, kms, region):
+    """The region's default EBS key when encryption by default is on there (a copy gets it), else None.
+
+    An AWS-managed default (aws/ebs) is refused before any write: a copy encrypted with it could never be shared.
+    """
+    enabled, default_key_id = _ec2.ebs_encryption_by_default(ec2)
+    if not enabled:
+        return None
+    key = describe_key(kms, default_key_id)
+    if key.get("KeyManager") != "CUSTOMER":
+        raise OrgShareError(
+            f"EBS encryption by default is on in {region}, with the AWS-managed key {key['Arn']} as the default key: a copy made "
+            f"there would be encrypted with it and could never be shared. Set kms_key_id to a customer-managed key of {region} "
+            f"(for the share_ami role: share_ami_region_kms_keys['{region}']), or make a customer-managed key the region's "
+            "default EBS key (ModifyEbsDefaultKmsKeyId)."
+        )
+    if key.get("KeyState") != "Enabled":
+        raise OrgShareError(
+            f"EBS encryption by default is on in {region}, and its default key {key['Arn']} is {key.get('KeyState')}: a copy "
+            f"cannot be encrypted with it. Enable it, or set kms_key_id to a usable customer-managed key of {region}."
+        )
+    module.warn(
+        f"EBS encryption by default is on in {region}: the copy is encrypted with the region's default key {key['Arn']}, "
+        "which is returned as kms_key_arn (and granted by the share_ami role) like a key given in kms_key_id."
+    )
+    return key
+
+
+def actual_key_arn(ec2, image):
+    """The key the copy's snapshots are encrypted with, read back once it is available (None when unencrypted)."""
+    snapshot_ids = _images.encrypted_snapshot_ids(image)
+    snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, snapshot_ids)} if snapshot_ids else {}
+    keys = _images.image_key_arns(image, snapshots)
+    return keys[0] if keys else None
+
+
 def find_copies(ec2, source_image_id, source_region):
     """The live copies of the source in this region, the way :func:`_images.copies_of` ranks them, and its disabled copies."""
     images = _ec2.describe_images_by_filters(
@@ -363,12 +406,15 @@ def ensure(module):
     region = module.region
     source = load_source(module, params["source_image_id"], params["source_region"])
     ec2 = module.client("ec2")
-    key = load_key(module.client("kms"), params["kms_key_id"], region) if params["kms_key_id"] else None
+    kms = module.client("kms")
+    key = load_key(kms, params["kms_key_id"], region) if params["kms_key_id"] else None
     if key is None and _images.image_encrypted(source):
         raise OrgShareError(
             f"The source AMI {source['ImageId']} is encrypted, so its copy in {region} must be encrypted with a customer-managed "
             f"key of {region}: set kms_key_id (for the share_ami role: share_ami_region_kms_keys['{region}'])."
         )
+    if key is None:
+        key = load_default_key(module, ec2, kms, region)
     key_arn = key["Arn"] if key else None
     will_be_encrypted = key is not None or _images.image_encrypted(source)
 
@@ -398,6 +444,7 @@ def ensure(module):
             image = {"ImageId": image_id, "Name": name, "State": "pending"}
             if params["wait"]:
                 image = wait_until_available(ec2, image_id, region, params["wait_timeout"])
+                key_arn = actual_key_arn(ec2, image) if will_be_encrypted else None
             result = copy_result(source, params, region, image, key_arn, encrypted=will_be_encrypted)
             result["changed"] = True
     result["other_copies"] = [other_copy_entry(image, encryptions.get(image["ImageId"])) for image in others]

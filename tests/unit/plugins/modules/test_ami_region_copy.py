@@ -272,3 +272,52 @@ def test_a_disabled_source_is_refused_with_the_fix(refused, new_image, emulator)
     emulator.client("ec2", region=SOURCE_REGION).disable_image(ImageId=source)
     message = refused(source_image_id=source)
     assert f"source AMI {source} in {SOURCE_REGION} is disabled" in message and "EnableImage" in message
+
+
+DEFAULT_ON = "ap-southeast-2"  # a region no other test copies into: encryption by default is per account and region
+
+
+@pytest.fixture
+def encryption_by_default(emulator):
+    """Turn EBS encryption by default on in DEFAULT_ON (optionally with a default key) for one test."""
+    ec2 = emulator.client("ec2", region=DEFAULT_ON)
+
+    def turn_on(default_key_id=None):
+        ec2.enable_ebs_encryption_by_default()
+        if default_key_id:
+            ec2.modify_ebs_default_kms_key_id(KmsKeyId=default_key_id)
+
+    yield turn_on
+    ec2.reset_ebs_default_kms_key_id()
+    ec2.disable_ebs_encryption_by_default()
+
+
+def test_encryption_by_default_with_aws_ebs_is_refused_before_copying(refused, new_image, encryption_by_default, calls):
+    encryption_by_default()
+    message = refused(source_image_id=new_image(), region=DEFAULT_ON)
+    assert f"EBS encryption by default is on in {DEFAULT_ON}, with the AWS-managed key" in message
+    assert "could never be shared" in message and "kms_key_id" in message and "ModifyEbsDefaultKmsKeyId" in message
+    assert "CopyImage" not in calls().get("ec2", {})
+
+
+def test_a_customer_managed_default_key_is_used_and_reported(stand_in, new_image, emulator, encryption_by_default):
+    default_key = emulator.client("kms", region=DEFAULT_ON).create_key(Description="default EBS key")["KeyMetadata"]["Arn"]
+    encryption_by_default(default_key)
+    source = new_image()
+    checked_module = stand_in(DEFAULTS, source_image_id=source, region=DEFAULT_ON, check_mode=True)
+    checked = ami_region_copy.ensure(checked_module)
+    assert checked["changed"] and checked["encrypted"] and checked["kms_key_arn"] == default_key
+    assert any("encryption by default is on" in warning for warning in checked_module.warnings)
+    made = ami_region_copy.ensure(stand_in(DEFAULTS, source_image_id=source, region=DEFAULT_ON))
+    assert made["changed"] and made["kms_key_arn"] == default_key  # the key its snapshots actually have
+    (found,) = copies_of(emulator, source, DEFAULT_ON)
+    assert snapshot_keys(emulator, found, DEFAULT_ON) == [default_key]
+    again = ami_region_copy.ensure(stand_in(DEFAULTS, source_image_id=source, region=DEFAULT_ON))
+    assert not again["changed"] and again["image_id"] == made["image_id"]
+
+
+def test_a_key_given_wins_over_the_regions_default(copy, new_image, emulator, encryption_by_default):
+    encryption_by_default()
+    given = emulator.client("kms", region=DEFAULT_ON).create_key(Description="region key")["KeyMetadata"]["Arn"]
+    made = copy(source_image_id=new_image(), kms_key_id=given, region=DEFAULT_ON)
+    assert made["kms_key_arn"] == given

@@ -32,7 +32,10 @@ with open(POLICY_PATH, encoding="utf-8") as handle:
 # Needed in AWS, but not called by the collection itself, so the emulator cannot check them:
 # CreateTags is authorized as part of CopyImage's TagSpecifications, and EC2 uses the KMS
 # actions on the caller's behalf while copying encrypted snapshots (see docs/iam-policy.md).
-NOT_CHECKABLE = {"ec2:CreateTags", "kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"}
+# The EBS encryption-by-default reads are made only for a copy without kms_key_id, which this run
+# (copies re-encrypted with the region's key, as the role makes them) does not make.
+NOT_CHECKABLE = {"ec2:CreateTags", "kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*",
+                 "ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"}
 CALLED = {
     "organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent",
     "organizations:ListParents", "organizations:DescribeOrganizationalUnit",
