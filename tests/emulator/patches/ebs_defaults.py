@@ -112,4 +112,3 @@ def apply() -> None:
     install(EBSBackend, "modify_ebs_default_kms_key_id", _modify_default_key)
     add_action(ElasticBlockStore, "get_ebs_default_kms_key_id", get_ebs_default_kms_key_id)
     add_action(ElasticBlockStore, "reset_ebs_default_kms_key_id", reset_ebs_default_kms_key_id)
-
