@@ -40,6 +40,13 @@ _ARN_PATTERNS = {
 COPY_PENDING = {"seconds": 0.0}
 READY_AT_ATTR = "orgshare_ready_at"
 
+# EC2 user guide, "AMI quotas": "AMI sharing: The maximum number of entities (organizations,
+# organizational units (OUs), and accounts) that an AMI can be shared with in a Region", 1,000 by
+# default ("Group: all", public, is none of these). AWS always enforces it. The docs name no error
+# code for going over it; the emulator answers ResourceLimitExceeded, EC2's code for quotas
+# reached (as for concurrent CopyImage), with its own message.
+MAX_SHARING_ENTITIES = 1000
+
 AWS_MANAGED_KEY_MESSAGE = "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot."
 PUBLIC_ENCRYPTED_MESSAGE = "Images with EBS-backed encrypted snapshots can't be made public."
 
@@ -297,16 +304,28 @@ def _check_shareable(backend: Any, image: Any, additions: list[dict[str, str]]) 
         raise ec2_error("UnsupportedOperation", PUBLIC_ENCRYPTED_MESSAGE)
 
 
+def _check_sharing_quota(image: Any, additions: list[dict[str, str]], removals: list[dict[str, str]]) -> None:
+    """At most MAX_SHARING_ENTITIES accounts, organizations and OUs per AMI, once the call is applied."""
+    def entities(permissions: list[dict[str, str]]) -> set[tuple[tuple[str, str], ...]]:
+        return {tuple(sorted(permission.items())) for permission in permissions if "Group" not in permission}
+    after = (entities(image.launch_permissions) | entities(additions)) - entities(removals)
+    if len(after) > MAX_SHARING_ENTITIES and entities(additions) - entities(image.launch_permissions):
+        raise ec2_error("ResourceLimitExceeded", f"The image {image.id} can be shared with at most {MAX_SHARING_ENTITIES} "
+                        f"accounts, organizations and organizational units in a Region; this request makes {len(after)}.")
+
+
 def _modify_image_attribute(original: Any) -> Any:
     # EC2 ModifyImageAttribute (LaunchPermission): only the owner may change it; organization
     # and OU targets must be ARNs; images under the AWS-managed EBS key can't be shared
-    # (InvalidParameter); encrypted images can't be made public. moto checks none of these.
+    # (InvalidParameter); encrypted images can't be made public; at most 1,000 entities share an AMI.
+    # moto checks none of these.
     def modify_image_attribute(self: Any, ami_id: str, launch_permissions_to_add: list[dict[str, str]],
                                launch_permissions_to_remove: list[dict[str, str]]) -> None:
         image = _owned_image(self, ami_id)
         _validate_targets(launch_permissions_to_add + launch_permissions_to_remove)
         if launch_permissions_to_add:
             _check_shareable(self, image, launch_permissions_to_add)
+            _check_sharing_quota(image, launch_permissions_to_add, launch_permissions_to_remove)
         original(self, ami_id, launch_permissions_to_add, launch_permissions_to_remove)
     return modify_image_attribute
 

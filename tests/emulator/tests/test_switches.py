@@ -20,6 +20,7 @@ from .helpers import assume, client, error_of
 pytestmark = pytest.mark.usefixtures("aws")
 
 ACCOUNT = "123456789012"
+ORG_ARN = f"arn:aws:organizations::{ACCOUNT}:organization/o-abcdefghij"
 MEMBER = "210987654321"
 
 
@@ -205,3 +206,20 @@ def test_only_the_owner_disables_an_ami():
     image_id = create_image(ec2, "not-yours")["image_id"]
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
     assert error_of(client("ec2", **assume(MEMBER)).disable_image, ImageId=image_id)["Code"] == "AuthFailure"
+
+
+# --- 5. At most 1,000 sharing entities per AMI (always on) ---------------------------------------------
+
+
+def test_an_ami_is_shared_with_at_most_1000_entities():
+    ec2 = client("ec2")
+    image_id = create_image(ec2, "widely-shared")["image_id"]
+    accounts = [{"UserId": f"{100000000000 + number}"} for number in range(999)]
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": accounts + [{"Group": "all"}]})
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"OrganizationArn": ORG_ARN}]})  # the 1,000th
+    error = error_of(ec2.modify_image_attribute, ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
+    assert error["Code"] == "ResourceLimitExceeded"
+    # Swapping one entity for another in one call stays within the quota; adding one already there changes nothing.
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}], "Remove": [accounts[0]]})
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [accounts[1]]})
+    assert len(ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]) == 1001
