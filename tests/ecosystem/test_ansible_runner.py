@@ -30,7 +30,7 @@ OU_PATH = "Root/Workloads/Prod"
 # Tasks of the role (names as the events carry them) that a share across two regions must run, not skip.
 ROLE_TASKS = (
     "Resolve the organization and OUs, once per play",
-    "Check the source AMIs (exist, owned, available; keys too when the source region is shared)",
+    "Check the source AMIs (exist, owned, available; keys too when they are shared themselves)",
     "Check that every other region has a key for the encrypted AMIs",
     "Copy the AMIs, re-encrypted with the region's key, to eu-west-1",
     "Let the organization and OUs use each key once, in us-east-1",
