@@ -11,6 +11,7 @@ verify() { ansible-playbook ../share_ami/verify.yml "${config[@]}" "$@"; }
 recap_changed() { grep -E '^[a-z0-9.-]+ +: ok=' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/' | paste -sd+ | bc; }
 control() { curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "${endpoint}/_emulator/$2"; }
 injected() { control GET calls | python -c 'import json,sys; print(sum(sum(a.values()) for a in json.load(sys.stdin)["faults"].values()))'; }
+var() { python -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[k] for k in sys.argv[2:]]; print(v)' ../../integration_config.yml "$@"; }
 share() { ansible-playbook orgshare.aws.share_ami -e "@vars_$1.json" "${@:2}"; }
 
 ansible-playbook prepare.yml "${config[@]}" "$@"
@@ -76,5 +77,33 @@ if grep -q -e "${canary_secret}" -e "${canary_token}" secrets.log; then
 fi
 grep -q "PLAY RECAP" secrets.log  # the run itself worked, with those credentials
 echo "secrets: secret key and session token absent from a -vvv run's $(wc -l < secrets.log) lines of output" >> reliability-figures.txt
+
+# 7. A hostile world: EBS encryption by default in eu-west-1 with a customer-managed default key
+# (no region key given), key policies read back 2 s stale, new copies invisible for 3 s, copies
+# pending 8 s, and another writer adding a statement to that key while the role runs. The role
+# converges, a second run changes nothing, and nothing is lost: the writer's statement, the key's
+# own statement, and the source's account and public launch permissions.
+hostile_id=$(PYTHONPATH=$(var emulator_pythonpath) python -m emulator images --endpoint "${endpoint}" --count 1 --prefix hostile \
+    | python -c 'import json,sys; print(json.load(sys.stdin)[0]["image_id"])')
+outsider_id=$(var orgshare_world outsider_account id)
+prod_arn=$(var orgshare_world organizational_units Root/Workloads/Prod arn)
+prod_path=$(var orgshare_world organizational_units Root/Workloads/Prod path)
+default_key=$(python hostile.py "${endpoint}" setup "${hostile_id}" "${outsider_id}")
+control PUT settings '{"ebs_encryption_by_default": ["eu-west-1"], "key_policy_read_lag_seconds": 2,
+    "image_visibility_lag_seconds": 3, "copy_pending_seconds": 8}' > /dev/null
+# The throttle scenario's variables (two regions, Root/Workloads/Prod) for the unencrypted image, with no region key.
+python -c 'import json,sys; v=json.load(open("vars_throttle.json")); v.update(share_ami_image_ids=[sys.argv[1]], share_ami_region_kms_keys={}); json.dump(v, open("vars_hostile.json", "w"))' "${hostile_id}"
+python hostile.py "${endpoint}" writer "${hostile_id}" "${default_key}" > hostile_writer.log 2>&1 &
+writer=$!
+share hostile "$@" | tee hostile_1.log
+wait "${writer}"
+cat hostile_writer.log
+python hostile.py "${endpoint}" check "${hostile_id}" "${default_key}" "${prod_arn}" "${prod_path}*" "${outsider_id}"
+share hostile "$@" | tee hostile_2.log
+[ "$(recap_changed hostile_2.log)" -eq 0 ]
+control PUT settings '{"ebs_encryption_by_default": {}, "key_policy_read_lag_seconds": 0, "image_visibility_lag_seconds": 0,
+    "copy_pending_seconds": 0}' > /dev/null
+python hostile.py "${endpoint}" reset
+echo "hostile: encryption by default, 2 s key-policy lag, 3 s image lag and a concurrent writer: converged, second run changed=0, nothing lost" >> reliability-figures.txt
 
 cat reliability-figures.txt
