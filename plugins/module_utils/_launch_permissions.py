@@ -97,3 +97,46 @@ def plan_launch_permissions(launch_permissions, desired, state="present", purge=
     )
     before = Targets(*(sorted(getattr(current, kind)) for kind in ("organization_arns", "organizational_unit_arns")))
     return LaunchPermissionPlan(before, after, added, removed)
+
+
+# EC2 User Guide, "AMI quotas": "AMI sharing: The maximum number of entities (organizations,
+# organizational units (OUs), and accounts) that an AMI can be shared with in a Region", 1,000 by
+# default; "if you share an AMI with an organization or OU, the number of accounts in the organization
+# or OU does not count towards the quota". The quota can be raised (Service Quotas), so it is a default.
+# ``Group: all`` (public) is none of these entities.
+DEFAULT_SHARING_QUOTA = 1000
+ACCOUNT_KEY = "UserId"
+
+
+class SharingCount(namedtuple("SharingCount", "accounts before after")):
+    """How many entities share an image: its accounts (never changed here), all entities now, and after the plan."""
+
+    __slots__ = ()
+
+
+def sharing_count(launch_permissions, plan):
+    """Count the entities sharing one image now and once ``plan`` is applied (accounts + organizations + OUs)."""
+    accounts = len(unique(entry[ACCOUNT_KEY] for entry in launch_permissions or [] if ACCOUNT_KEY in entry))
+    before = accounts + len(plan.before.organization_arns) + len(plan.before.organizational_unit_arns)
+    after = accounts + len(plan.after.organization_arns) + len(plan.after.organizational_unit_arns)
+    return SharingCount(accounts, before, after)
+
+
+def sharing_quota_problem(image_id, region, launch_permissions, plan, quota=DEFAULT_SHARING_QUOTA):
+    """Why the plan cannot be applied within the AMI sharing quota, or None.
+
+    Only a plan that adds an entry can be refused, as EC2 refuses only an Add that leaves the image
+    over the quota: a plan that only removes entries (or changes nothing) always passes.
+    """
+    count = sharing_count(launch_permissions, plan)
+    if count.after <= quota or not plan.added:
+        return None
+    return (
+        f"{image_id} in {region} would be shared with {count.after} accounts, organizations and OUs (now {count.before} → after "
+        f"{count.after}: {count.accounts} accounts, {len(plan.after.organization_arns)} organizations, "
+        f"{len(plan.after.organizational_unit_arns)} OUs), over the AMI sharing quota of {quota} per AMI and Region (EC2 User Guide, "
+        "\"AMI quotas\"). Share with a parent OU or the organization instead of many OUs (the accounts in an organization or OU do "
+        "not count towards the quota), or remove entries (purge=true drops the organizations and OUs not listed; accounts are removed "
+        "with ec2 modify-image-attribute), or, if the account's quota has been raised (Service Quotas, Amazon EC2 \"AMI sharing\"), "
+        "set sharing_quota to it."
+    )

@@ -20,7 +20,9 @@ description:
     C(o-...)/C(ou-...) ID is refused, as EC2 refuses it too), that each image exists in this region,
     is owned by the caller (only the owner can share an AMI) and is C(available), and, with
     O(check_encryption), that no snapshot is encrypted with an AWS-managed key (such snapshots can
-    never be shared) or with a key that is disabled, pending deletion or pending import.
+    never be shared) or with a key that is disabled, pending deletion or pending import. It also counts
+    each image's launch-permission entries after the change against the AMI sharing quota
+    (O(sharing_quota)).
   - If a C(ModifyImageAttribute) call still fails after its retries, the images already changed by
     this run are put back as they were, so a failure never leaves some images changed and others not.
   - Built for hundreds of images in one task. C(DescribeImages) and C(DescribeSnapshots) are batched
@@ -86,6 +88,19 @@ options:
         with care; throttled calls are retried with jittered backoff.
     type: int
     default: 4
+  sharing_quota:
+    description:
+      - The most accounts, organizations and OUs one AMI may be shared with in a region, the EC2 quota
+        C(AMI sharing) (1,000 unless raised for the account through Service Quotas; EC2 User Guide,
+        "AMI quotas"). The accounts inside an organization or OU do not count, nor does public sharing.
+      - Before the first write (and in check mode), each image's entries after the change are counted, its
+        account entries (which this module never changes) included; if any image would go over this
+        quota, no image is changed and the message names each such image, its count now and after, and
+        what to do. A change that only removes entries is never refused.
+      - Set it to the account's applied quota when it has been raised.
+    type: int
+    default: 1000
+    version_added: 0.2.0
 extends_documentation_fragment:
   - orgshare.aws.attributes
   - amazon.aws.common.modules
@@ -266,7 +281,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import Targets
+from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import DEFAULT_SHARING_QUOTA
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import plan_launch_permissions
+from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import sharing_quota_problem
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 
@@ -387,6 +404,13 @@ def share(module, state, purge, enforce_keys):
         )
     if params["max_concurrency"] < 1:
         raise OrgShareError(f"max_concurrency must be at least 1, not {params['max_concurrency']}.")
+    # Callers of ensure() that predate the option (the role's tests) leave it out: it means the default quota.
+    quota = params.get("sharing_quota", DEFAULT_SHARING_QUOTA)
+    if quota < 1:
+        raise OrgShareError(
+            f"sharing_quota must be at least 1, not {quota}: it is the account's AMI sharing quota "
+            f"({DEFAULT_SHARING_QUOTA} unless raised)."
+        )
     region = module.region
     check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region, partition_of_region(region))
 
@@ -398,6 +422,12 @@ def share(module, state, purge, enforce_keys):
     outcomes = map_bounded(lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, params["max_concurrency"])
     first_failure(outcomes)
     plans = [plan_launch_permissions(outcome.value, desired, state, purge) for outcome in outcomes]
+    _images.raise_problems([
+        problem for problem in (
+            sharing_quota_problem(image["ImageId"], region, outcome.value, plan, quota)
+            for image, outcome, plan in zip(images, outcomes, plans)
+        ) if problem
+    ])
     if not module.check_mode:
         apply_plans(ec2, images, plans, params["max_concurrency"], region, params["check_encryption"])
 
@@ -441,6 +471,7 @@ def main():
         purge=dict(type="bool", default=False),
         check_encryption=dict(type="bool", default=True),
         max_concurrency=dict(type="int", default=4),
+        sharing_quota=dict(type="int", default=DEFAULT_SHARING_QUOTA),
     )
     run_module(argument_spec, ensure)
 

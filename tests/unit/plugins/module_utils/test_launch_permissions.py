@@ -7,9 +7,12 @@
 
 import pytest
 
+from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import DEFAULT_SHARING_QUOTA
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import Targets
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import current_targets
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import plan_launch_permissions
+from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import sharing_count
+from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import sharing_quota_problem
 
 ORG = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
 OTHER_ORG = "arn:aws:organizations::444455556666:organization/o-zzzzzzzzzz"
@@ -126,3 +129,60 @@ def test_targets_as_dict_and_truthiness():
     assert Targets([ORG], []).as_dict() == {"organization_arns": [ORG], "organizational_unit_arns": []}
     assert not Targets([], [])
     assert Targets([], [OU_A])
+
+
+def accounts(count):
+    """``count`` distinct account entries."""
+    return [{"UserId": f"{100000000000 + number}"} for number in range(count)]
+
+
+def quota_verdict(launch_permissions, desired, state="present", purge=False, quota=DEFAULT_SHARING_QUOTA):
+    plan = plan_launch_permissions(launch_permissions, desired, state, purge)
+    return sharing_count(launch_permissions, plan), sharing_quota_problem("ami-12345678", "eu-west-1", launch_permissions, plan, quota)
+
+
+def test_the_default_quota_is_the_documented_one():
+    assert DEFAULT_SHARING_QUOTA == 1000
+
+
+@pytest.mark.parametrize("after, refused", [(999, False), (1000, False), (1001, True)])
+def test_the_quota_counts_accounts_organizations_and_ous_after_the_change(after, refused):
+    # Two OUs are added; the accounts (never touched) and an organization already there count too.
+    current = accounts(after - 3) + perms(ORG) + [PUBLIC]
+    count, problem = quota_verdict(current, Targets([], [OU_A, OU_B]))
+    assert count == (after - 3, after - 2, after)
+    assert (problem is not None) == refused
+    if refused:
+        assert "ami-12345678 in eu-west-1" in problem and f"now {after - 2} → after {after}" in problem
+        assert "quota of 1000" in problem and "parent OU or the organization" in problem and "remove entries" in problem
+        assert "sharing_quota" in problem
+
+
+def test_public_sharing_is_not_an_entity():
+    count, problem = quota_verdict(accounts(999) + [PUBLIC], Targets([], [OU_A]))
+    assert count.after == 1000 and problem is None
+
+
+def test_purge_removing_entries_brings_the_image_back_under_the_quota():
+    current = accounts(998) + perms(OU_A, OU_B)
+    assert quota_verdict(current, Targets([], [OU_C]))[1] is not None  # 1,001 without purge
+    count, problem = quota_verdict(current, Targets([], [OU_C]), purge=True)
+    assert count == (998, 1000, 999) and problem is None
+
+
+def test_removing_only_is_never_refused_even_over_the_quota():
+    current = accounts(1001) + perms(OU_A, OU_B)
+    count, problem = quota_verdict(current, Targets([], [OU_A]), state="absent")
+    assert count.after == 1002 and problem is None
+    assert quota_verdict(current, Targets([], [OU_A, OU_B]))[1] is None  # nothing changes
+
+
+def test_a_raised_quota_is_honoured():
+    current = accounts(1500)
+    assert quota_verdict(current, Targets([ORG], []))[1] is not None
+    assert quota_verdict(current, Targets([ORG], []), quota=2000)[1] is None
+
+
+def test_repeated_accounts_count_once():
+    count, _problem = quota_verdict(accounts(3) + accounts(3), Targets([ORG], []))
+    assert count == (3, 3, 4)

@@ -16,7 +16,8 @@ import pytest
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
 
-DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4)
+DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4,
+                sharing_quota=1000)
 ORG_ARN = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
 OU_ARN = "arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"
 
@@ -315,3 +316,45 @@ def test_check_encryption_off_skips_snapshots_and_keys(share, world, calls):
                    check_encryption=False, check_mode=True)
     assert result["images"][0]["encrypted"] and result["images"][0]["kms_key_arns"] == [] and result["kms_key_arns"] == []
     assert "DescribeSnapshots" not in ec2_calls(calls) and "kms" not in calls()
+
+
+def share_with_accounts(ec2, image_id, count, batch=250):
+    """Share the image with ``count`` accounts, in batches of the flat form (UserIds takes many)."""
+    accounts = [f"{200000000000 + number}" for number in range(count)]
+    for start in range(0, count, batch):
+        ec2.modify_image_attribute(ImageId=image_id, Attribute="launchPermission", OperationType="add", UserIds=accounts[start:start + batch])
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_going_over_the_sharing_quota_is_refused_before_any_write(refused, new_image, ec2, world, emulator, check_mode):
+    crowded, plain = new_image(), new_image()
+    share_with_accounts(ec2, crowded, 999)
+    before = launch_permissions(ec2, crowded)
+    ous = [world["organizational_units"]["Root/Security"]["arn"], world["organizational_units"]["Root/Workloads/Dev"]["arn"]]
+    emulator.reset_calls()
+    message = refused(image_ids=[plain, crowded], organizational_unit_arns=ous, check_mode=check_mode)
+    assert message.startswith("Nothing was changed.")
+    assert f"{crowded} in us-east-1 would be shared with 1001 accounts, organizations and OUs (now 999 → after 1001" in message
+    assert "quota of 1000" in message and "parent OU or the organization" in message and "sharing_quota" in message
+    assert plain not in message
+    assert "ModifyImageAttribute" not in emulator.calls().get("ec2", {})
+    assert launch_permissions(ec2, crowded) == before and launch_permissions(ec2, plain) == []
+
+
+def test_up_to_the_sharing_quota_is_shared_and_a_raised_quota_is_honoured(share, new_image, ec2, world):
+    image_id = new_image()
+    share_with_accounts(ec2, image_id, 998)
+    ous = world["organizational_units"]
+    result = share(image_ids=[image_id], organizational_unit_arns=[ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]])
+    assert result["changed"] and len(launch_permissions(ec2, image_id)) == 1000
+    # One more OU is over the default quota; with the quota the account has (as if raised), it is planned.
+    more = [ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"], ous["Root/Workloads/Prod"]["arn"]]
+    with pytest.raises(OrgShareError):
+        share(image_ids=[image_id], organizational_unit_arns=more, check_mode=True)
+    assert share(image_ids=[image_id], organizational_unit_arns=more, check_mode=True, sharing_quota=1500)["changed"]
+
+
+def test_a_sharing_quota_below_one_is_refused_before_any_call(refused, world):
+    ou = world["organizational_units"]["Root/Security"]["arn"]
+    message = refused(image_ids=["ami-12345678"], organizational_unit_arns=[ou], sharing_quota=0, allow_calls=False)
+    assert "sharing_quota must be at least 1, not 0" in message
