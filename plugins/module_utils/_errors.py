@@ -14,4 +14,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 
 
 class OrgShareError(AnsibleAWSError):
-    """A failure with a message fit to show the operator as it is."""
+    """A failure with a message fit to show the operator as it is.
+
+    Keyword arguments beyond ``message`` and ``exception`` (kept in ``kwargs``) become keys of the
+    failed result, next to ``msg``.
+    """

@@ -496,3 +496,165 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
     if policy_size(after) > MAX_POLICY_BYTES:
         raise _too_large(after, before, new_owned, wanted, prefix, key_arn)
     return PolicyPlan(before, after, True, added, removed, new_owned)
+
+
+# --- keys kms_org_grant cannot or need not grant -----------------------------------------------
+
+# A key ARN or alias ARN (partition aws[a-z-]*, account 12 digits, as in _arns). KMS API reference:
+# DescribeKey, "Cross-account use: Yes. To perform this operation with a KMS key in a different AWS
+# account, specify the key ARN or alias ARN"; so a key ID or an alias name always names a key of the
+# caller's own account.
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$")
+SYMMETRIC_KEY_SPEC = "SYMMETRIC_DEFAULT"
+ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+
+
+class KmsArn(namedtuple("KmsArn", "region account kind name")):
+    """A key ARN (``kind`` ``key``, ``name`` the key ID) or alias ARN (``kind`` ``alias``) taken apart."""
+
+    __slots__ = ()
+
+
+def parse_kms_arn(key_ref):
+    """The parts of a key ARN or alias ARN, or None for anything else (a key ID, an alias name)."""
+    match = _KMS_ARN.match(key_ref) if isinstance(key_ref, str) else None
+    return KmsArn(**match.groupdict()) if match else None
+
+
+def key_spec_problem(metadata, key_ref, region):
+    """Why EBS cannot use this key (a message naming the key, its spec and usage, and the fix), or None.
+
+    ``metadata`` is DescribeKey's KeyMetadata. Amazon EBS encrypts only with symmetric encryption keys
+    (EC2 API reference, CopyImage and ModifyEbsDefaultKmsKeyId: "Amazon EBS does not support asymmetric
+    KMS keys"), that is KeySpec ``SYMMETRIC_DEFAULT`` (formerly CustomerMasterKeySpec) with KeyUsage
+    ``ENCRYPT_DECRYPT``; an HMAC key (``GENERATE_VERIFY_MAC``) is no encryption key at all. DescribeKey
+    always reports both; a metadata without them is taken for the default, symmetric encryption key.
+    """
+    spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec") or SYMMETRIC_KEY_SPEC
+    usage = metadata.get("KeyUsage") or ENCRYPT_DECRYPT
+    if spec == SYMMETRIC_KEY_SPEC and usage == ENCRYPT_DECRYPT:
+        return None
+    arn = metadata.get("Arn") or key_ref
+    named = f"{key_ref!r} ({arn})" if arn != key_ref else repr(key_ref)
+    return (
+        f"The key {named} in {region} has KeySpec {spec} and KeyUsage {usage}: Amazon EBS encrypts volumes and snapshots only "
+        f"with symmetric encryption keys (KeySpec {SYMMETRIC_KEY_SPEC}, KeyUsage {ENCRYPT_DECRYPT}), so no snapshot of an AMI can be "
+        "encrypted with it and a grant on it would let nobody launch anything. Use a symmetric encryption key (what CreateKey "
+        "makes by default) instead."
+    )
+
+
+def owner_statements(requested, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True):
+    """The statements kms_org_grant writes for exactly ``requested``: the plan of a grant on a policy without them.
+
+    For a key whose policy only its own account can read and change: these are what its owner adds
+    (or, to take the principals out, what names them), as the module would write them.
+    """
+    return plan_key_policy({"Version": "2012-10-17", "Statement": []}, requested, "present", False, prefix,
+                           grant_for_aws_resource_only).statements
+
+
+def foreign_key_message(key_ref, owner_account, caller_account, state, describe_refusal=None):
+    """Why kms_org_grant cannot grant a key of another account from this one, and what to do instead."""
+    refused = (
+        f" DescribeKey was refused too ({describe_refusal}): the key's policy does not let account {caller_account} describe it, "
+        "or the key does not exist in that account and region."
+        if describe_refusal else ""
+    )
+    change = "add the statements in owner_statements to its policy" if state == "present" else \
+        "take the organizations and OUs of owner_statements out of its policy"
+    return (
+        f"The key {key_ref} belongs to account {owner_account}, not to account {caller_account} of these credentials: a key "
+        "policy can only be read (GetKeyPolicy) and changed (PutKeyPolicy) in the key's own account, so kms_org_grant cannot "
+        f"check or change it from here.{refused} Run kms_org_grant with credentials of account {owner_account} (for example "
+        f"the same task under that account's profile or role; owner_task holds its arguments), or have the key's owner {change}."
+    )
+
+
+# IAM User Guide, "AWS JSON policy elements: Principal" (IAM role principals): a role or user ARN in a
+# resource-based policy is saved as the principal's unique ID; "if you delete the role or user, then the
+# relationship is broken", and "the principal ID shows up ... because AWS can no longer map it back to an
+# ARN". Unique IDs of users start with AIDA and of roles with AROA (IAM User Guide, "IAM identifiers",
+# unique identifiers). KMS then refuses any policy that still holds it (PutKeyPolicy:
+# MalformedPolicyDocumentException, "Policy contains a statement with one or more invalid principals";
+# AWS re:Post knowledge center, kms-policy-error-invalid-principals), whoever changes the policy.
+_UNIQUE_PRINCIPAL_ID = re.compile(r"^A(?:IDA|ROA)[A-Z0-9]{12,}$")
+_ROLE_OR_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:role|user)/.+$")
+
+
+class PrincipalSuspects(namedtuple("PrincipalSuspects", "certain statements")):
+    """Statements kms_org_grant did not write that name suspect principals: ``statements`` is a list of
+    (label, principals); ``certain`` is whether those are unique IDs (deleted principals for sure) rather
+    than role or user ARNs (one of which may have been deleted)."""
+
+    __slots__ = ()
+
+
+def _aws_principals(statement):
+    values = []
+    for field in ("Principal", "NotPrincipal"):
+        principal = statement.get(field) if isinstance(statement, dict) else None
+        if isinstance(principal, dict):
+            values += [value for value in _as_list(principal.get("AWS")) if isinstance(value, str)]
+    return values
+
+
+def statement_label(statement, index, count):
+    """How a message names a statement: its Sid, or its position when it has none."""
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    return f"Sid {sid!r}" if isinstance(sid, str) and sid else f"statement {index + 1} of {count} (no Sid)"
+
+
+def stale_principal_suspects(policy, prefix=DEFAULT_PREFIX):
+    """The principals of the statements kms_org_grant does not own that may no longer exist.
+
+    Unique IDs (AIDA.../AROA...) are certainly stale; only when no such statement names one, the IAM
+    role and user ARNs are returned instead, as possibly deleted. The owned statements name nobody
+    but ``*``, so they are never suspects.
+    """
+    statements = statements_of(parse_policy(policy))
+    foreign = [(index, statement) for index, statement in enumerate(statements) if not owned(statement, prefix)]
+
+    def matching(pattern):
+        found = [(statement_label(statement, index, len(statements)), [value for value in _aws_principals(statement) if pattern.match(value)])
+                 for index, statement in foreign]
+        return [(label, values) for label, values in found if values]
+
+    unique_ids = matching(_UNIQUE_PRINCIPAL_ID)
+    return PrincipalSuspects(True, unique_ids) if unique_ids else PrincipalSuspects(False, matching(_ROLE_OR_USER_ARN))
+
+
+def _suspect_list(suspects):
+    return "; ".join(f"{label}: {', '.join(values)}" for label, values in suspects.statements)
+
+
+def invalid_principals_message(key_arn, policy, prefix=DEFAULT_PREFIX):
+    """The refusal of a policy KMS would not take because a principal in it does not exist (or no longer does)."""
+    suspects = stale_principal_suspects(policy, prefix)
+    if suspects.certain:
+        found = ("These statements that kms_org_grant did not write name principals by unique ID, which is how a key policy "
+                 f"shows a role or user that has been deleted: {_suspect_list(suspects)}.")
+    elif suspects.statements:
+        found = ("No statement that kms_org_grant did not write names a principal by unique ID, but these name IAM roles or "
+                 f"users, one of which may have been deleted: {_suspect_list(suspects)}.")
+    else:
+        found = ("No statement that kms_org_grant did not write names an IAM role or user; check their other principals "
+                 "(accounts, service principals).")
+    return (
+        f"KMS refused the key policy of {key_arn}: it names a principal that does not exist (MalformedPolicyDocumentException, "
+        f"invalid principals), and PutKeyPolicy only takes a whole policy, so no grant can be written until it is fixed. {found} "
+        "Remove or correct that principal in the key policy (kms_org_grant never edits statements it did not write), then "
+        "run again."
+    )
+
+
+def stale_principal_warning(key_arn, policy, prefix=DEFAULT_PREFIX):
+    """For check mode: a warning when statements kms_org_grant did not write name deleted principals (else None)."""
+    suspects = stale_principal_suspects(policy, prefix)
+    if not suspects.certain:
+        return None
+    return (
+        f"The key policy of {key_arn} names principals by unique ID in statements kms_org_grant did not write, which is how a "
+        f"deleted role or user shows: {_suspect_list(suspects)}. KMS may refuse the write (invalid principals); remove or "
+        "correct those principals in the key policy first."
+    )

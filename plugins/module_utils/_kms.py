@@ -14,6 +14,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
+from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
@@ -24,6 +25,18 @@ kms_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30, catch_e
 
 class KeyNotFound(OrgShareError):
     """The key, or the alias naming it, does not exist in this region."""
+
+
+class PolicyRefusedForPrincipals(OrgShareError):
+    """PutKeyPolicy refused a document for naming a principal that does not exist.
+
+    ``policy`` is the policy that document was merged onto, as read (a dict): its statements other
+    than the collection's are those of the refused document, at the places the operator sees them.
+    """
+
+    def __init__(self, message, exception=None, policy=None):
+        super().__init__(message, exception=exception)
+        self.policy = policy
 
 
 KMS_ERRORS = (
@@ -40,6 +53,25 @@ KMS_ERRORS = (
         "account, its key policy must allow this account.",
     ),
 )
+
+
+# What DescribeKey answers for a key ARN of another account whose key policy does not let the caller
+# describe it (AccessDeniedException), or that is not there (NotFoundException): either way the key is
+# another account's, whose policy this account could not read anyway.
+DESCRIBE_REFUSED_CODES = ("AccessDeniedException", "NotFoundException")
+
+
+def describe_refusal(error):
+    """For a DescribeKey refused with one of :data:`DESCRIBE_REFUSED_CODES`, what AWS answered; else None."""
+    exception = getattr(error, "exception", None)
+    return aws_cause(exception) if error_code(exception) in DESCRIBE_REFUSED_CODES else None
+
+
+@api_call("find the account of these credentials (STS GetCallerIdentity)")
+def caller_account_id(client):
+    """GetCallerIdentity: the account the credentials act for. It needs no permission (STS API reference,
+    GetCallerIdentity: "No permissions are required to perform this operation")."""
+    return AWSRetry.jittered_backoff()(client.get_caller_identity)()["Account"]
 
 
 @api_call("describe KMS key {0}", KMS_ERRORS)
@@ -91,6 +123,18 @@ def _write_refused_for_now(error):
     return error_code(getattr(error, "exception", None)) in RETRY_WRITE_CODES
 
 
+def refused_for_invalid_principals(error):
+    """Whether a failed PutKeyPolicy was refused because the policy names a principal that does not exist.
+
+    KMS answers MalformedPolicyDocumentException with "Policy contains a statement with one or more invalid
+    principals." (AWS re:Post knowledge center, kms-policy-error-invalid-principals); the same code with
+    another message (bad JSON, a missing element) is another refusal.
+    """
+    exception = getattr(error, "exception", None)
+    message = ((getattr(exception, "response", None) or {}).get("Error", {}).get("Message") or "").lower()
+    return error_code(exception) == "MalformedPolicyDocumentException" and "invalid principal" in message
+
+
 def read_after_write(client, key_arn, replaced, timeout=VISIBILITY_TIMEOUT, sleep=None, clock=None):
     """The key policy as read after our write, once it is no longer the document ``replaced``.
 
@@ -123,7 +167,8 @@ def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pau
     another writer added meanwhile. A write refused by throttling is not re-sent as
     it was: the policy is read again and merged afresh first, so a write delayed by
     backoff never overwrites what others wrote meanwhile. Up to ``attempts`` writes;
-    returns the policy text finally read back. ``writer``, when given, is the client
+    returns the policy text finally read back. A write refused for a principal that does not exist
+    raises :class:`PolicyRefusedForPrincipals` with the policy it was merged onto. ``writer``, when given, is the client
     that writes: one whose own retries are off (see :data:`SINGLE_ATTEMPT`), since
     botocore would otherwise re-send a throttled write as it was. ``sleep`` and ``clock``
     stand in for :func:`time.sleep` and :func:`time.monotonic` in tests.
@@ -141,6 +186,8 @@ def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pau
         try:
             put_key_policy(writer or client, key_arn, plan.document())
         except OrgShareError as e:
+            if refused_for_invalid_principals(e):
+                raise PolicyRefusedForPrincipals(e.message, exception=e.exception, policy=plan.before) from e
             if not _write_refused_for_now(e) or attempt == attempts - 1:
                 raise
             sleep(random.uniform(0, min(20.0, 2.0 ** attempt)))

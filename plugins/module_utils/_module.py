@@ -12,12 +12,18 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 def run_module(argument_spec, ensure, **fixed_result):
     """Build the module (check mode supported), run ``ensure(module)`` and exit with its result.
 
-    An AnsibleAWSError (OrgShareError included) becomes ``fail_json`` with its message;
-    ``fixed_result`` adds keys every result has (``changed=False`` for info modules).
+    An AnsibleAWSError (OrgShareError included) becomes ``fail_json`` with its message, and with the
+    keyword arguments it was raised with as further result keys (data the operator needs to act on the
+    failure); ``fixed_result`` adds keys every result has (``changed=False`` for info modules).
     """
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         result = ensure(module)
     except AnsibleAWSError as e:
-        module.fail_json_aws_error(e)
+        extra = getattr(e, "kwargs", None) or {}
+        if not extra:
+            module.fail_json_aws_error(e)
+        if e.exception:
+            module.fail_json_aws(e.exception, msg=e.message, **extra)
+        module.fail_json(msg=e.message, **extra)
     module.exit_json(**fixed_result, **result)

@@ -66,6 +66,25 @@ description:
     lands its own write after the module's last read-back; the next run of either job repairs that.
   - The key is the one in the connection's region. Each replica of a multi-Region key has its own
     policy, so grant each one in its own region.
+  - Refuses, with O(state=present) and before any write, a key that Amazon EBS cannot encrypt with, one whose
+    C(KeySpec) is not C(SYMMETRIC_DEFAULT) or whose C(KeyUsage) is not C(ENCRYPT_DECRYPT) (asymmetric, HMAC or
+    signing keys; the Amazon EC2 API Reference, for C(CopyImage) and C(ModifyEbsDefaultKmsKeyId), says "Amazon EBS does
+    not support asymmetric KMS keys"). Use a symmetric encryption key.
+  - A key of another account (a key ARN or alias ARN naming an account other than the one of the credentials,
+    found with STS C(GetCallerIdentity), which needs no permission) cannot be granted from this account, since KMS
+    C(GetKeyPolicy) and C(PutKeyPolicy) have no cross-account use, only C(DescribeKey) has (when the key policy
+    allows it). The module finds this out before reading any policy and returns, as data, the owning account
+    (RV(owner_account_id)), the statements it would write for the listed principals (RV(owner_statements), built
+    exactly as a grant on the key's own account builds them) and the arguments of the same task to run with that
+    account's credentials (RV(owner_task)). A key ID or an alias name always names a key of the caller's own account,
+    and is never looked up with STS. What happens then is O(foreign_key).
+  - When KMS refuses the new policy because a statement the module did not write names a principal that no
+    longer exists (C(MalformedPolicyDocumentException), "Policy contains a statement with one or more invalid
+    principals"), the module fails naming each such statement (by C(Sid), or by position without one) and its
+    principals given by unique ID (C(AIDA...), C(AROA...), which is how a key policy shows a role or user that has been
+    deleted), or, when there is none, its IAM role and user ARNs (one of which may have been deleted). Remove or
+    correct that principal and run again; the module never edits statements it did not write. In check mode, such
+    unique IDs in statements the module did not write give a warning, since the write may be refused.
 author:
   - orgshare.aws maintainers (@orgshare)
 options:
@@ -131,6 +150,19 @@ options:
       - Use different prefixes to keep independent sets of grants apart; no two prefixes share a C(Sid).
     type: str
     default: OrgShare
+  foreign_key:
+    description:
+      - What to do with a key of another account, whose policy only that account can read and change.
+      - V(fail) fails (in check mode too), with RV(owner_account_id), RV(owner_statements) and RV(owner_task) in the
+        result, and a message that names the key, its account and how to grant it.
+      - V(report) makes no KMS call but C(DescribeKey), changes nothing (C(changed=false)), returns the same data
+        and warns that the key's policy could not be checked from this account.
+      - With O(state=absent), RV(owner_statements) are the statements naming the listed principals, whose values the
+        owner takes out (RV(owner_task) does exactly that).
+    type: str
+    choices: [fail, report]
+    default: fail
+    version_added: 0.2.0
 extends_documentation_fragment:
   - orgshare.aws.attributes
   - amazon.aws.common.modules
@@ -175,37 +207,120 @@ EXAMPLES = r"""
     organizational_unit_arns:
       - arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56
     state: absent
+
+- name: A key of the central key account, only reported from here
+  orgshare.aws.kms_org_grant:
+    key_id: arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    organizational_unit_arns:
+      - arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56
+    foreign_key: report
+  register: central
+
+- name: Grant it with the key account's credentials
+  orgshare.aws.kms_org_grant:
+    profile: key-account
+    key_id: "{{ central.owner_task.key_id }}"
+    region: "{{ central.owner_task.region }}"
+    organization_arns: "{{ central.owner_task.organization_arns }}"
+    organizational_unit_arns: "{{ central.owner_task.organizational_unit_arns }}"
+    organizational_unit_paths: "{{ central.owner_task.organizational_unit_paths }}"
+  when: central.owner_account_id is defined
 """
 
 RETURN = r"""
 key_id:
-  description: The key ID.
+  description: The key ID (for a key of another account given by alias ARN that C(DescribeKey) does not answer, null).
   returned: always
   type: str
   sample: 1234abcd-12ab-34cd-56ef-1234567890ab
 key_arn:
-  description: The key ARN.
+  description: The key ARN (for a key of another account that C(DescribeKey) does not answer, the ARN given).
   returned: always
   type: str
   sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
 key_manager:
-  description: C(CUSTOMER) (AWS-managed keys are refused).
+  description: C(CUSTOMER) (AWS-managed keys are refused); null for a key of another account that C(DescribeKey) does not answer.
   returned: always
   type: str
   sample: CUSTOMER
 key_state:
-  description: The key state.
+  description: The key state; null for a key of another account that C(DescribeKey) does not answer.
   returned: always
   type: str
   sample: Enabled
+owner_account_id:
+  description: The account the key belongs to, when it is not the account of the credentials.
+  returned: when the key belongs to another account
+  type: str
+  sample: "444455556666"
+  version_added: 0.2.0
+owner_statements:
+  description:
+    - The statements the module would write in the policy of a key of another account for the listed principals,
+      exactly as it writes them in a key of its own account, ready to paste into that key's policy.
+    - With O(state=absent), the statements naming the listed principals, whose values are to be taken out.
+  returned: when the key belongs to another account
+  type: list
+  elements: dict
+  sample:
+    - {Sid: OrgShareOrgCreateGrant, Effect: Allow, Principal: "*", Action: [kms:CreateGrant], Resource: "*",
+       Condition: {"StringEquals": {"aws:PrincipalOrgID": [o-a1b2c3d4e5]}, "Bool": {"kms:GrantIsForAWSResource": "true"}}}
+  version_added: 0.2.0
+owner_task:
+  description:
+    - The arguments of orgshare.aws.kms_org_grant that do the same with credentials of the key's account.
+    - Always has every key listed here.
+  returned: when the key belongs to another account
+  type: dict
+  version_added: 0.2.0
+  contains:
+    key_id:
+      description: The key ARN (or the alias ARN given, when C(DescribeKey) does not answer).
+      type: str
+      returned: always
+    region:
+      description: The key's region, from its ARN.
+      type: str
+      returned: always
+    organization_arns:
+      description: As given.
+      type: list
+      elements: str
+      returned: always
+    organizational_unit_arns:
+      description: As given.
+      type: list
+      elements: str
+      returned: always
+    organizational_unit_paths:
+      description: As given.
+      type: list
+      elements: str
+      returned: always
+    state:
+      description: As given.
+      type: str
+      returned: always
+    purge:
+      description: As given (false with O(state=absent)).
+      type: bool
+      returned: always
+    grant_for_aws_resource_only:
+      description: As given.
+      type: bool
+      returned: always
+    statement_id_prefix:
+      description: As given.
+      type: str
+      returned: always
 policy:
   description: The key policy after the run (the would-be policy in check mode), as a dict.
-  returned: always
+  returned: when the key belongs to the account of the credentials
   type: dict
   sample: {"Version": "2012-10-17", "Id": "key-default-1", "Statement": []}
 statements:
   description: The statements the module owns, after the run.
-  returned: always
+  returned: when the key belongs to the account of the credentials
   type: list
   elements: dict
   sample:
@@ -217,7 +332,7 @@ statements:
       Condition: {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]}}
 added:
   description: The principals this run lets in.
-  returned: always
+  returned: when the key belongs to the account of the credentials
   type: dict
   contains:
     organization_ids:
@@ -234,7 +349,7 @@ added:
       sample: [o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*]
 removed:
   description: The principals this run takes out, as the values that were in the policy (for an OU, every spelling of it removed).
-  returned: always
+  returned: when the key belongs to the account of the credentials
   type: dict
   contains:
     organization_ids:
@@ -278,8 +393,8 @@ FIXES = {
 }
 
 
-def check_key(key, requested_key_id, state):
-    """Refuse keys whose policy must not or need not be changed."""
+def check_key(key, requested_key_id, state, region=None):
+    """Refuse keys whose policy must not or need not be changed, and (to grant) keys EBS cannot encrypt with."""
     arn = key["Arn"]
     if key.get("KeyManager") == "AWS":
         raise OrgShareError(
@@ -293,6 +408,70 @@ def check_key(key, requested_key_id, state):
             f"The key {requested_key_id!r} ({arn}) is {key_state}: nobody could use it through a grant, so its policy is left "
             f"alone; {FIXES[key_state]}."
         )
+    problem = _key_policy.key_spec_problem(key, requested_key_id, region or "this region") if state == "present" else None
+    if problem:
+        raise OrgShareError(problem)
+
+
+def foreign_owner(module, key_ref):
+    """The account of a key ARN or alias ARN when it is not the caller's (then also the caller's), else None.
+
+    Only an ARN can name another account's key, so only then is STS asked who the caller is.
+    """
+    arn = _key_policy.parse_kms_arn(key_ref)
+    if arn is None:
+        return None
+    caller = _kms.caller_account_id(module.client("sts"))
+    return (arn.account, caller) if arn.account != caller else None
+
+
+def owner_task(params, key_ref, state):
+    """The arguments of this task to run with credentials of the key's own account."""
+    return {
+        "key_id": key_ref,
+        "region": _key_policy.parse_kms_arn(key_ref).region,
+        "organization_arns": list(params["organization_arns"]),
+        "organizational_unit_arns": list(params["organizational_unit_arns"]),
+        "organizational_unit_paths": list(params["organizational_unit_paths"]),
+        "state": state,
+        "purge": bool(params["purge"]) and state == "present",
+        "grant_for_aws_resource_only": params["grant_for_aws_resource_only"],
+        "statement_id_prefix": params["statement_id_prefix"],
+    }
+
+
+def foreign_key(module, kms, owner, caller, state, prefix, requested):
+    """A key of another account: no policy read, no write; the owner's statements and task, reported or failed with."""
+    params = module.params
+    try:
+        key, refusal = _kms.describe_key(kms, params["key_id"]), None
+    except OrgShareError as e:
+        refusal = _kms.describe_refusal(e)
+        if refusal is None:
+            raise
+        key = None
+    if key:
+        check_key(key, params["key_id"], state, module.region)
+    key_ref = key["Arn"] if key else params["key_id"]
+    arn = _key_policy.parse_kms_arn(key_ref)
+    data = {
+        "key_id": key["KeyId"] if key else (arn.name if arn.kind == "key" else None),
+        "key_arn": key_ref,
+        "key_manager": key.get("KeyManager") if key else None,
+        "key_state": key.get("KeyState") if key else None,
+        "owner_account_id": owner,
+        "owner_statements": _key_policy.owner_statements(requested, prefix, params["grant_for_aws_resource_only"]),
+        "owner_task": owner_task(params, key_ref, state),
+    }
+    message = _key_policy.foreign_key_message(key_ref, owner, caller, state, refusal)
+    if params["foreign_key"] == "fail":
+        raise OrgShareError(message, **data)
+    module.warn(
+        f"The key policy of {key_ref} could not be checked from account {caller}: the key belongs to account {owner}, and a key "
+        "policy can only be read and changed in the key's own account. Nothing was changed; owner_statements holds the "
+        "statements for its policy and owner_task the arguments to run kms_org_grant with that account's credentials."
+    )
+    return dict(changed=False, **data)
 
 
 def grant(module, state, purge):
@@ -309,8 +488,11 @@ def grant(module, state, purge):
         )
 
     kms = module.client("kms")
+    elsewhere = foreign_owner(module, params["key_id"])
+    if elsewhere:
+        return foreign_key(module, kms, *elsewhere, state, prefix, requested)
     key = _kms.describe_key(kms, params["key_id"])
-    check_key(key, params["key_id"], state)
+    check_key(key, params["key_id"], state, module.region)
 
     def plan_for(policy):
         return _key_policy.plan_key_policy(
@@ -319,9 +501,16 @@ def grant(module, state, purge):
 
     plan = plan_for(_kms.get_key_policy(kms, key["Arn"]))
     after = plan.after
+    if plan.changed and module.check_mode:
+        warning = _key_policy.stale_principal_warning(key["Arn"], plan.before, prefix)
+        if warning:
+            module.warn(warning)
     if plan.changed and not module.check_mode:
         writer = module.client("kms", config=_kms.SINGLE_ATTEMPT)
-        written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for, writer=writer)
+        try:
+            written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for, writer=writer)
+        except _kms.PolicyRefusedForPrincipals as e:
+            raise OrgShareError(_key_policy.invalid_principals_message(key["Arn"], e.policy, prefix), exception=e.exception) from e
         after = _key_policy.parse_policy(written)
 
     result = {
@@ -367,6 +556,7 @@ def main():
         purge=dict(type="bool", default=False),
         grant_for_aws_resource_only=dict(type="bool", default=True),
         statement_id_prefix=dict(type="str", default=_key_policy.DEFAULT_PREFIX),
+        foreign_key=dict(type="str", choices=["fail", "report"], default="fail"),
     )
     run_module(argument_spec, ensure)
 

@@ -10,6 +10,7 @@ import json
 import uuid
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
@@ -142,3 +143,51 @@ def test_a_write_that_never_shows_is_written_again_after_the_timeout():
     kms = LaggingKms(document, lag=_kms.VISIBILITY_TIMEOUT + 5)
     written = json.loads(grant(kms, document))
     assert kms.puts == 2 and "OrgShareOrgUse" in json.dumps(written)
+
+
+# --- refusals that name their cause ---------------------------------------------------------------
+
+
+class RefusingKms(LaggingKms):
+    """A KMS whose PutKeyPolicy is refused with MalformedPolicyDocumentException and ``message``."""
+
+    def __init__(self, document, message):
+        super().__init__(document)
+        self.message = message
+
+    def put_key_policy(self, KeyId, PolicyName, Policy):  # pylint: disable=invalid-name,unused-argument
+        self.puts += 1
+        raise ClientError({"Error": {"Code": "MalformedPolicyDocumentException", "Message": self.message}}, "PutKeyPolicy")
+
+
+def test_a_write_refused_for_invalid_principals_carries_the_policy_it_was_merged_onto():
+    stale = {"Sid": "Old", "Effect": "Allow", "Principal": {"AWS": "AROAJQABLZS4A3QDU576Q"}, "Action": "kms:Decrypt", "Resource": "*"}
+    document = {"Version": "2012-10-17", "Statement": [ROOT, stale]}
+    kms = RefusingKms(document, "Policy contains a statement with one or more invalid principals.")
+    with pytest.raises(_kms.PolicyRefusedForPrincipals) as err:
+        grant(kms, document)
+    assert err.value.policy == document and kms.puts == 1  # never written again: the same document would be refused again
+    assert _kms.refused_for_invalid_principals(err.value)
+
+
+def test_a_write_refused_for_another_reason_is_today_s_refusal():
+    document = {"Version": "2012-10-17", "Statement": [ROOT]}
+    kms = RefusingKms(document, "The key policy is not valid JSON")
+    with pytest.raises(OrgShareError) as err:
+        grant(kms, document)
+    assert not isinstance(err.value, _kms.PolicyRefusedForPrincipals)
+    assert err.value.message == f"Cannot write the key policy of {KEY_ARN}: KMS refused the policy document (MalformedPolicyDocumentException)"
+    assert not _kms.refused_for_invalid_principals(err.value) and kms.puts == 1
+
+
+@pytest.mark.parametrize("code, refused", [("AccessDeniedException", True), ("NotFoundException", True), ("KMSInvalidStateException", False)])
+def test_describe_refusals_of_another_account_s_key(code, refused):
+    error = OrgShareError("Cannot describe", exception=ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeKey"))
+    assert _kms.describe_refusal(error) == (f"{code}: no" if refused else None)
+
+
+def test_the_caller_s_account_comes_from_sts(emulator, world, calls):
+    assert _kms.caller_account_id(emulator.client("sts")) == world["account_id"]
+    member = world["member_account"]["id"]
+    assert _kms.caller_account_id(emulator.client("sts", account_id=member)) == member
+    assert calls()["sts"] == {"GetCallerIdentity": 2}

@@ -19,6 +19,7 @@ import uuid
 
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
 
@@ -27,7 +28,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
 
-DEFAULTS = dict(key_id=None, organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[], state="present", purge=False,
+DEFAULTS = dict(key_id=None, organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[], state="present", purge=False, foreign_key="fail",
                 grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
 USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
 ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
@@ -697,3 +698,321 @@ def test_two_jobs_at_once_both_end_up_in_the_policy(stand_in, new_key, kms, worl
     (paths,) = {tuple(sorted(statement["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"])) for statement in after["Statement"][2:]}
     assert paths == tuple(sorted(pattern(world, path) for path in jobs))
     assert [statement.get("Sid") for statement in after["Statement"]] == [ROOT["Sid"], None, "OrgShareOuUse", "OrgShareOuCreateGrant"]
+
+
+# --- keys of another account -----------------------------------------------------------------
+
+MANAGEMENT = "123456789012"
+
+
+def _is_kms(client):
+    return client.meta.service_model.service_name == "kms"
+
+
+class DescribeAs:
+    """A KMS client whose DescribeKey is answered by ``owner`` (the key's own account), or refused with ``code``.
+
+    Everything else goes to the module's own client, so the emulator's counter shows any GetKeyPolicy
+    or PutKeyPolicy the module would make (a refused DescribeKey is not counted: it never reaches it).
+    """
+
+    def __init__(self, client, owner=None, code=None):
+        self._client, self._owner, self._code = client, owner, code
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def describe_key(self, **kwargs):
+        if self._code:
+            raise ClientError({"Error": {"Code": self._code, "Message": f"refused ({self._code})"}}, "DescribeKey")
+        return self._owner.describe_key(**kwargs)
+
+
+@pytest.fixture
+def member(world, emulator):
+    """The member account: its ID and a KMS client acting as it."""
+    account_id = world["member_account"]["id"]
+    return types.SimpleNamespace(id=account_id, kms=emulator.client("kms", region="us-east-1", account_id=account_id))
+
+
+def _foreign_module(stand_in, member, describe, **params):
+    """The module as the management account, DescribeKey across accounts answered or refused as ``describe`` says."""
+    code = None if describe == "answers" else describe
+
+    def proxy_of(client):
+        return DescribeAs(client, owner=member.kms, code=code) if _is_kms(client) else client
+
+    return _module_with(stand_in, proxy_of, **params)
+
+
+def _owner_task(key_arn, state="present", **given):
+    task = dict(key_id=key_arn, region="us-east-1", organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[],
+                state=state, purge=False, grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
+    task.update(given)
+    return task
+
+
+@pytest.mark.parametrize("describe", ["answers", "AccessDeniedException", "NotFoundException"])
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_key_of_another_account_fails_with_what_its_owner_needs(describe, check_mode, stand_in, new_key, member, world, emulator, calls):
+    key = new_key(client=member.kms)
+    before = policy_text(member.kms, key["Arn"])
+    prod = world["organizational_units"]["Root/Workloads/Prod"]
+    module = _foreign_module(stand_in, member, describe, key_id=key["Arn"], organizational_unit_arns=[prod["arn"]], check_mode=check_mode)
+    emulator.reset_calls()
+    with pytest.raises(OrgShareError) as err:
+        kms_org_grant.ensure(module)
+
+    message = err.value.message
+    for fragment in (f"The key {key['Arn']} belongs to account {member.id}, not to account {MANAGEMENT} of these credentials",
+                     "a key policy can only be read (GetKeyPolicy) and changed (PutKeyPolicy) in the key's own account",
+                     f"Run kms_org_grant with credentials of account {member.id}", "owner_task holds its arguments",
+                     "have the key's owner add the statements in owner_statements to its policy"):
+        assert fragment in message
+    assert "no such key" not in message
+    assert ("DescribeKey was refused too" in message) == (describe != "answers")
+    if describe != "answers":
+        assert f"({describe}: refused ({describe}))" in message
+    data = err.value.kwargs
+    assert data["owner_account_id"] == member.id
+    assert data["owner_statements"] == ou_statements([pattern(world, "Root/Workloads/Prod")])
+    assert data["owner_task"] == _owner_task(key["Arn"], organizational_unit_arns=[prod["arn"]])
+    assert data["key_arn"] == key["Arn"] and data["key_id"] == key["KeyId"]
+    assert (data["key_state"], data["key_manager"]) == (("Enabled", "CUSTOMER") if describe == "answers" else (None, None))
+    assert "changed" not in data
+    assert kms_calls(calls) == ({"DescribeKey": 1} if describe == "answers" else {})  # neither GetKeyPolicy nor PutKeyPolicy
+    assert calls()["sts"] == {"GetCallerIdentity": 1}
+    assert policy_text(member.kms, key["Arn"]) == before
+    assert module.warnings == []
+
+
+@pytest.mark.parametrize("describe", ["answers", "AccessDeniedException"])
+def test_a_key_of_another_account_is_reported_in_four_runs(describe, stand_in, new_key, member, world, emulator, calls):
+    key = new_key(client=member.kms, alias=True)
+    before = policy_text(member.kms, key["Arn"])
+    org = world["organization"]
+    alias_arn = f"arn:aws:kms:us-east-1:{member.id}:{key['Alias']}"
+    params = dict(key_id=alias_arn, organization_arns=[org["arn"]], grant_for_aws_resource_only=True, foreign_key="report")
+    emulator.reset_calls()
+    results, warnings = [], []
+    for check_mode in (True, False, True, False):
+        module = _foreign_module(stand_in, member, describe, check_mode=check_mode, diff=True, **params)
+        results.append(kms_org_grant.ensure(module))
+        warnings += module.warnings
+
+    assert all(result == results[0] for result in results)  # check mode returns what a real run does, run after run
+    result = results[0]
+    assert result["changed"] is False and "diff" not in result and "policy" not in result
+    assert result["owner_account_id"] == member.id
+    assert result["owner_statements"] == org_statements([org["id"]])
+    # DescribeKey names the key by its ARN; refused, the alias ARN given is all there is.
+    key_ref = key["Arn"] if describe == "answers" else alias_arn
+    assert result["key_arn"] == key_ref and result["key_id"] == (key["KeyId"] if describe == "answers" else None)
+    assert result["owner_task"] == _owner_task(key_ref, organization_arns=[org["arn"]])
+    assert warnings == [
+        f"The key policy of {key_ref} could not be checked from account {MANAGEMENT}: the key belongs to account {member.id}, and a key "
+        "policy can only be read and changed in the key's own account. Nothing was changed; owner_statements holds the "
+        "statements for its policy and owner_task the arguments to run kms_org_grant with that account's credentials."
+    ] * 4
+    assert kms_calls(calls) == ({"DescribeKey": 4} if describe == "answers" else {})
+    assert policy_text(member.kms, key["Arn"]) == before
+
+
+def test_the_owner_task_does_it_with_the_owner_s_credentials(stand_in, run, new_key, member, world, emulator, calls):
+    key = new_key(client=member.kms)
+    units = world["organizational_units"]
+    given = dict(organizational_unit_arns=[units["Root/Security"]["arn"]], organizational_unit_paths=[units["Root/Workloads/Dev"]["path"] + "*"])
+    reported = kms_org_grant.ensure(_foreign_module(stand_in, member, "answers", key_id=key["Arn"], foreign_key="report", **given))
+    task = dict(reported["owner_task"])
+
+    emulator.reset_calls()
+    granted = run(account_id=member.id, **task)  # the owner's run: a key of its own account
+    assert granted["changed"]
+    assert granted["statements"] == reported["owner_statements"]
+    assert policy_of(member.kms, key["Arn"])["Statement"][1:] == reported["owner_statements"]
+    assert not run(account_id=member.id, **task)["changed"]
+
+    # Taken out again: absent gives the statements that name them, and the owner's absent task empties them.
+    gone = kms_org_grant.ensure(_foreign_module(stand_in, member, "answers", key_id=key["Arn"], foreign_key="report", state="absent", **given))
+    assert gone["owner_statements"] == reported["owner_statements"]
+    assert gone["owner_task"] == dict(task, state="absent")
+    assert run(account_id=member.id, **gone["owner_task"])["statements"] == []
+    assert len(policy_of(member.kms, key["Arn"])["Statement"]) == 1
+
+
+def test_absent_on_a_key_of_another_account_says_what_to_take_out(stand_in, new_key, member, world):
+    key = new_key(client=member.kms)
+    module = _foreign_module(stand_in, member, "answers", key_id=key["Arn"], organization_arns=[world["organization"]["arn"]], state="absent",
+                             purge=True)
+    with pytest.raises(OrgShareError) as err:
+        kms_org_grant.ensure(module)
+    assert "have the key's owner take the organizations and OUs of owner_statements out of its policy" in err.value.message
+    assert err.value.kwargs["owner_task"]["state"] == "absent" and err.value.kwargs["owner_task"]["purge"] is False
+    assert module.warnings == ["purge only applies with state=present; it is ignored with state=absent."]
+
+
+def test_a_key_of_another_account_is_found_on_the_emulator_whatever_describe_key_answers(run, new_key, member, world, emulator, calls):
+    # One key whose policy lets this account describe it, one whose default policy does not: either way
+    # it is another account's key, whose policy is neither read nor written from here.
+    readable = new_key(client=member.kms, policy={"Version": "2012-10-17", "Statement": [
+        dict(ROOT, Principal={"AWS": f"arn:aws:iam::{member.id}:root"}),
+        {"Sid": "Describe", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}, "Action": "kms:DescribeKey", "Resource": "*"}]})
+    for key in (readable, new_key(client=member.kms)):
+        emulator.reset_calls()
+        result = run(key_id=key["Arn"], organization_arns=[world["organization"]["arn"]], foreign_key="report")
+        assert result["owner_account_id"] == member.id and not result["changed"]
+        assert result["owner_task"]["key_id"] == key["Arn"]
+        assert set(kms_calls(calls)) == {"DescribeKey"}
+
+
+def test_a_key_of_this_account_is_checked_with_sts_only_when_given_by_arn(run, new_key, world, emulator, calls):
+    key = new_key(alias=True)
+    org = world["organization"]
+    for key_id, sts_calls in ((key["Arn"], 1), (f"arn:aws:kms:us-east-1:{MANAGEMENT}:{key['Alias']}", 1), (key["KeyId"], 0), (key["Alias"], 0)):
+        emulator.reset_calls()
+        result = run(key_id=key_id, organization_arns=[org["arn"]], check_mode=True)
+        assert result["changed"] and "owner_account_id" not in result
+        assert calls().get("sts", {}).get("GetCallerIdentity", 0) == sts_calls
+
+
+def test_a_foreign_aws_managed_key_is_refused_as_such(stand_in, member, world):
+    managed = member.kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]
+    module = _foreign_module(stand_in, member, "answers", key_id=managed["Arn"], organization_arns=[world["organization"]["arn"]])
+    with pytest.raises(OrgShareError) as err:
+        kms_org_grant.ensure(module)
+    assert "is an AWS-managed key" in err.value.message and not err.value.kwargs
+
+
+# --- keys EBS cannot encrypt with ------------------------------------------------------------
+
+NOT_FOR_EBS = [("RSA_2048", "SIGN_VERIFY"), ("RSA_2048", "ENCRYPT_DECRYPT"), ("ECC_NIST_P256", "SIGN_VERIFY"), ("HMAC_256", "GENERATE_VERIFY_MAC")]
+
+
+@pytest.mark.parametrize("spec, usage", NOT_FOR_EBS)
+def test_a_key_ebs_cannot_use_is_refused_before_any_read_of_its_policy(spec, usage, refused, run, kms, world, emulator, calls):
+    key = kms.create_key(Description=f"kms-org-grant-test-{uuid.uuid4().hex}", KeySpec=spec, KeyUsage=usage)["KeyMetadata"]
+    before = policy_text(kms, key["Arn"])
+    emulator.reset_calls()
+    for check_mode in (True, False):
+        message = refused(key_id=key["KeyId"], organization_arns=[world["organization"]["arn"]], check_mode=check_mode)
+        assert message == (
+            f"The key {key['KeyId']!r} ({key['Arn']}) in us-east-1 has KeySpec {spec} and KeyUsage {usage}: Amazon EBS encrypts "
+            "volumes and snapshots only with symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT), so no "
+            "snapshot of an AMI can be encrypted with it and a grant on it would let nobody launch anything. Use a symmetric "
+            "encryption key (what CreateKey makes by default) instead."
+        )
+    assert kms_calls(calls) == {"DescribeKey": 2}
+    assert policy_text(kms, key["Arn"]) == before
+    # Nothing to take out is no reason to refuse: absent leaves the key alone.
+    assert not run(key_id=key["KeyId"], organization_arns=[world["organization"]["arn"]], state="absent")["changed"]
+
+
+@pytest.mark.parametrize(
+    "metadata, expected",
+    [
+        ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT"}, None),
+        ({}, None),  # DescribeKey always reports both; without them, the default key
+        ({"CustomerMasterKeySpec": "RSA_4096", "KeyUsage": "ENCRYPT_DECRYPT"}, "has KeySpec RSA_4096 and KeyUsage ENCRYPT_DECRYPT"),
+        ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "GENERATE_VERIFY_MAC"}, "has KeySpec SYMMETRIC_DEFAULT and KeyUsage GENERATE_VERIFY_MAC"),
+    ],
+)
+def test_key_spec_problem(metadata, expected):
+    problem = _key_policy.key_spec_problem(dict(metadata, Arn="arn:aws:kms:eu-west-1:111122223333:key/k"), "alias/k", "eu-west-1")
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem.startswith(f"The key 'alias/k' (arn:aws:kms:eu-west-1:111122223333:key/k) in eu-west-1 {expected}: Amazon EBS")
+
+
+def test_kms_arns_are_taken_apart():
+    assert _key_policy.parse_kms_arn("arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/a/b") == ("us-gov-west-1", "111122223333", "alias", "a/b")
+    assert _key_policy.parse_kms_arn("arn:aws:kms:eu-west-1:111122223333:key/k").kind == "key"
+    for other in ("alias/a", "1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:iam::111122223333:role/r", None):
+        assert _key_policy.parse_kms_arn(other) is None
+
+
+# --- a policy KMS refuses for a principal that no longer exists ------------------------------
+
+GONE_ROLE = "AROAJQABLZS4A3QDU576Q"
+GONE_USER = "AIDACKCEVSQ6C2EXAMPLE"
+STALE_ALLOW = {"Sid": "LegacyApp", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{MANAGEMENT}:role/App", GONE_ROLE]},
+               "Action": "kms:Decrypt", "Resource": "*"}
+STALE_DENY = {"Effect": "Deny", "NotPrincipal": {"AWS": GONE_USER}, "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+
+
+def test_stale_principal_suspects_are_unique_ids_first():
+    owned_ones = org_statements(["o-a1b2c3d4e5"])
+    policy = {"Statement": [ROOT, STALE_ALLOW, CUSTOM_ALLOW, STALE_DENY] + owned_ones}
+    assert _key_policy.stale_principal_suspects(policy) == (True, [("Sid 'LegacyApp'", [GONE_ROLE]), ("statement 4 of 6 (no Sid)", [GONE_USER])])
+    # None by unique ID: the role and user ARNs, of which one may have been deleted (the account root is not a suspect).
+    assert _key_policy.stale_principal_suspects({"Statement": [ROOT, CUSTOM_ALLOW, CONSOLE_USERS] + owned_ones}) == (False, [
+        ("statement 2 of 5 (no Sid)", CUSTOM_ALLOW["Principal"]["AWS"]), ("Sid 'Allow use of the key'", [CONSOLE_USERS["Principal"]["AWS"]])])
+    assert _key_policy.stale_principal_suspects(json.dumps({"Statement": ROOT})) == (False, [])
+
+
+def _refusing_put(message):
+    def proxy_of(client):
+        def put_key_policy(**_kwargs):
+            raise ClientError({"Error": {"Code": "MalformedPolicyDocumentException", "Message": message}}, "PutKeyPolicy")
+
+        return types.SimpleNamespace(put_key_policy=put_key_policy, **{name: getattr(client, name) for name in ("get_key_policy", "describe_key", "meta")}) \
+            if _is_kms(client) else client
+
+    return proxy_of
+
+
+def _refused_write(stand_in, new_key, world, statements, aws_message):
+    """A grant on a key with ``statements`` whose PutKeyPolicy is refused with ``aws_message``: the key and the error."""
+    key = new_key(policy={"Version": "2012-10-17", "Statement": statements})
+    module = _module_with(stand_in, _refusing_put(aws_message), key_id=key["KeyId"], organization_arns=[world["organization"]["arn"]])
+    with pytest.raises(OrgShareError) as err:
+        kms_org_grant.ensure(module)
+    return key, err.value
+
+
+INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
+
+
+def test_a_write_refused_for_a_deleted_principal_names_the_statement(stand_in, new_key, kms, world):
+    key, error = _refused_write(stand_in, new_key, world, [ROOT, STALE_ALLOW, STALE_DENY], INVALID_PRINCIPALS)
+    assert error.message == (
+        f"KMS refused the key policy of {key['Arn']}: it names a principal that does not exist (MalformedPolicyDocumentException, "
+        "invalid principals), and PutKeyPolicy only takes a whole policy, so no grant can be written until it is fixed. These "
+        "statements that kms_org_grant did not write name principals by unique ID, which is how a key policy shows a role or user "
+        f"that has been deleted: Sid 'LegacyApp': {GONE_ROLE}; statement 3 of 3 (no Sid): {GONE_USER}. Remove or correct that "
+        "principal in the key policy (kms_org_grant never edits statements it did not write), then run again."
+    )
+    assert _kms.error_code(error.exception) == "MalformedPolicyDocumentException"
+    assert json.loads(policy_text(kms, key["Arn"]))["Statement"] == [ROOT, STALE_ALLOW, STALE_DENY]
+
+
+def test_a_write_refused_for_a_principal_names_the_roles_and_users_when_no_unique_id_is_there(stand_in, new_key, world):
+    _key, error = _refused_write(stand_in, new_key, world, [ROOT, CONSOLE_USERS], INVALID_PRINCIPALS)
+    assert ("these name IAM roles or users, one of which may have been deleted: Sid 'Allow use of the key': "
+            f"arn:aws:iam::{MANAGEMENT}:role/App.") in error.message
+
+
+def test_a_write_refused_for_another_reason_keeps_its_message(stand_in, new_key, world):
+    key, error = _refused_write(stand_in, new_key, world, [ROOT, STALE_ALLOW],
+                                "The new key policy will not allow you to update the key policy in the future.")
+    assert error.message == f"Cannot write the key policy of {key['Arn']}: KMS refused the policy document (MalformedPolicyDocumentException)"
+
+
+def test_check_mode_warns_of_unique_ids_in_foreign_statements(run, stand_in, new_key, world):
+    org = world["organization"]
+    stale = new_key(policy={"Version": "2012-10-17", "Statement": [ROOT, STALE_ALLOW]})
+    module = stand_in(DEFAULTS, key_id=stale["KeyId"], organization_arns=[org["arn"]], check_mode=True)
+    assert kms_org_grant.ensure(module)["changed"]
+    assert module.warnings == [
+        f"The key policy of {stale['Arn']} names principals by unique ID in statements kms_org_grant did not write, which is how a "
+        f"deleted role or user shows: Sid 'LegacyApp': {GONE_ROLE}. KMS may refuse the write (invalid principals); remove or correct "
+        "those principals in the key policy first."
+    ]
+    # Role ARNs alone are no reason to warn, nor is a run that would write nothing.
+    for policy, grants_first in (([ROOT, CONSOLE_USERS], False), ([ROOT, STALE_ALLOW], True)):
+        key = new_key(policy={"Version": "2012-10-17", "Statement": policy})
+        if grants_first:
+            run(key_id=key["KeyId"], organization_arns=[org["arn"]])
+        module = stand_in(DEFAULTS, key_id=key["KeyId"], organization_arns=[org["arn"]], check_mode=True)
+        kms_org_grant.ensure(module)
+        assert module.warnings == []
