@@ -61,14 +61,27 @@ its principal, action, resource and condition all match.
   one value in the context matches, and false when the key is missing; ``ForAllValues:`` is true
   when every value in the context matches, and - as that page says - "also returns true if there
   are no context keys in the request" (a missing key or an empty list).
+- Policy variables, as IAM "IAM policy elements: Variables and tags"
+  (reference_policies_variables.html) describes them: in the values of the string and ARN
+  condition operators and in ``Resource``, ``${key}`` is replaced by the request's value of that
+  condition key (``${aws:PrincipalAccount}``, ``${aws:PrincipalArn}``, any key of ``extra``; key
+  names without regard to case), ``${key, 'default'}`` by the default when the request does not
+  set the key, and ``${*}``, ``${?}``, ``${$}`` by a literal ``*``, ``?`` and ``$`` (a ``*`` or
+  ``?`` that is no wildcard). A substituted value is literal text too. Only under the policy's
+  ``Version`` ``2012-10-17``: under any other version, or none, IAM "IAM JSON policy elements:
+  Version" says variables "are treated as literal strings", and so they are here.
 
 **Not understood, never granting.** Whatever it does not model makes the evaluation of that
 part *unknown* rather than true or false: any other condition operator (``Numeric*``,
-``Date*``, ``IpAddress``, ``BinaryEquals``...), operator names in another letter case, policy
-variables (``${...}``), a plain (non-set) operator on a key whose context value is a list, a
-wildcard inside a principal ARN, an ARN pattern of fewer than six fields, an unknown statement
-element or ``Effect``, a missing ``Principal``/``Action``/``Resource``, values of the wrong
-type. Parts combine as three-valued logic (false AND unknown is false; true AND unknown is
+``Date*``, ``IpAddress``, ``BinaryEquals``...), operator names in another letter case, a
+policy variable whose key the request does not hold and that has no default, one whose value
+is a list (multivalued), one that is not closed or not a key name, one in a ``Bool`` or
+``Null`` condition (IAM: variables are not for those operators), a substituted value holding
+``*`` or ``?`` under a ``...Like``/``Arn...`` operator or in ``Resource`` (whether IAM reads
+them as wildcards there is not documented), a plain (non-set) operator on a key whose context
+value is a list, a wildcard inside a principal ARN, an ARN pattern of fewer than six fields, an
+unknown statement element or ``Effect``, a missing ``Principal``/``Action``/``Resource``, values
+of the wrong type. Parts combine as three-valued logic (false AND unknown is false; true AND unknown is
 unknown). An ``Allow`` that is unknown does not match - it never grants. A ``Deny`` that is
 unknown **is taken as matching**: the evaluator fails closed, since reporting "allowed" for a
 request AWS might deny is the one answer that must never be wrong. A statement with an unknown
@@ -107,6 +120,12 @@ _IAM_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):.+$")
 _UNIQUE_ID = re.compile(r"^A[A-Z0-9]{15,127}$")
 _KEY_ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):\d{12}:key/.+$")
 _BOOLEANS = ("true", "false")
+# IAM "IAM JSON policy elements: Version": policy variables exist only under this version.
+VARIABLES_VERSION = "2012-10-17"
+# A variable's key name (service prefix, colon, name: aws:PrincipalTag/team, kms:EncryptionContext:App),
+# optionally followed by a default as IAM "Specifying default values" writes it: ${key, 'default'}.
+_VARIABLE_BODY = re.compile(r"^([A-Za-z0-9-]+:[A-Za-z0-9_.:/+=@-]+)(?:, '([^']*)')?$")
+_SPECIAL_VARIABLES = ("*", "?", "$")
 
 
 class PolicyDocumentError(ValueError):
@@ -287,11 +306,67 @@ def _quote(value, limit=120):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _glob(text):
+    return "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in text)
+
+
 @lru_cache(maxsize=512)
 def _wildcard(pattern, ignore_case):
-    """A compiled regex for an IAM pattern: ``*`` is any run of characters, ``?`` any one character."""
-    body = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+    """A compiled regex for an IAM pattern: ``*`` is any run of characters, ``?`` any one character.
+
+    ``pattern`` is a string, or the segments :func:`_resolve` makes of one with policy variables:
+    (text, literal) pairs, whose literal text has no wildcards.
+    """
+    segments = ((pattern, False),) if isinstance(pattern, str) else pattern
+    body = "".join(re.escape(text) if literal else _glob(text) for text, literal in segments)
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _plain(pattern):
+    """A pattern's text, policy variables substituted."""
+    return pattern if isinstance(pattern, str) else "".join(text for text, _literal in pattern)
+
+
+def _resolve(text, keys, where, like):
+    """``text`` with its policy variables substituted from the request's condition ``keys``, or Unknown.
+
+    Returns ``text`` itself when it holds none, else a tuple of (text, literal) segments; ``like``
+    says whether the result is matched with wildcards, where a substituted ``*`` or ``?`` is not
+    understood (see the module's docs).
+    """
+    if "${" not in text:
+        return text
+    segments, rest = [], text
+    while "${" in rest:
+        start = rest.index("${")
+        end = rest.find("}", start)
+        if end < 0:
+            return Unknown(f"{where} {text!r} has a policy variable that is not closed")
+        segments.append((rest[:start], False))
+        body = rest[start + 2:end]
+        rest = rest[end + 1:]
+        if body in _SPECIAL_VARIABLES:
+            segments.append((body, True))
+            continue
+        match = _VARIABLE_BODY.match(body)
+        if not match:
+            return Unknown(f"{where} {text!r} has the policy variable ${{{body}}}, which names no condition key")
+        name, default = match.groups()
+        value = keys.get(name.lower())
+        if value is None or isinstance(value, (list, tuple)) and not value:
+            if default is None:
+                return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, which the request does not set")
+            value = default
+        if isinstance(value, (list, tuple)):
+            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is a list")
+        value = _as_text(value)
+        if value is None:
+            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is not a string")
+        if like and ("*" in value or "?" in value):
+            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value {value!r} holds a wildcard character")
+        segments.append((value, True))
+    segments.append((rest, False))
+    return tuple(segment for segment in segments if segment[0])
 
 
 def _like(value, pattern, ignore_case=False):
@@ -385,20 +460,21 @@ def _action_matches(patterns, action, element):
     return any(_like(action, pattern, ignore_case=True) for pattern in patterns)
 
 
-def _resource_matches(patterns, key_arn, element):
+def _resource_matches(patterns, key_arn, element, keys, variables):
     patterns = _strings(patterns, f"its {element}")
     if isinstance(patterns, Unknown):
         return patterns
     results = []
     for pattern in patterns:
+        resolved = _resolve(pattern, keys, f"its {element}", True) if variables else pattern
         if pattern == "*":
             results.append(True)  # in a key policy, "*" is the key the policy is attached to
-        elif "${" in pattern:
-            results.append(Unknown(f"its {element} {pattern!r} holds a policy variable"))
+        elif isinstance(resolved, Unknown):
+            results.append(resolved)
         elif key_arn is None:
             results.append(Unknown(f"its {element} {pattern!r} names a key, and no key ARN was given to compare"))
         else:
-            results.append(_like(key_arn, pattern))
+            results.append(_like(key_arn, resolved))
     return _any(results)
 
 
@@ -406,15 +482,31 @@ def _resource_matches(patterns, key_arn, element):
 
 
 def _string_equals(value, pattern):
-    return value == pattern
+    return value == _plain(pattern)
 
 
 def _string_equals_ignore_case(value, pattern):
-    return value.lower() == pattern.lower()
+    return value.lower() == _plain(pattern).lower()
 
 
 def _string_like(value, pattern):
     return _like(value, pattern)
+
+
+def _arn_fields(pattern):
+    """An ARN pattern's six colon-separated fields (fewer for what is no ARN); segments split alike."""
+    if isinstance(pattern, str):
+        return pattern.split(":", 5)
+    fields = [[]]
+    for text, literal in pattern:
+        for index, piece in enumerate(text.split(":")):
+            if index and len(fields) < 6:
+                fields.append([])
+            elif index:
+                fields[-1].append((":", True))  # past the sixth field a colon is text
+            if piece:
+                fields[-1].append((piece, literal))
+    return [tuple(field) for field in fields]
 
 
 def _arn_like(value, pattern):
@@ -422,7 +514,7 @@ def _arn_like(value, pattern):
     fields = value.split(":", 5)
     if len(fields) != 6:
         return False
-    return all(_like(field, wanted) for field, wanted in zip(fields, pattern.split(":", 5)))
+    return all(_like(field, wanted) for field, wanted in zip(fields, _arn_fields(pattern)))
 
 
 def _bool_equals(value, pattern):
@@ -460,8 +552,8 @@ def _policy_values(operator, key, value, booleans=False):
     texts = [_as_text(item) for item in values]
     if not texts or None in texts:
         return Unknown(f"its {operator} value for {key} {_quote(value)} is not a string or a list of them")
-    if any("${" in text for text in texts):
-        return Unknown(f"its {operator} value for {key} {_quote(value)} holds a policy variable")
+    if booleans and any("${" in text for text in texts):
+        return Unknown(f"its {operator} value for {key} {_quote(value)} holds a policy variable, which IAM does not take there")
     if booleans:
         texts = [text.lower() for text in texts]
         if any(text not in _BOOLEANS for text in texts):
@@ -498,8 +590,11 @@ def _null_matches(key, value, keys):
     return any((text == "true") == (present is None) for text in wanted)
 
 
-def _key_matches(operator, key, value, keys):
-    """One condition key under one operator, as IAM "Condition operators" and the set-operator page describe."""
+def _key_matches(operator, key, value, keys, variables=True):
+    """One condition key under one operator, as IAM "Condition operators" and the set-operator page describe.
+
+    ``variables`` is whether the policy's Version makes ``${...}`` policy variables (see :func:`_resolve`).
+    """
     prefix, base, if_exists = _split_operator(operator)
     if operator == "Null":
         return _null_matches(key, value, keys)
@@ -507,11 +602,15 @@ def _key_matches(operator, key, value, keys):
         return Unknown(f"its condition operator {operator!r} is not one this evaluator knows")
     compare, negated = OPERATORS[base]
     wanted = _policy_values(operator, key, value, booleans=base == "Bool")
+    if variables and not isinstance(wanted, Unknown):
+        like = compare in (_string_like, _arn_like)
+        wanted = [_resolve(text, keys, f"its {operator} value for {key}", like) for text in wanted]
+        wanted = next((result for result in wanted if isinstance(result, Unknown)), wanted)
     present = _context_values(keys, key)
     for result in (wanted, present):
         if isinstance(result, Unknown):
             return result
-    if base.startswith("Arn") and any(len(pattern.split(":", 5)) != 6 for pattern in wanted):
+    if base.startswith("Arn") and any(len(_arn_fields(pattern)) != 6 for pattern in wanted):
         return Unknown(f"its {operator} value for {key} {_quote(value)} is not an ARN of six fields")
     if present is None:
         if if_exists or prefix == "ForAllValues:":
@@ -530,7 +629,7 @@ def _key_matches(operator, key, value, keys):
     return any(map(matches, present)) if prefix == "ForAnyValue:" else all(map(matches, present))
 
 
-def _condition_matches(condition, keys):
+def _condition_matches(condition, keys, variables=True):
     """A Condition element: every operator, and every key under it, must match."""
     if not isinstance(condition, dict):
         return Unknown(f"its Condition {_quote(condition)} is not a map of operators")
@@ -539,7 +638,7 @@ def _condition_matches(condition, keys):
         if not isinstance(block, dict) or not block:
             results.append(Unknown(f"its Condition's {operator} {_quote(block)} is not a map of condition keys"))
         else:
-            results.extend(_key_matches(operator, key, value, keys) for key, value in block.items())
+            results.extend(_key_matches(operator, key, value, keys, variables) for key, value in block.items())
     return _all(results)
 
 
@@ -571,7 +670,7 @@ def _shape_problem(statement):
     return None
 
 
-def _statement_matches(statement, action, keys, context, key_arn):
+def _statement_matches(statement, action, keys, context, key_arn, variables):
     """Whether one (well-shaped) statement applies to the request: True, False or Unknown."""
     if "Principal" in statement:
         principal = _principal_matches(statement["Principal"], context)
@@ -582,15 +681,14 @@ def _statement_matches(statement, action, keys, context, key_arn):
     else:
         action_ok = _not(_action_matches(statement["NotAction"], action, "NotAction"))
     if "Resource" in statement:
-        resource = _resource_matches(statement["Resource"], key_arn, "Resource")
+        resource = _resource_matches(statement["Resource"], key_arn, "Resource", keys, variables)
     else:
-        resource = _not(_resource_matches(statement["NotResource"], key_arn, "NotResource"))
-    condition = _condition_matches(statement["Condition"], keys) if "Condition" in statement else True
+        resource = _not(_resource_matches(statement["NotResource"], key_arn, "NotResource", keys, variables))
+    condition = _condition_matches(statement["Condition"], keys, variables) if "Condition" in statement else True
     return _all([principal, action_ok, resource, condition])
 
 
-def policy_statements(policy):
-    """The statements of a policy given as a dict or JSON text (a lone statement becomes a list of one)."""
+def _document(policy):
     if isinstance(policy, (str, bytes)):
         try:
             policy = json.loads(policy)
@@ -598,6 +696,17 @@ def policy_statements(policy):
             raise PolicyDocumentError(f"The key policy is not valid JSON: {e}.") from e
     if not isinstance(policy, dict):
         raise PolicyDocumentError(f"The key policy is {_quote(policy)}, not a JSON object.")
+    return policy
+
+
+def has_policy_variables(policy):
+    """Whether ``${...}`` in the policy (dict or JSON text) are policy variables: only under Version 2012-10-17."""
+    return _document(policy).get("Version") == VARIABLES_VERSION
+
+
+def policy_statements(policy):
+    """The statements of a policy given as a dict or JSON text (a lone statement becomes a list of one)."""
+    policy = _document(policy)
     statements = policy.get("Statement", [])
     if isinstance(statements, dict):
         return [statements]
@@ -620,10 +729,10 @@ def evaluate(policy, action, context, key_arn=None):
     :class:`PolicyDocumentError` for a document that is not a policy, ValueError for a bad action.
     """
     _check_action(action)
-    return _evaluate_statements(policy_statements(policy), action, context, key_arn)
+    return _evaluate_statements(policy_statements(policy), action, context, key_arn, has_policy_variables(policy))
 
 
-def _evaluate_statements(statements, action, context, key_arn):
+def _evaluate_statements(statements, action, context, key_arn, variables):
     keys = context.condition_keys()
     total = len(statements)
     deny = allow = None
@@ -636,7 +745,7 @@ def _evaluate_statements(statements, action, context, key_arn):
             result = Unknown(problem)
             effect = "Allow" if isinstance(statement, dict) and statement.get("Effect") == "Allow" else "Deny"
         else:
-            result = _statement_matches(statement, action, keys, context, key_arn)
+            result = _statement_matches(statement, action, keys, context, key_arn, variables)
             effect = statement["Effect"]
         if isinstance(result, Unknown):
             consequence = "never grants" if effect == "Allow" else "taken as a matching Deny"
@@ -679,11 +788,12 @@ def can_launch(policy, context, key_arn=None):
     these calls on the principal's behalf. The other keys come from the context.
     """
     statements = policy_statements(policy)
+    variables = has_policy_variables(policy)
     via = _via_ec2(key_arn)
     if via and VIA_SERVICE_KEY.lower() not in {name.lower() for name in context.extra}:
         context = context.with_extra({VIA_SERVICE_KEY: via})
     checks = []
     for launch in LAUNCH_ACTIONS:
-        decision = _evaluate_statements(statements, launch.action, context.with_extra(dict(launch.condition_keys)), key_arn)
+        decision = _evaluate_statements(statements, launch.action, context.with_extra(dict(launch.condition_keys)), key_arn, variables)
         checks.append(ActionCheck(launch.action, decision))
     return LaunchCheck(all(check.decision.allowed for check in checks), tuple(checks))

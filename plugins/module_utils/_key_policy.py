@@ -7,32 +7,37 @@
 
 ``PutKeyPolicy`` replaces the whole policy, so a grant is read, merge, write.
 
-**Ownership.** The collection owns exactly the statements it writes, at most four,
+**Ownership.** The collection owns exactly the statements it writes, at most six,
 recognised by their exact ``Sid`` (case-sensitive) and their shape:
 
-``<prefix>OrgUse`` / ``<prefix>OrgCreateGrant``
+``<prefix>OrgUse`` / ``<prefix>OrgCreateGrant`` / ``<prefix>OrgAutoScalingGrant``
     principals of whole organizations, ``StringEquals`` on ``aws:PrincipalOrgID``;
-``<prefix>OuUse`` / ``<prefix>OuCreateGrant``
+``<prefix>OuUse`` / ``<prefix>OuCreateGrant`` / ``<prefix>OuAutoScalingGrant``
     principals in OUs, ``ForAnyValue:StringLike`` on ``aws:PrincipalOrgPaths``.
 
 The shape is: ``Effect: Allow``, ``Principal: "*"`` (or ``{"AWS": "*"}``), ``Resource: "*"``,
 no ``NotAction``/``NotPrincipal``/``NotResource``, an ``Action`` that is a non-empty subset
 of :data:`ACCEPTED_USE_ACTIONS` or :data:`ACCEPTED_GRANT_ACTIONS`, and exactly the condition
 of its kind, with valid values (the *CreateGrant* statements may also carry
-``Bool: {kms:GrantIsForAWSResource: "true"}``). Every other statement is foreign: kept as it
-was, in its place, and never read for principals, whatever its Sid starts with. A statement
-with an owned Sid but another shape is neither: :func:`plan_key_policy` refuses the policy
-(before anything is written) and says how it differs.
+``Bool: {kms:GrantIsForAWSResource: "true"}``, which this version always writes; without it they
+are the shape earlier versions wrote for ``grant_for_aws_resource_only=false``, and are rewritten;
+the *AutoScalingGrant* statements carry exactly the grantee and operations conditions of
+:func:`auto_scaling_condition`). Every other statement is foreign: kept as it was, in its place,
+and never read for principals, whatever its Sid starts with. A statement with an owned Sid but
+another shape is neither: :func:`plan_key_policy` refuses the policy (before anything is
+written) and says how it differs.
 
 The *Use* statements allow what launching from an encrypted AMI needs
 (:data:`USE_ACTIONS`: what the Amazon EBS User Guide lists for users of a shared key in "Share
 the KMS key used to encrypt a shared Amazon EBS snapshot"; the Amazon EC2 User Guide's "Allow
 organizations and OUs to use a KMS key" writes ``kms:GenerateDataKey*`` for the two data-key
 actions). Statements written before ``kms:GenerateDataKey`` was among them are rewritten with it
-on the next run; the *CreateGrant* statements allow ``kms:CreateGrant``, limited by
-``kms:GrantIsForAWSResource`` unless that limit is lifted. ``Principal: "*"`` only ever
-appears with one of these conditions. Comparisons are semantic: formatting, single strings
-versus lists and element order are not changes.
+on the next run; the *CreateGrant* statements allow ``kms:CreateGrant`` for grants that an AWS
+service creates (``kms:GrantIsForAWSResource``: EC2 attaching a volume). The *AutoScalingGrant*
+statements, written only with ``grant_for_aws_resource_only=false``, allow the one grant EC2 Auto
+Scaling needs, which the consumer creates itself (see :data:`AUTO_SCALING_GRANT_OPERATIONS`).
+``Principal: "*"`` only ever appears with one of the organization conditions. Comparisons are
+semantic: formatting, single strings versus lists and element order are not changes.
 
 **OU identity.** An ``aws:PrincipalOrgPaths`` value names an OU (or a root) by its last
 segment: ``o-x/r-y/ou-a/ou-b/*``, ``o-x/*/ou-b/*`` and ``o-x/r-y/ou-a/ou-b/`` all name
@@ -71,6 +76,41 @@ ACCEPTED_GRANT_ACTIONS = tuple(GRANT_ACTIONS)
 ORG_ID_KEY = "aws:PrincipalOrgID"
 ORG_PATHS_KEY = "aws:PrincipalOrgPaths"
 GRANT_FOR_AWS_RESOURCE_KEY = "kms:GrantIsForAWSResource"
+GRANTEE_KEY = "kms:GranteePrincipal"
+GRANT_OPERATIONS_KEY = "kms:GrantOperations"
+# The Amazon EC2 Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted volumes"
+# (https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html),
+# section "Example 2: Key policy sections that allow cross-account access to the customer managed
+# key": the key's owner lets the external account call kms:CreateGrant, and the external account
+# then creates one grant for its own service-linked role,
+#   aws kms create-grant --key-id <key ARN>
+#     --grantee-principal arn:aws:iam::<account>:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling
+#     --operations "Encrypt" "Decrypt" "ReEncryptFrom" "ReEncryptTo" "GenerateDataKey" "GenerateDataKeyWithoutPlaintext"
+#                  "DescribeKey" "CreateGrant"
+# That guide's statement allows kms:CreateGrant without any condition, which would let every
+# principal of the organization create any grant, for anyone (the EBS User Guide warns against
+# unrestricted kms:CreateGrant). The *AutoScalingGrant* statements allow exactly that one grant,
+# using the KMS Developer Guide's "AWS KMS condition keys" (conditions-kms.html):
+# kms:GranteePrincipal (single-valued string, the request's GranteePrincipal) and
+# kms:GrantOperations (multivalued: "ForAllValues: every grant operation in the request must match
+# a grant operation in the policy condition"). The grantee is the caller's own account's role,
+# through the policy variable ${aws:PrincipalAccount}: IAM "IAM policy elements: Variables and
+# tags" (reference_policies_variables.html) says variables work in resource-based policies, in
+# string condition operators, with global condition keys, and only under policy Version
+# 2012-10-17 (earlier versions read them literally; see plan_key_policy); aws:PrincipalAccount is
+# a global condition key present in every request (IAM "AWS global condition context keys"), and
+# KMS supports all global condition keys ("AWS global condition keys" in the KMS guide).
+AUTO_SCALING_GRANT_OPERATIONS = ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
+                                 "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant")
+# Auto Scaling's service-linked role, and the ones with a custom suffix (Amazon EC2 Auto Scaling
+# User Guide, "Service-linked roles for Amazon EC2 Auto Scaling": AWSServiceRoleForAutoScaling_<suffix>,
+# made so that different groups can be given different keys). Only AWS creates roles under the
+# path /aws-service-role/ (IAM "Using service-linked roles"), so in the caller's own account the
+# pattern names those roles and nothing else.
+AUTO_SCALING_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+PRINCIPAL_ACCOUNT_VARIABLE = "${aws:PrincipalAccount}"
+# IAM "IAM JSON policy elements: Version": policy variables are only read as variables under this version.
+VARIABLES_VERSION = "2012-10-17"
 STATEMENT_FIELDS = ("Sid", "Effect", "Principal", "Action", "Resource", "Condition")
 
 _PREFIX = re.compile(r"^[A-Za-z0-9]{1,64}$")
@@ -80,23 +120,56 @@ _ORG_PATH = re.compile(
 )
 _STAR_PRINCIPALS = ("*", {"AWS": "*"}, {"AWS": ["*"]})
 _GRANT_FLAG_VALUES = ("true", True, ["true"], [True])
+_PARTITION = re.compile(r"^arn:(aws[a-z-]*):")
+_GRANTEE_OPERATOR = "StringLike"
+_OPERATIONS_OPERATOR = "ForAllValues:StringEquals"
 
 
-class Kind(namedtuple("Kind", "suffix operator key values actions create_grant")):
-    """One of the four statements the collection writes: its Sid suffix, condition and actions.
+class Kind(namedtuple("Kind", "suffix operator key values actions create_grant auto_scaling")):
+    """One of the six statements the collection writes: its Sid suffix, condition and actions.
 
-    ``values`` is the pattern every condition value must match; ``actions`` the accepted actions.
+    ``values`` is the pattern every condition value must match; ``actions`` the accepted actions;
+    ``create_grant`` whether it allows kms:CreateGrant; ``auto_scaling`` whether it is the grant
+    for the caller's Auto Scaling service-linked role (see :func:`auto_scaling_condition`).
     """
 
     __slots__ = ()
 
 
 KINDS = (
-    Kind("OrgUse", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_USE_ACTIONS, False),
-    Kind("OrgCreateGrant", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_GRANT_ACTIONS, True),
-    Kind("OuUse", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_USE_ACTIONS, False),
-    Kind("OuCreateGrant", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_GRANT_ACTIONS, True),
+    Kind("OrgUse", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_USE_ACTIONS, False, False),
+    Kind("OrgCreateGrant", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_GRANT_ACTIONS, True, False),
+    Kind("OrgAutoScalingGrant", "StringEquals", ORG_ID_KEY, _ORG_ID, ACCEPTED_GRANT_ACTIONS, True, True),
+    Kind("OuUse", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_USE_ACTIONS, False, False),
+    Kind("OuCreateGrant", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_GRANT_ACTIONS, True, False),
+    Kind("OuAutoScalingGrant", "ForAnyValue:StringLike", ORG_PATHS_KEY, _ORG_PATH, ACCEPTED_GRANT_ACTIONS, True, True),
 )
+
+
+def auto_scaling_grantees(partition="aws"):
+    """The ``kms:GranteePrincipal`` values an *AutoScalingGrant* statement allows: the caller's own account's
+    ``AWSServiceRoleForAutoScaling``, and its custom-suffix ``AWSServiceRoleForAutoScaling_<suffix>`` roles.
+
+    The account is the policy variable ``${aws:PrincipalAccount}`` and the partition is the key's, so
+    that no character before the role's path is a wildcard (a ``*`` there could stand for another
+    account, since ``StringLike`` wildcards also match colons).
+    """
+    role = f"arn:{partition}:iam::{PRINCIPAL_ACCOUNT_VARIABLE}:{AUTO_SCALING_ROLE}"
+    return [role, role + "_*"]
+
+
+def auto_scaling_condition(partition="aws"):
+    """The conditions that narrow an *AutoScalingGrant* statement to the grant the Auto Scaling guide has consumers
+    create: for their own account's Auto Scaling role, with no operation outside :data:`AUTO_SCALING_GRANT_OPERATIONS`.
+    """
+    return {_GRANTEE_OPERATOR: {GRANTEE_KEY: auto_scaling_grantees(partition)},
+            _OPERATIONS_OPERATOR: {GRANT_OPERATIONS_KEY: list(AUTO_SCALING_GRANT_OPERATIONS)}}
+
+
+def partition_of(arn, default="aws"):
+    """The partition of an ARN (``aws``, ``aws-cn``, ``aws-us-gov``...), ``default`` for anything else."""
+    match = _PARTITION.match(arn) if isinstance(arn, str) else None
+    return match.group(1) if match else default
 
 
 class Principals(namedtuple("Principals", "organization_ids org_paths")):
@@ -224,15 +297,48 @@ def _as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _condition_problems(condition, kind):
-    """What about a Condition is not exactly the one the collection writes for ``kind``."""
+def _expected_condition(kind):
     expected = f"{kind.operator} on {kind.key}"
+    if kind.auto_scaling:
+        return expected + f", {_GRANTEE_OPERATOR} on {GRANTEE_KEY} and {_OPERATIONS_OPERATOR} on {GRANT_OPERATIONS_KEY}"
     if kind.create_grant:
         expected += f" (and optionally Bool {GRANT_FOR_AWS_RESOURCE_KEY} true)"
+    return expected
+
+
+def _same_values(value, wanted):
+    values = _as_list(value)
+    return all(isinstance(item, str) for item in values) and sorted(values) == sorted(wanted)
+
+
+def _auto_scaling_problems(condition):
+    """What about an *AutoScalingGrant* statement's grantee and operations conditions differs from what is written."""
+    problems = []
+    grantee = condition.get(_GRANTEE_OPERATOR)
+    values = _as_list(grantee.get(GRANTEE_KEY)) if isinstance(grantee, dict) else []
+    partition = partition_of(values[0] if values else None, None)
+    if not isinstance(grantee, dict) or list(grantee) != [GRANTEE_KEY] or partition is None or \
+            not _same_values(values, auto_scaling_grantees(partition)):
+        problems.append(f"its Condition's {_GRANTEE_OPERATOR} is {_quote(grantee)}, not exactly {GRANTEE_KEY} "
+                        f"{_quote(auto_scaling_grantees())} (in the key's partition)")
+    operations = condition.get(_OPERATIONS_OPERATOR)
+    if not isinstance(operations, dict) or list(operations) != [GRANT_OPERATIONS_KEY] or \
+            not _same_values(operations[GRANT_OPERATIONS_KEY], AUTO_SCALING_GRANT_OPERATIONS):
+        problems.append(f"its Condition's {_OPERATIONS_OPERATOR} is {_quote(operations)}, not exactly {GRANT_OPERATIONS_KEY} "
+                        f"{_quote(list(AUTO_SCALING_GRANT_OPERATIONS))}")
+    return problems
+
+
+def _condition_problems(condition, kind):
+    """What about a Condition is not exactly the one the collection writes for ``kind``."""
+    expected = _expected_condition(kind)
     if not isinstance(condition, dict):
         return [f"its Condition is {_quote(condition)}, not {expected}"]
     problems = []
-    allowed = {kind.operator, "Bool"} if kind.create_grant else {kind.operator}
+    if kind.auto_scaling:
+        allowed = {kind.operator, _GRANTEE_OPERATOR, _OPERATIONS_OPERATOR}
+    else:
+        allowed = {kind.operator, "Bool"} if kind.create_grant else {kind.operator}
     others = [operator for operator in condition if operator not in allowed]
     if others:
         problems.append(f"its Condition has {', '.join(map(repr, others))}, which the module never writes there "
@@ -246,7 +352,9 @@ def _condition_problems(condition, kind):
         if not values or bad:
             what = "organization IDs" if kind.key == ORG_ID_KEY else "aws:PrincipalOrgPaths values"
             problems.append(f"its {kind.key} values {_quote(block[kind.key])} are not all {what}")
-    if kind.create_grant and "Bool" in condition:
+    if kind.auto_scaling:
+        problems += _auto_scaling_problems(condition)
+    elif kind.create_grant and "Bool" in condition:
         flag = condition["Bool"]
         if not isinstance(flag, dict) or list(flag) != [GRANT_FOR_AWS_RESOURCE_KEY] or \
                 flag[GRANT_FOR_AWS_RESOURCE_KEY] not in _GRANT_FLAG_VALUES:
@@ -344,9 +452,14 @@ def _statement(sid, actions, condition):
     return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": list(actions), "Resource": "*", "Condition": condition}
 
 
-def build_statements(principals, prefix, grant_for_aws_resource_only=True, kept_actions=None):
+def build_statements(principals, prefix, grant_for_aws_resource_only=True, kept_actions=None, partition="aws"):
     """The owned statements that let ``principals`` use the key (none for nobody).
 
+    For organizations, then for OUs: the *Use* statement, the *CreateGrant* statement (grants for
+    AWS resources, ``kms:GrantIsForAWSResource``) and, when ``grant_for_aws_resource_only`` is
+    false, the *AutoScalingGrant* statement (the one grant for the caller's own Auto Scaling
+    service-linked role, in ``partition``). Conditions of one statement are ANDed, so "for an AWS
+    resource, or for the Auto Scaling role" takes two statements.
     ``kept_actions`` maps a kind's Sid suffix to accepted actions beyond what this version
     writes that its statement already holds (see :func:`extra_actions`); they stay.
     """
@@ -354,10 +467,12 @@ def build_statements(principals, prefix, grant_for_aws_resource_only=True, kept_
     statements = []
     for kind in KINDS:
         values = principals.organization_ids if kind.key == ORG_ID_KEY else principals.org_paths
-        if not values:
+        if not values or kind.auto_scaling and grant_for_aws_resource_only:
             continue
         condition = {kind.operator: {kind.key: list(values)}}
-        if kind.create_grant and grant_for_aws_resource_only:
+        if kind.auto_scaling:
+            condition.update(auto_scaling_condition(partition))
+        elif kind.create_grant:
             condition["Bool"] = {GRANT_FOR_AWS_RESOURCE_KEY: "true"}
         actions = GRANT_ACTIONS if kind.create_grant else USE_ACTIONS
         statements.append(_statement(f"{prefix}{kind.suffix}", actions + kept_actions.get(kind.suffix, []), condition))
@@ -467,21 +582,49 @@ def _too_large(after, policy, new_owned, wanted, prefix, key_arn):
     )
 
 
+def _version_to_add(policy, new_owned, prefix, key_arn):
+    """Whether ``Version: 2012-10-17`` must be added for the policy variable of an *AutoScalingGrant* statement.
+
+    IAM "IAM JSON policy elements: Version": without that version, "variables like ${aws:username}
+    are treated as literal strings", so the statement would never match. A policy without any
+    Version gets it (the KMS Developer Guide, "Elements in a key policy", has every key policy set
+    Version to 2012-10-17) unless its text holds ``${`` already, whose meaning that would change;
+    a policy with another Version is refused rather than reinterpreted.
+    """
+    version = policy.get("Version")
+    if version == VARIABLES_VERSION or not any(kind_of(statement, prefix).auto_scaling for statement in new_owned):
+        return False
+    if version is None and "${" not in _compact(merge_statements(policy, [], prefix)):
+        return True
+    found = f"has Version {_quote(version)}" if version is not None else "has no Version, and text in it looks like policy variables"
+    raise OrgShareError(
+        f"The key policy{_of_key(key_arn)} {found}: only under Version \"{VARIABLES_VERSION}\" does KMS read the policy "
+        f"variable {PRINCIPAL_ACCOUNT_VARIABLE} of the statement that lets Auto Scaling's service-linked role be a grantee "
+        "(grant_for_aws_resource_only=false), and changing the Version would change what the policy's other ${...} text "
+        f"means. Nothing is written. Set the policy's Version to \"{VARIABLES_VERSION}\" by hand after checking its other "
+        "statements, or keep grant_for_aws_resource_only=true."
+    )
+
+
 def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True,
                     key_arn=None):
     """Plan one key's policy change.
 
     ``policy``: the current policy (JSON text or dict); ``requested``: :class:`Principals`;
-    ``key_arn`` names the key in messages. Returns a :class:`PolicyPlan`; raises OrgShareError
-    when a statement has an owned Sid but another shape, or when the result would exceed
-    KMS's size limit even written compactly.
+    ``key_arn`` names the key in messages and gives the partition of the Auto Scaling role's ARN
+    (``aws`` without it). Returns a :class:`PolicyPlan`; raises OrgShareError when a statement has
+    an owned Sid but another shape, when an *AutoScalingGrant* statement is due in a policy with
+    another ``Version`` than 2012-10-17 (see :func:`_version_to_add`), or when the result would
+    exceed KMS's size limit even written compactly.
     """
     before = parse_policy(policy)
     check_owned_statements(before, prefix, key_arn)
     current = current_principals(before, prefix)
     wanted = desired_principals(current, requested, state, purge)
     old_owned = [statement for statement in statements_of(before) if owned(statement, prefix)]
-    new_owned = build_statements(wanted, prefix, grant_for_aws_resource_only, extra_actions(old_owned, prefix))
+    new_owned = build_statements(wanted, prefix, grant_for_aws_resource_only, extra_actions(old_owned, prefix),
+                                 partition_of(key_arn))
+    add_version = _version_to_add(before, new_owned, prefix, key_arn)
     added = Principals(
         [value for value in wanted.organization_ids if value not in current.organization_ids],
         [value for value in wanted.org_paths if value not in current.org_paths],
@@ -490,9 +633,11 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
         [value for value in current.organization_ids if value not in wanted.organization_ids],
         [value for value in current.org_paths if value not in wanted.org_paths],
     )
-    if same_statements(old_owned, new_owned):
+    if same_statements(old_owned, new_owned) and not add_version:
         return PolicyPlan(before, before, False, added, removed, old_owned)
     after = merge_statements(before, new_owned, prefix)
+    if add_version:
+        after = dict([("Version", VARIABLES_VERSION)] + list(after.items()))
     if policy_size(after) > MAX_POLICY_BYTES:
         raise _too_large(after, before, new_owned, wanted, prefix, key_arn)
     return PolicyPlan(before, after, True, added, removed, new_owned)

@@ -432,7 +432,8 @@ def test_a_plain_operator_on_a_multivalued_key_is_not_understood():
     (allow(Sid="Num", Condition={"ForAnyValue:Null": {"aws:PrincipalOrgID": "false"}}),
      "its condition operator 'ForAnyValue:Null' is not one this evaluator knows"),
     (allow(Sid="Num", Condition={"StringEquals": {"aws:PrincipalArn": "${aws:username}"}}),
-     "its StringEquals value for aws:PrincipalArn \"${aws:username}\" holds a policy variable"),
+     "its StringEquals value for aws:PrincipalArn '${aws:username}' has the policy variable ${aws:username}, "
+     "which the request does not set"),
     (allow(Sid="Num", Condition={"StringEquals": {"aws:PrincipalOrgID": {"o": 1}}}),
      "its StringEquals value for aws:PrincipalOrgID {\"o\":1} is not a string or a list of them"),
     (allow(Sid="Num", Condition=["StringEquals"]), "its Condition [\"StringEquals\"] is not a map of operators"),
@@ -592,10 +593,177 @@ def test_written_org_statements_let_every_member_and_only_members_launch():
         assert not can_launch(written, context, KEY_ARN).allowed
 
 
-def test_written_create_grant_is_for_aws_resources_unless_lifted():
-    direct = account_context(CONSUMER, org_path=f"{ORG_ID}/r-ab12/{OU_ID}/", extra={"kms:GrantIsForAWSResource": "false"})
-    assert not evaluate(written_policy(ou_arns=[OU_ARN]), "kms:CreateGrant", direct).allowed
-    assert evaluate(written_policy(ou_arns=[OU_ARN], grant_for_aws_resource_only=False), "kms:CreateGrant", direct).allowed
+# The grant the Amazon EC2 Auto Scaling User Guide ("Required AWS KMS key policy for use with encrypted volumes",
+# cross-account example) has the consumer create for its own service-linked role.
+AUTO_SCALING_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
+                           "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"]
+
+
+def auto_scaling_role(account=CONSUMER, name="AWSServiceRoleForAutoScaling", partition="aws"):
+    return f"arn:{partition}:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/{name}"
+
+
+def direct_grant(grantee, operations=AUTO_SCALING_OPERATIONS, path=f"{ORG_ID}/r-ab12/{OU_ID}/", account=CONSUMER,
+                 principal="role/Deployer"):
+    """A consumer's own CreateGrant call (no AWS service in between): the condition keys KMS sets for it."""
+    extra = {"kms:GrantIsForAWSResource": "false", "kms:GranteePrincipal": grantee, "kms:GrantOperations": list(operations)}
+    return RequestContext(f"arn:aws:iam::{account}:{principal}", None, path.split("/", 1)[0] if path else None,
+                          [path] if path else [], extra)
+
+
+def test_written_create_grant_is_for_aws_resources_only_by_default():
+    written = written_policy(ou_arns=[OU_ARN])
+    assert not evaluate(written, "kms:CreateGrant", direct_grant(auto_scaling_role())).allowed
+    assert evaluate(written, "kms:CreateGrant", GRANTED_OU.with_extra({"kms:GrantIsForAWSResource": "true"})).sid == \
+        "OrgShareOuCreateGrant"
+
+
+@pytest.mark.parametrize("context", [
+    direct_grant(auto_scaling_role()),
+    direct_grant(auto_scaling_role(name="AWSServiceRoleForAutoScaling_golden")),
+    direct_grant(auto_scaling_role(), operations=["Decrypt", "DescribeKey"]),
+    direct_grant(auto_scaling_role(), principal="root"),
+    direct_grant(auto_scaling_role(), path=f"{ORG_ID}/r-ab12/{SIBLING_OU_ID}/{OU_ID}/ou-ab12-22222222/"),
+], ids=["the guide's grant", "a custom-suffix role", "fewer operations", "the account itself", "an OU below"])
+def test_lifted_an_ou_member_may_grant_its_own_auto_scaling_role(context):
+    decision = evaluate(written_policy(ou_arns=[OU_ARN], grant_for_aws_resource_only=False), "kms:CreateGrant", context)
+    assert decision.allowed and decision.sid == "OrgShareOuAutoScalingGrant", decision.reason
+    assert decision.not_understood == ()
+
+
+@pytest.mark.parametrize("context", [
+    direct_grant(f"arn:aws:iam::{CONSUMER}:role/Admin"),
+    direct_grant(f"arn:aws:iam::{CONSUMER}:root"),
+    direct_grant(auto_scaling_role(account=OUTSIDER)),
+    direct_grant(auto_scaling_role(account=OUTSIDER), account=OUTSIDER, path=f"{ORG_ID}/r-ab12/{SIBLING_OU_ID}/"),
+    direct_grant(f"arn:aws:iam::{OUTSIDER}:role/x:iam::{CONSUMER}:role/aws-service-role/autoscaling.amazonaws.com/"
+                 "AWSServiceRoleForAutoScaling"),
+    direct_grant(auto_scaling_role(name="AWSServiceRoleForAutoScalingPlans")),
+    direct_grant(auto_scaling_role(partition="aws-cn")),
+    direct_grant(auto_scaling_role(), operations=AUTO_SCALING_OPERATIONS + ["RetireGrant"]),
+    direct_grant(auto_scaling_role(), operations=["Sign"]),
+    direct_grant(auto_scaling_role(), path=f"{ORG_ID}/r-ab12/{SIBLING_OU_ID}/"),
+    direct_grant(auto_scaling_role(), path=f"o-z9y8x7w6v5/r-ab12/{OU_ID}/"),
+    direct_grant(auto_scaling_role(), path=None),
+], ids=["another grantee", "the account as grantee", "another account's role", "that account, outside the OU",
+        "a path that spells the role", "another service's role", "another partition", "an operation more",
+        "an operation outside the list", "a sibling OU", "another organization", "no organization"])
+def test_lifted_no_other_grant_is_allowed(context):
+    written = written_policy(ou_arns=[OU_ARN], organization_arns=[], grant_for_aws_resource_only=False)
+    decision = evaluate(written, "kms:CreateGrant", context)
+    assert not decision.allowed and decision.sid is None, decision.reason
+    assert decision.not_understood == ()
+
+
+def test_lifted_ec2_still_creates_its_grants_for_the_members():
+    written = written_policy(ou_arns=[OU_ARN], grant_for_aws_resource_only=False)
+    for context in (GRANTED_OU, NESTED_IN_GRANTED):
+        result = can_launch(written, context, KEY_ARN)
+        assert result.checks[1].action == "kms:CreateGrant" and result.checks[1].decision.sid == "OrgShareOuCreateGrant"
+    assert not can_launch(written, SIBLING, KEY_ARN).checks[1].decision.allowed
+
+
+def test_lifted_organization_statement_lets_every_member_grant_its_own_role_only():
+    written = written_policy(organization_arns=[ORG_ARN], grant_for_aws_resource_only=False)
+    sibling = direct_grant(auto_scaling_role(account=OUTSIDER), account=OUTSIDER, path=f"{ORG_ID}/r-ab12/{SIBLING_OU_ID}/")
+    assert evaluate(written, "kms:CreateGrant", sibling).sid == "OrgShareOrgAutoScalingGrant"
+    assert not evaluate(written, "kms:CreateGrant", direct_grant(auto_scaling_role(), path=f"{ORG_ID}/r-ab12/")
+                        ._replace(principal_account=OUTSIDER)).allowed
+    assert not evaluate(written, "kms:CreateGrant", direct_grant(auto_scaling_role(), path=None)).allowed
+
+
+def test_lifted_statement_in_a_policy_without_version_grants_nothing():
+    # IAM "IAM JSON policy elements: Version": without 2012-10-17 a variable is literal text, which no ARN matches.
+    written = written_policy(ou_arns=[OU_ARN], grant_for_aws_resource_only=False)
+    del written["Version"]
+    decision = evaluate(written, "kms:CreateGrant", direct_grant(auto_scaling_role()))
+    assert not decision.allowed and decision.not_understood == ()
+
+
+# --- policy variables (IAM "IAM policy elements: Variables and tags") ----------------------------------
+
+def variable_statement(condition=None, resource="*", effect="Allow"):
+    statement = {"Sid": "Vars", "Effect": effect, "Principal": "*", "Action": "kms:Decrypt", "Resource": resource}
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
+
+
+@pytest.mark.parametrize("condition, extra, allowed", [
+    ({"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:root"}}, {}, True),
+    ({"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::${AWS:principalaccount}:root"}}, {}, True),
+    ({"StringEquals": {"kms:CallerAccount": "${aws:PrincipalAccount}"}}, {"kms:CallerAccount": OUTSIDER}, False),
+    ({"StringNotEquals": {"kms:CallerAccount": "${aws:PrincipalAccount}"}}, {}, False),
+    ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:*"}}, {}, True),
+    ({"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{OUTSIDER}:${{kms:ViaService}}"}}, {"kms:ViaService": "root"}, False),
+    ({"StringLike": {"kms:ViaService": "ec2.${aws:RequestedRegion}.amazonaws.com"}},
+     {"aws:RequestedRegion": "us-east-1", "kms:ViaService": "ec2.us-east-1.amazonaws.com"}, True),
+    # A default stands in when the request does not set the key, and only then.
+    ({"StringEquals": {"kms:ViaService": "${aws:username, 'ec2.us-east-1.amazonaws.com'}"}},
+     {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}, True),
+    ({"StringEquals": {"kms:ViaService": "${aws:username, 'ec2.us-east-1.amazonaws.com'}"}},
+     {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "aws:username": "alice"}, False),
+    # ${*}, ${?} and ${$} are the literal characters, no wildcards.
+    ({"StringLike": {"kms:EncryptionContext:Name": "a${*}"}}, {"kms:EncryptionContext:Name": "a*"}, True),
+    ({"StringLike": {"kms:EncryptionContext:Name": "a${*}"}}, {"kms:EncryptionContext:Name": "ab"}, False),
+    ({"StringLike": {"kms:EncryptionContext:Name": "a${?}*"}}, {"kms:EncryptionContext:Name": "a?bc"}, True),
+    ({"StringLike": {"kms:EncryptionContext:Name": "a${?}*"}}, {"kms:EncryptionContext:Name": "abc"}, False),
+    ({"StringEquals": {"kms:EncryptionContext:Name": "${$}{aws:username}"}}, {"kms:EncryptionContext:Name": "${aws:username}"}, True),
+    ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:${*}"}}, {}, False),
+    # A substituted value is text: its characters are no wildcards in StringEquals either.
+    ({"StringEquals": {"kms:ViaService": "${kms:EncryptionContext:Name}"}},
+     {"kms:EncryptionContext:Name": "ec2.*", "kms:ViaService": "ec2.us-east-1.amazonaws.com"}, False),
+], ids=["account", "key name in any case", "another account", "negated", "ArnLike", "ArnEquals", "StringLike", "default",
+        "no default when set", "${*}", "${*} is no wildcard", "${?}", "${?} is no wildcard", "${$}", "${*} in an ARN",
+        "substituted text"])
+def test_policy_variables_are_substituted_from_the_request(condition, extra, allowed):
+    decision = evaluate(policy(variable_statement(condition)), "kms:Decrypt", account_context(CONSUMER, extra=extra))
+    assert decision.allowed == allowed, decision.reason
+    assert decision.not_understood == ()
+
+
+@pytest.mark.parametrize("condition, extra, why", [
+    ({"StringEquals": {"aws:PrincipalArn": "${aws:username}"}}, {},
+     "'${aws:username}' has the policy variable ${aws:username}, which the request does not set"),
+    ({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "${aws:PrincipalOrgPaths}"}}, {},
+     "has the policy variable ${aws:PrincipalOrgPaths}, whose value in the request is a list"),
+    ({"StringLike": {"kms:ViaService": "${kms:EncryptionContext:Name}"}}, {"kms:EncryptionContext:Name": "ec2.*"},
+     "whose value 'ec2.*' holds a wildcard character"),
+    ({"StringEquals": {"kms:ViaService": "${aws:username"}}, {}, "has a policy variable that is not closed"),
+    ({"StringEquals": {"kms:ViaService": "${not a key}"}}, {}, "has the policy variable ${not a key}, which names no condition key"),
+    ({"Bool": {"kms:GrantIsForAWSResource": "${aws:SecureTransport}"}}, {"aws:SecureTransport": "true"},
+     "holds a policy variable, which IAM does not take there"),
+], ids=["unset", "multivalued", "wildcard value", "not closed", "no key name", "Bool"])
+def test_a_policy_variable_it_cannot_substitute_is_not_understood(condition, extra, why):
+    context = member(f"{ORG_ID}/r-ab12/{OU_ID}/", **extra)
+    allowed = evaluate(policy(variable_statement(condition)), "kms:Decrypt", context)
+    assert not allowed.allowed and why in allowed.not_understood[0], allowed.not_understood
+    denied = evaluate(policy(ENABLE_IAM, variable_statement(condition, effect="Deny")), "kms:Decrypt",
+                      account_context(KEY_ACCOUNT, extra=extra))
+    assert not denied.allowed and denied.sid == "Vars" and "taken as matching" in denied.reason
+
+
+def test_a_policy_variable_in_the_resource():
+    statement = variable_statement(resource="arn:aws:kms:us-east-1:${aws:PrincipalAccount}:key/*")
+    assert evaluate(policy(statement), "kms:Decrypt", account_context(KEY_ACCOUNT), KEY_ARN).allowed
+    assert not evaluate(policy(statement), "kms:Decrypt", account_context(CONSUMER), KEY_ARN).allowed
+    unset = evaluate(policy(variable_statement(resource="arn:aws:kms:us-east-1:111122223333:key/${aws:username}")),
+                     "kms:Decrypt", account_context(KEY_ACCOUNT), KEY_ARN)
+    assert not unset.allowed and "which the request does not set" in unset.not_understood[0]
+
+
+@pytest.mark.parametrize("version", [None, "2008-10-17"])
+def test_without_version_2012_variables_are_literal_text(version):
+    document = policy(variable_statement({"StringEquals": {"kms:ViaService": "${aws:username}"}}))
+    if version:
+        document["Version"] = version
+    else:
+        del document["Version"]
+    literal = account_context(CONSUMER, extra={"kms:ViaService": "${aws:username}"})
+    assert evaluate(document, "kms:Decrypt", literal).allowed
+    named = evaluate(document, "kms:Decrypt", account_context(CONSUMER, extra={"aws:username": "alice", "kms:ViaService": "alice"}))
+    assert not named.allowed and named.not_understood == ()
+    assert not _key_access.has_policy_variables(document) and _key_access.has_policy_variables(json.dumps(policy()))
 
 
 def test_an_explicit_deny_wins_over_the_written_statements():
@@ -635,7 +803,7 @@ unknown_conditions = st.sampled_from([
     {"NumericLessThan": {"kms:GrantConstraintType": "1"}},
     {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
     {"stringEquals": {"aws:PrincipalOrgID": "o-123example"}},
-    {"ForAnyValue:StringEquals": {"aws:PrincipalOrgPaths": "${aws:PrincipalOrgID}"}},
+    {"ForAnyValue:StringEquals": {"aws:PrincipalOrgPaths": "${aws:username}"}},
 ])
 principals = st.sampled_from(["*", {"AWS": "*"}, {"AWS": CONSUMER}, {"AWS": f"arn:aws:iam::{OUTSIDER}:root"},
                               {"Service": "ec2.amazonaws.com"}, {"AWS": [CONSUMER, OUTSIDER]}])

@@ -98,6 +98,32 @@ def ou_grant(*paths, only_for_aws=True):
     return {"Sid": "OrgShareOuCreateGrant", "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*", "Condition": condition}
 
 
+# Amazon EC2 Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted volumes": the operations of
+# the grant consumers create for their Auto Scaling service-linked role.
+AUTO_SCALING_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+                           "DescribeKey", "CreateGrant"]
+
+
+def auto_scaling_grantees(partition="aws"):
+    role = f"arn:{partition}:iam::${{aws:PrincipalAccount}}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    return [role, role + "_*"]
+
+
+def _auto_scaling(sid, operator, key, values, partition):
+    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*",
+            "Condition": {operator: {key: list(values)},
+                          "StringLike": {"kms:GranteePrincipal": auto_scaling_grantees(partition)},
+                          "ForAllValues:StringEquals": {"kms:GrantOperations": list(AUTO_SCALING_OPERATIONS)}}}
+
+
+def org_auto_scaling(*org_ids, partition="aws"):
+    return _auto_scaling("OrgShareOrgAutoScalingGrant", "StringEquals", "aws:PrincipalOrgID", org_ids, partition)
+
+
+def ou_auto_scaling(*paths, partition="aws"):
+    return _auto_scaling("OrgShareOuAutoScalingGrant", "ForAnyValue:StringLike", "aws:PrincipalOrgPaths", paths, partition)
+
+
 def plan(document, state="present", purge=False, grant_for_aws_resource_only=True, prefix="OrgShare", **requested):
     return _key_policy.plan_key_policy(document, _key_policy.requested_principals(**requested), state, purge, prefix, grant_for_aws_resource_only)
 
@@ -188,12 +214,27 @@ def test_build_statements(only_for_aws):
     principals = Principals([ORG_ID, OTHER_ORG_ID], [OU_PATTERN])
     assert _key_policy.build_statements(principals, "OrgShare", only_for_aws) == [
         org_use(ORG_ID, OTHER_ORG_ID),
-        org_grant(ORG_ID, OTHER_ORG_ID, only_for_aws=only_for_aws),
+        org_grant(ORG_ID, OTHER_ORG_ID),
+        *([] if only_for_aws else [org_auto_scaling(ORG_ID, OTHER_ORG_ID)]),
         ou_use(OU_PATTERN),
-        ou_grant(OU_PATTERN, only_for_aws=only_for_aws),
+        ou_grant(OU_PATTERN),
+        *([] if only_for_aws else [ou_auto_scaling(OU_PATTERN)]),
     ]
     assert _key_policy.build_statements(Principals([], [OU_PATTERN]), "Team2")[0]["Sid"] == "Team2OuUse"
     assert _key_policy.build_statements(Principals([], []), "OrgShare", only_for_aws) == []
+
+
+def test_the_auto_scaling_statement_names_the_role_in_the_key_partition():
+    statements = _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare", False, partition="aws-us-gov")
+    assert statements[2] == org_auto_scaling(ORG_ID, partition="aws-us-gov")
+    china_key = "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    written = _key_policy.plan_key_policy(policy(ROOT_STATEMENT), _key_policy.requested_principals([ORG_ARN]), "present", False,
+                                          "OrgShare", False, china_key)
+    assert written.after["Statement"][3] == org_auto_scaling(ORG_ID, partition="aws-cn")
+    assert _key_policy.partition_of(china_key) == "aws-cn" and _key_policy.partition_of(None) == "aws"
+    # No wildcard stands before the account: StringLike's * also matches colons, so it could stand for another account.
+    for grantee in auto_scaling_grantees():
+        assert "*" not in grantee.split(":role/", 1)[0]
 
 
 @pytest.mark.parametrize("only_for_aws", [True, False])
@@ -514,6 +555,63 @@ def test_the_shapes_the_module_accepts_as_its_own():
     assert _key_policy.current_principals(policy(*accepted), "OrgShare") == Principals([ORG_ID], [OU_PATTERN])
 
 
+def test_the_auto_scaling_shapes_the_module_accepts_as_its_own():
+    reordered = org_auto_scaling(ORG_ID)
+    reordered["Condition"]["StringLike"]["kms:GranteePrincipal"].reverse()
+    reordered["Condition"]["ForAllValues:StringEquals"]["kms:GrantOperations"].sort()
+    lone = ou_auto_scaling(OU_PATTERN, partition="aws-cn")
+    lone["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"] = OU_PATTERN
+    for statement in (reordered, lone, dict(org_auto_scaling(ORG_ID), Action="kms:CreateGrant", Principal={"AWS": "*"})):
+        assert _key_policy.shape_problems(statement, _key_policy.kind_of(statement, "OrgShare")) == []
+    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), reordered)
+    assert not plan(before, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
+
+
+def _spoil_auto_scaling(edit, make=org_auto_scaling):
+    def spoilt():
+        statement = make(ORG_ID) if make is org_auto_scaling else make(OU_PATTERN)
+        edit(statement["Condition"])
+        return statement
+    return spoilt
+
+
+AUTO_SCALING_NEAR_MISSES = {
+    "another grantee": (lambda condition: condition["StringLike"].update({"kms:GranteePrincipal": "arn:aws:iam::*:role/*"}),
+                        ["StringLike is {", "kms:GranteePrincipal"]),
+    "a wildcard account": (lambda condition: condition["StringLike"].update(
+        {"kms:GranteePrincipal": [grantee.replace("${aws:PrincipalAccount}", "*") for grantee in auto_scaling_grantees()]}),
+        ["StringLike is {"]),
+    "only the custom-suffix roles": (lambda condition: condition["StringLike"]["kms:GranteePrincipal"].pop(0), ["StringLike is {"]),
+    "partitions mixed": (lambda condition: condition["StringLike"].update(
+        {"kms:GranteePrincipal": [auto_scaling_grantees()[0], auto_scaling_grantees("aws-cn")[1]]}), ["StringLike is {"]),
+    "no grantee condition": (lambda condition: condition.pop("StringLike"), ["StringLike is null"]),
+    "an operation more": (lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].append("RetireGrant"),
+                          ["ForAllValues:StringEquals is {", "kms:GrantOperations"]),
+    "an operation less": (lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].pop(),
+                          ["ForAllValues:StringEquals is {"]),
+    "ForAnyValue on the operations": (lambda condition: condition.update(
+        {"ForAnyValue:StringEquals": condition.pop("ForAllValues:StringEquals")}),
+        ["'ForAnyValue:StringEquals'", "ForAllValues:StringEquals is null"]),
+    "the grant flag too": (lambda condition: condition.update({"Bool": dict(GRANT_ONLY_FOR_AWS)}), ["Condition has 'Bool'"]),
+    "StringEquals on the grantee": (lambda condition: condition.update(
+        {"StringEquals": dict(condition.get("StringEquals", {}), **{"kms:GranteePrincipal": auto_scaling_grantees()[0]})}),
+        ["kms:GranteePrincipal"]),
+}
+
+
+@pytest.mark.parametrize("make", [org_auto_scaling, ou_auto_scaling])
+@pytest.mark.parametrize("name", sorted(AUTO_SCALING_NEAR_MISSES))
+def test_a_near_miss_of_an_auto_scaling_statement_is_refused(name, make):
+    edit, fragments = AUTO_SCALING_NEAR_MISSES[name]
+    statement = _spoil_auto_scaling(edit, make)()
+    before = policy(ROOT_STATEMENT, statement)
+    with pytest.raises(OrgShareError) as err:
+        plan(before, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN])
+    for fragment in fragments + [f"Sid {statement['Sid']!r}", "nothing is written"]:
+        assert fragment in err.value.message, (fragment, err.value.message)
+    assert not _key_policy.owned(statement, "OrgShare")
+
+
 def test_the_data_key_wildcard_of_the_ec2_guide_is_kept():
     assert set(_key_policy.ACCEPTED_USE_ACTIONS) - set(USE) == {"kms:GenerateDataKey*"}
     newer = dict(org_use(ORG_ID), Action=USE + ["kms:GenerateDataKey*"])
@@ -678,13 +776,16 @@ def test_absent_ignores_purge():
 # --- grant_for_aws_resource_only -------------------------------------------------------------
 
 
-def test_grant_for_aws_resource_only_switches_the_bool_condition():
-    limited = plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN])
-    assert limited.after["Statement"][2]["Condition"]["Bool"] == GRANT_ONLY_FOR_AWS
+def test_grant_for_aws_resource_only_adds_and_takes_out_the_auto_scaling_statements():
+    limited = plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN])
+    assert limited.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN)]
+    # true is what it always was: a second run changes nothing.
+    assert not plan(limited.after, organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN]).changed
 
     lifted = plan(limited.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN])
     assert lifted.changed
-    assert lifted.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID, only_for_aws=False)]
+    assert lifted.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), org_auto_scaling(ORG_ID),
+                                         ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ou_auto_scaling(OU_PATTERN)]
     assert lifted.added == Principals([], []) and lifted.removed == Principals([], [])
     assert not plan(lifted.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
 
@@ -693,6 +794,60 @@ def test_grant_for_aws_resource_only_switches_the_bool_condition():
     assert limited_again.after == limited.after
     # Even with nothing requested, the option rewrites the existing statements.
     assert plan(limited.after, grant_for_aws_resource_only=False).changed
+    assert plan(lifted.after).after == limited.after
+    # Taking the principals out takes the Auto Scaling statements with them.
+    assert plan(lifted.after, state="absent", organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN]).after == \
+        policy(ROOT_STATEMENT)
+
+
+def test_the_unconditioned_create_grant_of_earlier_versions_is_rewritten_in_place():
+    # What versions before the Auto Scaling statements wrote for grant_for_aws_resource_only=false.
+    earlier = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID, only_for_aws=False), DENY_STATEMENT,
+                     ou_use(OU_PATTERN), ou_grant(OU_PATTERN, only_for_aws=False), ADMIN_STATEMENT)
+    assert all(_key_policy.owned(statement, "OrgShare") for statement in earlier["Statement"][1:3] + earlier["Statement"][4:6])
+    runs = [plan(earlier if index == 0 else json.loads(_key_policy.serialize(earlier)), grant_for_aws_resource_only=False)
+            for index in range(2)]
+    for first in runs:  # check mode and a real run plan the same
+        assert first.changed
+        assert first.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), org_auto_scaling(ORG_ID),
+                                            ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ou_auto_scaling(OU_PATTERN),
+                                            DENY_STATEMENT, ADMIN_STATEMENT]
+        assert first.added == first.removed == Principals([], [])
+    written = runs[1].document()
+    for _ in range(2):  # check mode again, then a real run again: nothing to do
+        again = plan(written, grant_for_aws_resource_only=False)
+        assert not again.changed and again.after == json.loads(written)
+        written = _key_policy.serialize(again.after)
+    # The earlier shape with true gets its limit back, and no Auto Scaling statement.
+    assert plan(earlier).after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN),
+                                                ou_grant(OU_PATTERN), DENY_STATEMENT, ADMIN_STATEMENT]
+
+
+def test_a_policy_without_version_gets_the_one_policy_variables_need():
+    # IAM "IAM JSON policy elements: Version": only 2012-10-17 reads ${aws:PrincipalAccount} as a variable.
+    bare = {"Id": "custom", "Statement": [ROOT_STATEMENT]}
+    lifted = plan(bare, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN])
+    assert list(lifted.after) == ["Version", "Id", "Statement"] and lifted.after["Version"] == "2012-10-17"
+    assert not plan(lifted.document(), grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
+    # Lost by hand later, it is put back, though the statements are as they were.
+    hand_edited = {key: value for key, value in lifted.after.items() if key != "Version"}
+    assert plan(hand_edited, grant_for_aws_resource_only=False).after == lifted.after
+    # With the limit, no variable is written and no Version made up.
+    assert "Version" not in plan(bare, organization_arns=[ORG_ARN]).after
+
+
+@pytest.mark.parametrize("document, fragment", [
+    (dict(policy(ROOT_STATEMENT), Version="2008-10-17"), 'has Version "2008-10-17"'),
+    ({"Statement": [ROOT_STATEMENT, dict(DENY_STATEMENT, Condition={"StringNotEquals": {"aws:PrincipalArn": "${aws:username}"}})]},
+     "has no Version, and text in it looks like policy variables"),
+])
+def test_a_policy_whose_version_reads_variables_literally_is_refused_before_any_write(document, fragment):
+    with pytest.raises(OrgShareError) as err:
+        _key_policy.plan_key_policy(document, _key_policy.requested_principals([ORG_ARN]), "present", False, "OrgShare", False, KEY_ARN)
+    for expected in (fragment, KEY_ARN, "${aws:PrincipalAccount}", "Nothing is written", "grant_for_aws_resource_only=true"):
+        assert expected in err.value.message, err.value.message
+    # The limit needs no variable, so the same policy is granted with it.
+    assert plan(document, organization_arns=[ORG_ARN]).changed
 
 
 # --- semantic comparison -------------------------------------------------------------------
@@ -912,7 +1067,10 @@ KMS_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:Descri
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-values = st.one_of(st.text(max_size=12), st.lists(st.text(max_size=12), min_size=1, max_size=3), st.booleans())
+# No "${" in foreign values: a policy without Version holding one is refused for the Auto Scaling statements
+# (test_a_policy_whose_version_reads_variables_literally_is_refused_before_any_write), which these properties are not about.
+texts_strategy = st.text(max_size=12).filter(lambda text: "${" not in text)
+values = st.one_of(texts_strategy, st.lists(texts_strategy, min_size=1, max_size=3), st.booleans())
 sids_strategy = st.text(ALNUM, min_size=1, max_size=20).filter(lambda sid: not sid.startswith("OrgShare"))
 principals_strategy = st.one_of(
     st.just("*"),
@@ -990,8 +1148,11 @@ def test_property_merge_then_remove_gives_the_original_back(document, requested,
     assert removed.changed == granted.changed
     assert [json.dumps(statement) for statement in _key_policy.statements_of(removed.after)] == \
         [json.dumps(statement) for statement in _key_policy.statements_of(document)]
-    assert {key: value for key, value in removed.after.items() if key != "Statement"} == \
-        {key: value for key, value in document.items() if key != "Statement"}
+    # The Version the Auto Scaling statements' policy variable needs stays, once added; nothing else is made up.
+    top = {key: value for key, value in document.items() if key != "Statement"}
+    if granted.changed and not only_for_aws:
+        top.setdefault("Version", "2012-10-17")
+    assert {key: value for key, value in removed.after.items() if key != "Statement"} == top
 
 
 @PROPERTY_SETTINGS

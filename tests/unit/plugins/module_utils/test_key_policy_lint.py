@@ -71,7 +71,16 @@ OPERATORS_OF_KEY = {
     "aws:PrincipalOrgID": {"StringEquals", "StringLike"},
     "aws:PrincipalOrgPaths": {"ForAnyValue:StringEquals", "ForAnyValue:StringLike"},
     "kms:GrantIsForAWSResource": {"Bool"},
+    # KMS "AWS KMS condition keys": kms:GranteePrincipal is a single-valued string, kms:GrantOperations multivalued.
+    "kms:GranteePrincipal": {"StringEquals", "StringLike"},
+    "kms:GrantOperations": {"ForAllValues:StringEquals"},
 }
+# The grant operations of the KMS API reference (CreateGrant, Operations).
+VALID_GRANT_OPERATIONS = frozenset((
+    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "Sign", "Verify",
+    "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+))
 # kms:GrantIsForAWSResource is only set on these requests (KMS reference).
 GRANT_FLAG_ACTIONS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
 
@@ -82,8 +91,9 @@ ALLOWED_FINDINGS = {
     # would mean every key of the account.
     "RESOURCE_STAR",
     # Community auditor: kms:CreateGrant is on Policy Sentry's "Permissions management" list. EC2 needs
-    # it to attach a volume encrypted with the key (DESIGN.md); the statement limits it to grants for AWS
-    # resources (kms:GrantIsForAWSResource) unless grant_for_aws_resource_only is lifted.
+    # it to attach a volume encrypted with the key (DESIGN.md); each statement limits it to grants for AWS
+    # resources (kms:GrantIsForAWSResource) or, with grant_for_aws_resource_only lifted, to the one grant for
+    # the caller's own Auto Scaling service-linked role (kms:GranteePrincipal, kms:GrantOperations).
     "PERMISSIONS_MANAGEMENT_ACTIONS",
 }
 
@@ -150,8 +160,9 @@ def test_the_lint_catches_a_broken_statement(name):
 def test_actions_and_condition_keys_are_valid(name, only_for_aws):
     principals = PRINCIPALS[name]
     statements = _key_policy.build_statements(principals, _key_policy.DEFAULT_PREFIX, only_for_aws)
-    assert len(statements) == 2 * (bool(principals.organization_ids) + bool(principals.org_paths))
+    assert len(statements) == (2 if only_for_aws else 3) * (bool(principals.organization_ids) + bool(principals.org_paths))
     seen_values = {"aws:PrincipalOrgID": set(), "aws:PrincipalOrgPaths": set()}
+    grantee_statements = 0
     for statement in statements:
         actions = set()
         for action in statement["Action"]:
@@ -168,11 +179,22 @@ def test_actions_and_condition_keys_are_valid(name, only_for_aws):
                 if key == "kms:GrantIsForAWSResource":
                     assert actions <= GRANT_FLAG_ACTIONS
                     assert value == "true"
+                elif key == "kms:GrantOperations":
+                    assert actions == GRANT_ACTIONS and set(value) <= VALID_GRANT_OPERATIONS
+                elif key == "kms:GranteePrincipal":
+                    assert actions == GRANT_ACTIONS
+                    # the caller's own account, named by the one variable it holds, and the Auto Scaling role
+                    assert all(grantee.startswith("arn:aws:iam::${aws:PrincipalAccount}:role/aws-service-role/autoscaling.amazonaws.com/")
+                               and grantee.count("${") == 1 for grantee in value)
+                    grantee_statements += 1
                 else:
                     assert isinstance(value, list) and value
                     seen_values[key].update(value)
         grant_flag = statement["Condition"].get("Bool", {}).get("kms:GrantIsForAWSResource")
-        assert grant_flag == ("true" if only_for_aws and actions == GRANT_ACTIONS else None)
+        grantee = statement["Condition"].get("StringLike", {}).get("kms:GranteePrincipal")
+        # Every statement allowing kms:CreateGrant narrows it: to grants for AWS resources, or to one grantee.
+        assert (grant_flag == "true") != (grantee is not None) if actions == GRANT_ACTIONS else grant_flag is None
+    assert grantee_statements == (0 if only_for_aws else len(statements) // 3)
     assert seen_values == {"aws:PrincipalOrgID": set(principals.organization_ids), "aws:PrincipalOrgPaths": set(principals.org_paths)}
 
 

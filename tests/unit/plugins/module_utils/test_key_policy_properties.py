@@ -31,7 +31,7 @@ EVIL_PATH = f"{EVIL_ORG_ID}/r-evil/ou-evil-00000000/*"
 KEY_ARN = f"arn:aws:kms:us-east-1:{MGMT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-SUFFIXES = ["OrgUse", "OrgCreateGrant", "OuUse", "OuCreateGrant"]
+SUFFIXES = ["OrgUse", "OrgCreateGrant", "OrgAutoScalingGrant", "OuUse", "OuCreateGrant", "OuAutoScalingGrant"]
 
 prefixes = st.text(ALNUM, min_size=1, max_size=10)
 org_ids = st.text(LOWER_ALNUM, min_size=10, max_size=12).map(lambda suffix: "o-" + suffix)
@@ -98,7 +98,7 @@ def foreign_statements(draw, prefix):
     """A statement the collection does not own: a foreign Sid (or none) on any shape, the module's own shapes included."""
     if draw(st.booleans()):
         statement = copy.deepcopy(
-            draw(st.sampled_from(_key_policy.build_statements(Principals([EVIL_ORG_ID], [EVIL_PATH]), prefix)))
+            draw(st.sampled_from(_key_policy.build_statements(Principals([EVIL_ORG_ID], [EVIL_PATH]), prefix, False)))
         )
         statement["Effect"] = draw(st.sampled_from(["Allow", "Deny"]))
     else:
@@ -137,6 +137,9 @@ def owned_statements(draw, prefix):
             statement["Action"] = draw(st.lists(st.sampled_from(kind.actions), min_size=1, max_size=4, unique=True))
         if draw(st.booleans()) and "Bool" in statement["Condition"]:
             statement["Condition"]["Bool"] = {_key_policy.GRANT_FOR_AWS_RESOURCE_KEY: True}
+        if draw(st.booleans()) and _key_policy.GRANTEE_KEY in statement["Condition"].get("StringLike", {}):
+            statement["Condition"]["StringLike"][_key_policy.GRANTEE_KEY].reverse()
+            draw(st.randoms(use_true_random=False)).shuffle(statement["Condition"]["ForAllValues:StringEquals"]["kms:GrantOperations"])
     return statements
 
 
@@ -162,6 +165,8 @@ NEAR_MISSES = [
     lambda statement: _condition_values(statement, ["o-bad"]),
     lambda statement: _condition_values(statement, []),
     lambda statement: next(iter(statement["Condition"].values())).update({"aws:PrincipalAccount": MGMT}),
+    lambda statement: statement["Condition"].update({"StringLike": {"kms:GranteePrincipal": "arn:aws:iam::*:role/*"}}),
+    lambda statement: statement["Condition"].update({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Sign"]}}),
 ]
 
 
@@ -169,7 +174,7 @@ NEAR_MISSES = [
 def near_misses(draw, prefix):
     """An owned Sid on a shape the module does not write: one of the module's statements, spoilt."""
     statement = draw(
-        st.sampled_from(_key_policy.build_statements(Principals([ORG_ID], [f"{ORG_ID}/*/ou-ab12-cd34ef56/*"]), prefix))
+        st.sampled_from(_key_policy.build_statements(Principals([ORG_ID], [f"{ORG_ID}/*/ou-ab12-cd34ef56/*"]), prefix, False))
     )
     statement = copy.deepcopy(statement)
     draw(st.sampled_from(NEAR_MISSES))(statement)

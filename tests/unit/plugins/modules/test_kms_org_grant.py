@@ -257,7 +257,16 @@ def test_grant_for_aws_resource_only_can_be_lifted_and_restored(run, new_key, km
     run(key_id=key["KeyId"], organization_arns=[org["arn"]])
     lifted = run(key_id=key["KeyId"], organization_arns=[org["arn"]], grant_for_aws_resource_only=False)
     assert lifted["changed"]
-    assert policy_of(kms, key["Arn"])["Statement"][1:] == org_statements([org["id"]], only_for_aws=False)
+    # EC2's grants stay limited; the one grant for the caller's own Auto Scaling role comes in a statement of its own.
+    role = "arn:aws:iam::${aws:PrincipalAccount}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    auto_scaling = {"Sid": "OrgShareOrgAutoScalingGrant", "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"],
+                    "Resource": "*", "Condition": {
+                        "StringEquals": {"aws:PrincipalOrgID": [org["id"]]},
+                        "StringLike": {"kms:GranteePrincipal": [role, role + "_*"]},
+                        "ForAllValues:StringEquals": {"kms:GrantOperations": [
+                            "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+                            "DescribeKey", "CreateGrant"]}}}
+    assert policy_of(kms, key["Arn"])["Statement"][1:] == org_statements([org["id"]]) + [auto_scaling]
     assert not run(key_id=key["KeyId"], organization_arns=[org["arn"]], grant_for_aws_resource_only=False)["changed"]
     assert run(key_id=key["KeyId"], organization_arns=[org["arn"]])["changed"]
     assert policy_of(kms, key["Arn"])["Statement"][1:] == org_statements([org["id"]])
