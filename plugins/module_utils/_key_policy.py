@@ -103,8 +103,9 @@ GRANT_OPERATIONS_KEY = "kms:GrantOperations"
 AUTO_SCALING_GRANT_OPERATIONS = ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
                                  "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant")
 # Auto Scaling's service-linked role, and the ones with a custom suffix (Amazon EC2 Auto Scaling
-# User Guide, "Service-linked roles for Amazon EC2 Auto Scaling": AWSServiceRoleForAutoScaling_<suffix>,
-# made so that different groups can be given different keys). Only AWS creates roles under the
+# User Guide, "Service-linked roles for Amazon EC2 Auto Scaling": a group uses the default role or one
+# "with a custom suffix that you specify when you create the role", AWSServiceRoleForAutoScaling_<suffix>,
+# with the same permissions). Only AWS creates roles under the
 # path /aws-service-role/ (IAM "Using service-linked roles"), so in the caller's own account the
 # pattern names those roles and nothing else.
 AUTO_SCALING_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"

@@ -16,26 +16,29 @@ description:
   - C(PutKeyPolicy) replaces the whole policy, so the module reads the policy, merges its own
     statements into it and writes it back. Every statement it does not own is kept as it was, in its
     place, and is never read for principals.
-  - It writes at most four statements. C(<prefix>OrgUse) and C(<prefix>OrgCreateGrant) are for whole
-    organizations (C(StringEquals) on C(aws:PrincipalOrgID)). C(<prefix>OuUse) and
-    C(<prefix>OuCreateGrant) are for OUs (C(ForAnyValue:StringLike) on C(aws:PrincipalOrgPaths)).
+  - It writes at most six statements. C(<prefix>OrgUse), C(<prefix>OrgCreateGrant) and C(<prefix>OrgAutoScalingGrant)
+    are for whole organizations (C(StringEquals) on C(aws:PrincipalOrgID)). C(<prefix>OuUse), C(<prefix>OuCreateGrant)
+    and C(<prefix>OuAutoScalingGrant) are for OUs (C(ForAnyValue:StringLike) on C(aws:PrincipalOrgPaths)).
     The I(Use) statements allow C(kms:Decrypt), C(kms:DescribeKey), C(kms:ReEncrypt*), C(kms:GenerateDataKey)
     and C(kms:GenerateDataKeyWithoutPlaintext), what the Amazon EBS User Guide lists for the users of a
     shared key ("Share the KMS key used to encrypt a shared Amazon EBS snapshot"; the Amazon EC2 User Guide's
     "Allow organizations and OUs to use a KMS key" writes the two data-key actions as C(kms:GenerateDataKey*)).
     Statements written by an earlier version without C(kms:GenerateDataKey) are rewritten with it on the
-    next run. The I(CreateGrant) statements allow C(kms:CreateGrant),
-    limited to grants for AWS resources unless O(grant_for_aws_resource_only=false).
-    A C(Principal) of C(*) only ever appears together with these organization conditions.
-  - It owns exactly the statements it writes, recognised by their exact C(Sid) (one of the four above,
+    next run. The I(CreateGrant) statements allow C(kms:CreateGrant) for grants that an AWS service creates
+    (C(Bool) C(kms:GrantIsForAWSResource=true)). The I(AutoScalingGrant) statements, only with
+    O(grant_for_aws_resource_only=false), allow the one grant consumers create for EC2 Auto Scaling (see that
+    option). A C(Principal) of C(*) only ever appears together with these organization conditions.
+  - It owns exactly the statements it writes, recognised by their exact C(Sid) (one of the six above,
     case-sensitive) and by their shape. That shape is C(Effect=Allow), C(Principal) C(*) (or C({"AWS":"*"})),
     C(Resource) C(*), no C(NotAction), C(NotPrincipal) or C(NotResource), an C(Action) that is a non-empty
     subset of the actions above (for the I(Use) statements also C(kms:GenerateDataKey*), which is kept
     when present), and exactly the condition of its kind with
     valid organization IDs or C(aws:PrincipalOrgPaths) values (the I(CreateGrant) statements may also have
-    C(Bool) C(kms:GrantIsForAWSResource=true)). Any other statement is not the module's, whatever its C(Sid)
+    C(Bool) C(kms:GrantIsForAWSResource=true), which is always written; without it, they are what earlier versions
+    wrote for O(grant_for_aws_resource_only=false), and the next run rewrites them; the I(AutoScalingGrant)
+    statements have exactly the grantee and operations conditions described under that option). Any other statement is not the module's, whatever its C(Sid)
     starts with, so a C(Deny) or an operator's statement named C(OrgShareBreakGlass...) is kept as it is.
-  - A statement that has one of the four C(Sid)s but another shape is never rewritten nor removed; the
+  - A statement that has one of the six C(Sid)s but another shape is never rewritten nor removed; the
     module fails before any write (in check mode too), naming the statement, the key and what differs.
     Rename or remove that statement, or choose another O(statement_id_prefix). Two statements of the
     right shape with the same C(Sid) are merged into one.
@@ -138,8 +141,36 @@ options:
         (C(Bool) condition C(kms:GrantIsForAWSResource=true)), which is all that launching an
         instance from the AMI with EC2 needs.
       - Set V(false) when consumers launch through EC2 Auto Scaling with its service-linked role. That
-        role is given access through a grant the consumer creates directly (C(kms:CreateGrant) for the
-        service-linked role as grantee), which is not a grant for an AWS resource.
+        role is given access through a grant the consumer creates directly, which is not a grant for an AWS
+        resource. The Amazon EC2 Auto Scaling User Guide ("Required AWS KMS key policy for use with encrypted
+        volumes", the cross-account example) has the consumer account run
+        C(aws kms create-grant --key-id <key ARN> --grantee-principal
+        arn:aws:iam::<consumer account>:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling
+        --operations Encrypt Decrypt ReEncryptFrom ReEncryptTo GenerateDataKey GenerateDataKeyWithoutPlaintext
+        DescribeKey CreateGrant), once per key (and per region for the copies' keys), with its own credentials.
+      - With V(false) the module writes, next to the I(CreateGrant) statements (which keep allowing the grants
+        EC2 creates), the I(AutoScalingGrant) statements. They allow C(kms:CreateGrant) to the principals of
+        the organizations and OUs only when the grantee (C(StringLike) on C(kms:GranteePrincipal)) is
+        C(arn:<partition>:iam::${aws:PrincipalAccount}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling)
+        or that role with a custom suffix (C(AWSServiceRoleForAutoScaling_<suffix>)), in the caller's own account
+        and the key's partition, and every operation of the grant is in the list above
+        (C(ForAllValues:StringEquals) on C(kms:GrantOperations)). Conditions of one statement are all required,
+        so "for an AWS resource, or for the Auto Scaling role" takes two statements. The guide's own example
+        allows C(kms:CreateGrant) with no condition, which would let every principal of the organization grant
+        anyone any use of the key; the Amazon EBS User Guide warns against that.
+      - C(${aws:PrincipalAccount}) is a policy variable (IAM User Guide,
+        reference_policies_variables.html), which KMS reads as such only under the policy C(Version) C(2012-10-17). A policy without a
+        C(Version) gets that one; a policy with another C(Version), or without one but with other C(${...})
+        text, is refused before any write.
+      - Custom-suffix roles are in, since the Amazon EC2 Auto Scaling User Guide ("Service-linked roles for Amazon EC2
+        Auto Scaling") has an Auto Scaling group use either the default role or one with a suffix chosen when it
+        is created, with the same permissions. They are still only the caller's own account's Auto Scaling
+        roles (only AWS creates roles under C(/aws-service-role/)). The role C(AWSServiceRoleForEC2Spot), which the guide names for Spot Instances
+        launched from launch configurations, is not a grantee here.
+      - Policies written by earlier versions with V(false), whose I(CreateGrant) statements had no condition but
+        the organization's, are rewritten to these statements by the next run with V(false), and to the limited
+        ones with V(true). Switching between V(true) and V(false) adds or takes out the I(AutoScalingGrant)
+        statements only.
     type: bool
     default: true
   statement_id_prefix:
