@@ -10,13 +10,23 @@ Every function here takes what EC2 and KMS returned and says what is wrong
 API calls that feed them live in ``_ec2.py`` and ``_kms.py``.
 """
 
+import hashlib
 import re
 
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
-# CopyImage Name: 3 to 128 characters.
+# An AMI name (EC2 API Reference, RegisterImage and CreateImage, ``Name``): "Constraints: 3-128
+# alphanumeric characters, parentheses (()), square brackets ([]), spaces ( ), periods (.), slashes (/),
+# dashes (-), single quotes ('), at-signs (@), or underscores(_)". CopyImage's ``Name`` says only "The
+# name of the new AMI"; a copy is an AMI like any other, so the same rule is applied to it. The docs
+# do not say whether "alphanumeric" goes beyond ASCII: only ASCII letters and digits are accepted.
+MIN_IMAGE_NAME = 3
 MAX_IMAGE_NAME = 128
+_IMAGE_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9()\[\] ./'@_-]")
+IMAGE_NAME_RULE = "3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _"
+# The length of the digest that keeps a shortened default name unique ("-" and 8 hexadecimal digits).
+_NAME_DIGEST = 9
 _IMAGE_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 # Key states in which a grant cannot let anyone use the key.
 UNUSABLE_KEY_STATES = ("Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable")
@@ -208,10 +218,44 @@ def select_copy(copies, encryptions, wanted_key_arn):
     return chosen, others
 
 
-def copy_name(base, key_arn, taken):
-    """The name of a new copy: ``base``, or when an earlier copy holds that name (AMI names are unique
-    per account and region), ``base`` followed by the ID of the key it is encrypted with."""
-    if base not in taken:
-        return base
-    suffix = "-" + (key_arn.rsplit("/", 1)[-1] if key_arn else UNENCRYPTED)
-    return base[:MAX_IMAGE_NAME - len(suffix)] + suffix
+def image_name_problem(name, option="name"):
+    """Why EC2 would refuse ``name`` as an AMI name (given in ``option``), or None."""
+    refused = sorted(set(character for character in name if not _IMAGE_NAME_CHARACTERS.fullmatch(character)))
+    if MIN_IMAGE_NAME <= len(name) <= MAX_IMAGE_NAME and not refused:
+        return None
+    cause = f"is {len(name)} characters long" if not MIN_IMAGE_NAME <= len(name) <= MAX_IMAGE_NAME else (
+        "contains " + " ".join(repr(character) for character in refused) + ", which EC2 does not accept in an AMI name"
+    )
+    return (
+        f"{option} {name if len(name) <= 40 else name[:40] + '...'!r} {cause}: an AMI name is {IMAGE_NAME_RULE} "
+        f"(EC2 RegisterImage/CopyImage Name). Give a {option} that fits, or leave {option} unset for the default name, "
+        "which is always made to fit."
+    )
+
+
+def fit_name(source_part, suffix):
+    """``source_part + suffix`` when it fits in an AMI name; else the source part cut so that it fits.
+
+    A cut name keeps the whole ``suffix`` and, before it, ``-`` and the first 8 hexadecimal digits of
+    the SHA-256 of the full name, so that names that differ only in what was cut stay different.
+    Deterministic: the same source and suffix always give the same name (check mode predicts it).
+    """
+    full = source_part + suffix
+    if len(full) <= MAX_IMAGE_NAME:
+        return full
+    digest = "-" + hashlib.sha256(full.encode("utf-8")).hexdigest()[:_NAME_DIGEST - 1]
+    return source_part[:MAX_IMAGE_NAME - len(digest) - len(suffix)] + digest + suffix
+
+
+def copy_name(source_name, key_arn, taken, suffix=""):
+    """The default name of a new copy: ``source_name`` followed by ``suffix`` (``-copy`` in the source's region).
+
+    When an earlier copy holds that name (AMI names are unique per account and region), the ID of the
+    key the copy is encrypted with (or ``unencrypted``) is appended too. A name over 128 characters is
+    shortened by :func:`fit_name`: the source's name is cut, the suffixes are kept.
+    """
+    name = fit_name(source_name, suffix)
+    if name not in taken:
+        return name
+    return fit_name(source_name, suffix + "-" + (key_arn.rsplit("/", 1)[-1] if key_arn else UNENCRYPTED))
+

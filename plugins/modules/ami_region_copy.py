@@ -32,6 +32,16 @@ description:
   - AMI names are unique per account and region. When an earlier copy under another key already
     holds the default name, the new copy's name gets the ID of its key (or C(-unencrypted)) appended;
     an explicit O(name) that an earlier copy holds is refused before copying.
+  - B(AMI names are 3 to 128 characters) (letters, digits, spaces and C(\( \) [ ] . / - ' @ _); EC2
+    RegisterImage C(Name)). A default name that would be longer (a long source name with C(-copy) or a
+    key ID appended) is shortened, always the same way. The source's name is cut, the C(-copy) and key
+    suffixes are kept, and C(-) with 8 hexadecimal digits of the SHA-256 of the full name goes before
+    them, so that two long names that differ only in their cut part stay different. An explicit O(name)
+    that is too long, too short or has other characters is refused before any call to AWS.
+  - B(Only symmetric encryption keys.) Amazon EBS encrypts only with symmetric encryption KMS keys
+    (Amazon EBS User Guide, "Amazon EBS encryption"). O(kms_key_id), or the region's default EBS key under
+    encryption by default, with a C(KeySpec) other than C(SYMMETRIC_DEFAULT) or a C(KeyUsage) other than
+    C(ENCRYPT_DECRYPT) is refused before any copy, naming the key, its spec and usage, and the region.
   - B(Encryption is decided, never left to the region's defaults.) With O(kms_key_id), the copy is always
     encrypted with it. Without it, the destination's EBS encryption by default is read before any write
     (C(GetEbsEncryptionByDefault), C(GetEbsDefaultKmsKeyId)). When it is on, the copy is encrypted with the
@@ -60,11 +70,15 @@ options:
       - Customer-managed KMS key in the destination region to encrypt the copy with (key ID, key ARN,
         alias name or alias ARN). The copy is encrypted whenever this is set.
       - Required when the source is encrypted. Without it, an unencrypted source is copied unencrypted.
+      - It must be a symmetric encryption key (C(KeySpec=SYMMETRIC_DEFAULT), C(KeyUsage=ENCRYPT_DECRYPT)), the only
+        kind Amazon EBS encrypts with.
     type: str
   name:
     description:
       - Name of the copy. Defaults to the source's name; for a copy in the source's own region (where
-        AMI names must be unique) to the source's name followed by C(-copy).
+        AMI names must be unique) to the source's name followed by C(-copy). A default name over 128
+        characters is shortened (see the description).
+      - 3 to 128 letters, digits, spaces and C(\( \) [ ] . / - ' @ _); any other name is refused before copying.
     type: str
   description:
     description: Description of the copy. Defaults to the source's description.
@@ -199,6 +213,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._key_policy import key_spec_problem
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
@@ -235,6 +250,9 @@ def load_key(kms, key_id, region):
             f"kms_key_id {key_id!r} is an AWS-managed key in {region}: copies encrypted with it cannot be shared. "
             f"Give a customer-managed key in {region}."
         )
+    spec_problem = key_spec_problem(key, key_id, region)
+    if spec_problem:
+        raise OrgShareError(f"kms_key_id: {spec_problem} Set kms_key_id to a symmetric encryption customer-managed key of {region}.")
     if key.get("KeyState") != "Enabled":
         raise OrgShareError(
             f"kms_key_id {key_id!r} in {region} is {key.get('KeyState')}: a copy cannot be encrypted with it; enable it first."
@@ -257,6 +275,14 @@ def load_default_key(module, ec2, kms, region):
             f"there would be encrypted with it and could never be shared. Set kms_key_id to a customer-managed key of {region} "
             f"(for the share_ami role: share_ami_region_kms_keys['{region}']), or make a customer-managed key the region's "
             "default EBS key (ModifyEbsDefaultKmsKeyId)."
+        )
+    spec_problem = key_spec_problem(key, key["Arn"], region)
+    if spec_problem:
+        raise OrgShareError(
+            f"EBS encryption by default is on in {region}, so a copy made there would be encrypted with the region's default EBS key. "
+            f"{spec_problem} "
+            f"Set kms_key_id to a symmetric encryption customer-managed key of {region}, or make one the region's default EBS key "
+            "(ModifyEbsDefaultKmsKeyId)."
         )
     if key.get("KeyState") != "Enabled":
         raise OrgShareError(
@@ -384,8 +410,7 @@ def new_copy_name(params, source, region, others, encryptions, key_arn):
                 "Leave name unset (the new copy is then named after its key) or choose another name."
             )
         return params["name"]
-    base = source.get("Name", "") + ("-copy" if region == params["source_region"] else "")
-    return _images.copy_name(base, key_arn, taken)
+    return _images.copy_name(source.get("Name", ""), key_arn, taken, suffix="-copy" if region == params["source_region"] else "")
 
 
 def warn_superseded(module, others, encryptions, source, region, key_arn):
@@ -404,6 +429,9 @@ def ensure(module):
     """Validate, then return the copy encrypted as asked or make one (outside check mode), optionally waiting for it."""
     params = module.params
     region = module.region
+    name_problem = _images.image_name_problem(params["name"]) if params["name"] else None
+    if name_problem:
+        raise OrgShareError(name_problem)
     source = load_source(module, params["source_image_id"], params["source_region"])
     ec2 = module.client("ec2")
     kms = module.client("kms")

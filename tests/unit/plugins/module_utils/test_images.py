@@ -165,3 +165,47 @@ def test_a_new_copy_avoids_the_name_an_earlier_copy_holds():
 @pytest.mark.parametrize("encryption, words", [(None, "cannot be told"), ((), "unencrypted"), ((KEY_1,), f"encrypted with {KEY_1}")])
 def test_describe_encryption(encryption, words):
     assert words in _images.describe_encryption(encryption)
+
+
+@pytest.mark.parametrize("length", [125, 126, 128, 200])
+@pytest.mark.parametrize("suffix", ["", "-copy"])
+def test_a_default_name_always_fits_and_keeps_its_suffix(length, suffix):
+    source = "s" * length
+    name = _images.copy_name(source, KEY_1, {}, suffix=suffix)
+    assert len(name) <= _images.MAX_IMAGE_NAME and name.endswith(suffix)
+    assert _images.image_name_problem(name) is None
+    if length + len(suffix) <= _images.MAX_IMAGE_NAME:
+        assert name == source + suffix  # names that fit are never changed
+    else:
+        assert len(name) == _images.MAX_IMAGE_NAME and name.startswith("s" * 100)
+    assert name == _images.copy_name(source, KEY_1, {}, suffix=suffix)  # deterministic: check mode predicts it
+    renamed = _images.copy_name(source, KEY_2, {name: {}}, suffix=suffix)
+    assert len(renamed) <= _images.MAX_IMAGE_NAME and renamed.endswith(suffix + "-22222222-2222-2222-2222-222222222222")
+    assert renamed != name
+
+
+def test_shortened_names_of_different_sources_stay_different():
+    first, second = "a" * 127 + "1", "a" * 127 + "2"
+    names = {_images.copy_name(source, None, {}, suffix="-copy") for source in (first, second)}
+    assert len(names) == 2 and all(len(name) == 128 and name.endswith("-copy") for name in names)
+
+
+@pytest.mark.parametrize("name", ["abc", "x" * 128, "Golden (v2) [prod] 2026.11/eu-west-1 o'neil@team_a"])
+def test_names_ec2_accepts(name):
+    assert _images.image_name_problem(name) is None
+
+
+@pytest.mark.parametrize(
+    "name, fragments",
+    [
+        ("x" * 129, ["name 'xxxx", "is 129 characters long", "3 to 128", "leave name unset"]),
+        ("ab", ["is 2 characters long"]),
+        ("golden:v2*", ["contains '*' ':'", "does not accept"]),
+        ("café-image", ["contains 'é'"]),
+    ],
+)
+def test_names_ec2_refuses(name, fragments):
+    problem = _images.image_name_problem(name)
+    for fragment in fragments:
+        assert fragment in problem
+

@@ -321,3 +321,81 @@ def test_a_key_given_wins_over_the_regions_default(copy, new_image, emulator, en
     given = emulator.client("kms", region=DEFAULT_ON).create_key(Description="region key")["KeyMetadata"]["Arn"]
     made = copy(source_image_id=new_image(), kms_key_id=given, region=DEFAULT_ON)
     assert made["kms_key_arn"] == given
+
+
+@pytest.fixture
+def named_image(emulator, world):  # pylint: disable=unused-argument
+    """A fresh source image with a name of exactly ``length`` characters (unique per call)."""
+    from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
+
+    def make(length):
+        unique_part = uuid.uuid4().hex[:12]
+        return create_image(emulator.client("ec2", region=SOURCE_REGION), unique_part + "n" * (length - len(unique_part)))
+
+    return make
+
+
+def test_a_long_source_name_gets_a_copy_name_that_fits(copy, named_image, emulator, calls):
+    source = named_image(126)  # with "-copy" (a copy in the source's region) it would be 131 characters
+    args = dict(source_image_id=source["image_id"], region=SOURCE_REGION)
+    checked = copy(check_mode=True, **args)
+    assert checked["changed"] and len(checked["name"]) == 128 and checked["name"].endswith("-copy")
+    assert checked["name"].startswith(source["name"][:100])
+    assert "CopyImage" not in calls().get("ec2", {})
+    made = copy(**args)
+    assert made["changed"] and made["name"] == checked["name"]  # check mode predicted the name
+    (found,) = copies_of(emulator, source["image_id"], SOURCE_REGION)
+    assert found["Name"] == checked["name"]
+    again_checked = copy(check_mode=True, **args)
+    again = copy(**args)
+    assert not again_checked["changed"] and not again["changed"] and again["image_id"] == made["image_id"]
+    assert calls()["ec2"]["CopyImage"] == 1
+
+
+def test_a_source_name_that_fits_is_kept_in_another_region(copy, named_image):
+    source = named_image(128)
+    assert copy(source_image_id=source["image_id"], check_mode=True)["name"] == source["name"]
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [("n" * 129, "is 129 characters long"), ("golden:v2", "contains ':'"), ("ab", "is 2 characters long")],
+)
+def test_a_name_ec2_would_refuse_is_refused_before_any_call(refused, name, fragment):
+    # allow_calls=False: the module creates no AWS client at all.
+    message = refused(source_image_id="ami-0123456789abcdef0", name=name, allow_calls=False)
+    assert message.startswith("name '") and fragment in message and "3 to 128" in message and "leave name unset" in message
+
+
+@pytest.fixture
+def asymmetric_key(emulator):
+    """An RSA key for encryption in ``region``: a key EBS cannot use."""
+
+    def make(region=DESTINATION):
+        kms = emulator.client("kms", region=region)
+        return kms.create_key(Description="asymmetric", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["Arn"]
+
+    return make
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_an_asymmetric_key_is_refused_before_copying(refused, new_image, emulator, asymmetric_key, calls, check_mode):
+    key = asymmetric_key()
+    source = new_image()
+    message = refused(source_image_id=source, kms_key_id=key, check_mode=check_mode)
+    assert f"kms_key_id: The key {key!r} in {DESTINATION} has KeySpec RSA_2048 and KeyUsage ENCRYPT_DECRYPT" in message
+    assert "only with symmetric encryption keys" in message and f"Set kms_key_id to a symmetric encryption customer-managed key of {DESTINATION}" in message
+    assert "CopyImage" not in calls().get("ec2", {})
+    assert copies_of(emulator, source) == []
+
+
+def test_an_asymmetric_default_key_is_refused_before_copying(refused, new_image, emulator, asymmetric_key, encryption_by_default, calls):
+    key = asymmetric_key(DEFAULT_ON)
+    encryption_by_default(key)
+    source = new_image()
+    message = refused(source_image_id=source, region=DEFAULT_ON)
+    assert f"EBS encryption by default is on in {DEFAULT_ON}" in message
+    assert f"the region's default EBS key. The key {key!r} in {DEFAULT_ON} has KeySpec RSA_2048" in message
+    assert "ModifyEbsDefaultKmsKeyId" in message and "kms_key_id" in message
+    assert "CopyImage" not in calls().get("ec2", {})
+    assert copies_of(emulator, source, DEFAULT_ON) == []
