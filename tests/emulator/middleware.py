@@ -115,7 +115,7 @@ def current_settings() -> dict[str, Any]:
     """The emulator's behaviour switches (README, "Control API"), each with its current value."""
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms, visibility  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     return {
@@ -124,6 +124,7 @@ def current_settings() -> dict[str, Any]:
         "ebs_encryption_by_default": dict(ebs_defaults.PRESET_REGIONS),
         "key_policy_read_lag_seconds": kms.KEY_POLICY_READ_LAG["seconds"],
         "image_visibility_lag_seconds": visibility.IMAGE_VISIBILITY_LAG["seconds"],
+        "put_key_policy_checks_principals": kms_principals.PRINCIPAL_CHECKS["on"],
     }
 
 
@@ -137,7 +138,7 @@ def change_settings(data: Any) -> dict[str, Any]:
     """
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms, visibility  # pylint: disable=import-outside-toplevel
+    from .patches import ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     parsers = {
@@ -146,6 +147,7 @@ def change_settings(data: Any) -> dict[str, Any]:
         "ebs_encryption_by_default": lambda _name, value: ebs_defaults.preset_regions(value),
         "key_policy_read_lag_seconds": _seconds,
         "image_visibility_lag_seconds": _seconds,
+        "put_key_policy_checks_principals": _flag,
     }
     if not isinstance(data, dict) or set(data) - set(parsers):
         raise ValueError(f"settings take {', '.join(parsers)}")
@@ -161,6 +163,8 @@ def change_settings(data: Any) -> dict[str, Any]:
         kms.set_key_policy_read_lag(values["key_policy_read_lag_seconds"])
     if "image_visibility_lag_seconds" in values:
         visibility.IMAGE_VISIBILITY_LAG["seconds"] = values["image_visibility_lag_seconds"]
+    if "put_key_policy_checks_principals" in values:
+        kms_principals.PRINCIPAL_CHECKS["on"] = values["put_key_policy_checks_principals"]
     return current_settings()
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from moto.ec2.exceptions import EC2ClientError
@@ -100,10 +104,49 @@ def copy_encryption(ec2_backend: Any, encrypt: bool, kms_key_id: str | None) -> 
     if not encrypt:
         return False, None, None
     if not kms_key_id:
-        return True, default_ebs_key_arn(ec2_backend), None
+        default = default_ebs_key_arn(ec2_backend)
+        key = find_key(ec2_backend.account_id, ec2_backend.region_name, default)
+        # A default key that names no key keeps being used as given (see ebs_defaults); an
+        # asymmetric one fails the copy as a named one would.
+        return True, default, ebs_key_spec_problem(key) if key is not None else None
     key = find_key(ec2_backend.account_id, ec2_backend.region_name, kms_key_id)
     if key is None:
         return True, kms_key_id, f"The KMS key {kms_key_id} does not exist in {ec2_backend.region_name}."
+    return True, key.arn, ebs_key_problem(key)
+
+
+def ebs_key_problem(key: Any) -> str | None:
+    """Why EBS cannot encrypt with this (existing) KMS key, or None when it can: it must be
+    enabled and a symmetric encryption key (``ebs_key_spec_problem``)."""
     if key.key_state != "Enabled":
-        return True, key.arn, f"The KMS key {key.arn} is {key.key_state} and cannot be used."
-    return True, key.arn, None
+        return f"The KMS key {key.arn} is {key.key_state} and cannot be used."
+    return ebs_key_spec_problem(key)
+
+
+def ebs_key_spec_problem(key: Any) -> str | None:
+    """Why EBS cannot encrypt with a key of this kind, or None for a symmetric encryption key.
+
+    EBS user guide, "Amazon EBS encryption": "Amazon EBS does not support asymmetric encryption
+    KMS keys"; EC2 API reference, CopyImage and ModifyEbsDefaultKmsKeyId, KmsKeyId: "Amazon EBS
+    does not support asymmetric KMS keys". A symmetric key for another use (an HMAC key, KeyUsage
+    GENERATE_VERIFY_MAC) cannot encrypt either.
+    """
+    spec, usage = key.key_spec or "SYMMETRIC_DEFAULT", key.key_usage or "ENCRYPT_DECRYPT"
+    if (spec, usage) != ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"):
+        return (f"The KMS key {key.arn} is a {spec} key for {usage}; Amazon EBS encrypts only with symmetric "
+                "encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def key_access() -> ModuleType:
+    """The collection's key-policy evaluator, plugins/module_utils/_key_access.py, loaded by path.
+
+    It imports only the standard library, so the emulator (which has no ansible_collections on its
+    path) evaluates key policies with the very code the modules use.
+    """
+    path = Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_key_access.py"
+    spec = importlib.util.spec_from_file_location("orgshare_emulator_key_access", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

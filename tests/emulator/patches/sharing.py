@@ -27,21 +27,28 @@ def owner_backend(image: Any) -> Any:
     return getattr(image, OWNER_BACKEND_ATTR, image.ec2_backend)
 
 
-def _organization_targets(account_id: str, partition: str) -> set[str]:
-    """ARNs of the organization and of every OU ``account_id`` sits in (empty when in none)."""
+def organization_chain(account_id: str, partition: str) -> tuple[Any, list[Any]]:
+    """The organization ``account_id`` sits in and its parents, root first, then each OU down to
+    the account's own (``(None, [])`` when it is in none)."""
     management = organizations_backends.master_accounts.get(account_id, (account_id, partition))
     backend = organizations_backends[management[0]][management[1]]
     if backend.org is None:
-        return set()
-    targets = {backend.org.arn}
+        return None, []
     units = {unit.id: unit for unit in backend.ou}
     parent_id = next((account.parent_id for account in backend.accounts if account.id == account_id), None)
+    chain = []
     while parent_id in units:
-        unit = units[parent_id]
-        if unit.type == "ORGANIZATIONAL_UNIT":
-            targets.add(unit.arn)
-        parent_id = unit.parent_id
-    return targets
+        chain.append(units[parent_id])
+        parent_id = units[parent_id].parent_id
+    return backend.org, chain[::-1]
+
+
+def _organization_targets(account_id: str, partition: str) -> set[str]:
+    """ARNs of the organization and of every OU ``account_id`` sits in (empty when in none)."""
+    organization, chain = organization_chain(account_id, partition)
+    if organization is None:
+        return set()
+    return {organization.arn} | {unit.arn for unit in chain if unit.type == "ORGANIZATIONAL_UNIT"}
 
 
 def _shared_explicitly(image: Any, account_id: str, targets: set[str]) -> bool:
