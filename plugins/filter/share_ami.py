@@ -47,8 +47,21 @@ def copies_of(images, source_image_ids, source_region, include_sources=False):
     return found
 
 
+OWNER_GRANT_KEYS = ("key_arn", "owner_account_id", "owner_statements", "owner_task")
+
+
+def owner_grant(result, region):
+    """From an orgshare.aws.kms_org_grant result for a key of another account: what its owner must add, and where."""
+    missing = [key for key in OWNER_GRANT_KEYS if key not in (result or {})]
+    if missing:
+        raise AnsibleFilterError(f"owner_grant takes a kms_org_grant result for a key of another account; this one lacks {', '.join(missing)}.")
+    grant = {key: result[key] for key in OWNER_GRANT_KEYS}
+    grant["region"] = region
+    return grant
+
+
 class FilterModule:
     """orgshare.aws filters."""
 
     def filters(self):
-        return {"as_list": as_list, "copies_of": copies_of}
+        return {"as_list": as_list, "copies_of": copies_of, "owner_grant": owner_grant}

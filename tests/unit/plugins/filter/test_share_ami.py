@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.orgshare.aws.plugins.filter.share_ami import FilterModule
 from ansible_collections.orgshare.aws.plugins.filter.share_ami import as_list
 from ansible_collections.orgshare.aws.plugins.filter.share_ami import copies_of
+from ansible_collections.orgshare.aws.plugins.filter.share_ami import owner_grant
 
 SOURCE_A = "ami-0aaaaaaaaaaaaaaaa"
 SOURCE_B = "ami-0bbbbbbbbbbbbbbbb"
@@ -71,4 +72,24 @@ def test_copies_of_can_list_the_sources_first():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"as_list", "copies_of"}
+    assert set(FilterModule().filters()) == {"as_list", "copies_of", "owner_grant"}
+
+
+FOREIGN_RESULT = {
+    "changed": False, "key_arn": "arn:aws:kms:eu-west-1:444455556666:key/k", "owner_account_id": "444455556666",
+    "owner_statements": [{"Sid": "OrgShareOrgUse"}], "owner_task": {"key_id": "arn:aws:kms:eu-west-1:444455556666:key/k"},
+    "warnings": ["..."], "invocation": {"module_args": {}},
+}
+
+
+def test_owner_grant_keeps_what_the_owner_needs_and_the_region():
+    assert owner_grant(FOREIGN_RESULT, "eu-west-1") == {
+        "key_arn": "arn:aws:kms:eu-west-1:444455556666:key/k", "owner_account_id": "444455556666",
+        "owner_statements": [{"Sid": "OrgShareOrgUse"}], "owner_task": {"key_id": "arn:aws:kms:eu-west-1:444455556666:key/k"},
+        "region": "eu-west-1",
+    }
+
+
+def test_owner_grant_refuses_a_result_for_a_key_of_this_account():
+    with pytest.raises(AnsibleFilterError, match="lacks owner_account_id, owner_statements, owner_task"):
+        owner_grant({"changed": True, "key_arn": "arn:aws:kms:eu-west-1:111122223333:key/k"}, "eu-west-1")
