@@ -120,3 +120,20 @@ ansible-playbook orgshare.aws.share_ami -e @vars_rekey.json -e "{\"share_ami_reg
     -e share_ami_state=absent -e share_ami_revoke_kms=true "$@" | tee rekey_revoke.log
 check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --shared 0 --unshared 2 --failed 1 --key "${second_key}" --path "${sandbox_path}" --granted no
 check_copies eu-west-1 "${rekey_id}" "${sandbox_ou}" --key "${first_key}" --path "${sandbox_path}" --granted no
+
+# 11. A region key of another account (a central key account, here the member): found before the first write. By
+# default the run stops, naming the key and its account, and nothing is copied; with share_ami_foreign_keys=report the
+# copy is made under that key and shared, and the statements its owner must add are printed, ready to run there.
+central_id=$(var vars_central.json share_ami_image_ids 0)
+central_key=$(var vars_central.json share_ami_region_kms_keys eu-west-1)
+member_id=$(var ../../integration_config.yml orgshare_world member_account id)
+if ansible-playbook orgshare.aws.share_ami -e @vars_central.json "$@" > central_fail.log 2>&1; then
+    echo "a key of another account did not stop the run"; exit 1
+fi
+tr -s ' \n' ' ' < central_fail.log | grep -q "The key ${central_key} belongs to account ${member_id}"
+check_copies eu-west-1 "${central_id}" "${security_ou}" --shared 0 --unshared 0 --pending 0
+ansible-playbook orgshare.aws.share_ami -e @vars_central.json -e share_ami_foreign_keys=report "$@" 2>&1 | tee central_report.log
+tr -s ' \n' ' ' < central_report.log | grep -q "${central_key} belongs to account ${member_id}, and only that account can change its policy"
+check_copies eu-west-1 "${central_id}" "${security_ou}" --shared 1 --unshared 0
+ansible-playbook orgshare.aws.share_ami -e @vars_central.json -e share_ami_foreign_keys=report "$@" 2>&1 | tee central_report_2.log
+[ "$(recap_changed central_report_2.log)" -eq 0 ]
