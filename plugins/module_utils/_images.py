@@ -258,4 +258,3 @@ def copy_name(source_name, key_arn, taken, suffix=""):
     if name not in taken:
         return name
     return fit_name(source_name, suffix + "-" + (key_arn.rsplit("/", 1)[-1] if key_arn else UNENCRYPTED))
-

@@ -173,7 +173,7 @@ def _create_user(original: Any) -> Any:
     def create_user(self: Any, *args: Any, **kwargs: Any) -> Any:
         user = original(self, *args, **kwargs)
         if not user.id.startswith(_USER_ID_PREFIX):
-            user.id = _USER_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+            user.id = _USER_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _position in range(17))
         return user
     return create_user
 

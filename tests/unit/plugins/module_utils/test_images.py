@@ -208,4 +208,3 @@ def test_names_ec2_refuses(name, fragments):
     problem = _images.image_name_problem(name)
     for fragment in fragments:
         assert fragment in problem
-

@@ -603,7 +603,7 @@ def auto_scaling_role(account=CONSUMER, name="AWSServiceRoleForAutoScaling", par
     return f"arn:{partition}:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/{name}"
 
 
-def direct_grant(grantee, operations=AUTO_SCALING_OPERATIONS, path=f"{ORG_ID}/r-ab12/{OU_ID}/", account=CONSUMER,
+def direct_grant(grantee, operations=tuple(AUTO_SCALING_OPERATIONS), path=f"{ORG_ID}/r-ab12/{OU_ID}/", account=CONSUMER,
                  principal="role/Deployer"):
     """A consumer's own CreateGrant call (no AWS service in between): the condition keys KMS sets for it."""
     extra = {"kms:GrantIsForAWSResource": "false", "kms:GranteePrincipal": grantee, "kms:GrantOperations": list(operations)}

@@ -814,7 +814,7 @@ def test_the_unconditioned_create_grant_of_earlier_versions_is_rewritten_in_plac
                                             DENY_STATEMENT, ADMIN_STATEMENT]
         assert first.added == first.removed == Principals([], [])
     written = runs[1].document()
-    for _ in range(2):  # check mode again, then a real run again: nothing to do
+    for _run in range(2):  # check mode again, then a real run again: nothing to do
         again = plan(written, grant_for_aws_resource_only=False)
         assert not again.changed and again.after == json.loads(written)
         written = _key_policy.serialize(again.after)
