@@ -13,6 +13,7 @@ REGIONS = ("us-east-1", "eu-west-1")
 HOME_REGION = REGIONS[0]
 OUTSIDER_ACCOUNT_ID = "210987654321"
 MEMBER_OU = "Root/Workloads/Prod"
+DEV_OU = "Root/Workloads/Dev"  # a sibling of MEMBER_OU: the dev account sees nothing shared with Prod
 DEMO_ALIAS = "alias/orgshare-demo"
 # Name paths of the OUs, parents first. Sandbox gets 25 children: more than one page of 20,
 # and a "Prod" that shares its name with Workloads/Prod under another parent.
@@ -88,11 +89,12 @@ def _organizational_units(organizations: Any, organization: dict[str, Any]) -> d
     return units
 
 
-def _member_account(endpoint_url: str, organizations: Any, organization: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
-    status = organizations.create_account(AccountName="member", Email="member@example.com")["CreateAccountStatus"]
+def _member_account(endpoint_url: str, organizations: Any, organization: dict[str, Any], unit: dict[str, Any],
+                    name: str = "member") -> dict[str, Any]:
+    status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
     account_id = status["AccountId"]
     organizations.move_account(AccountId=account_id, SourceParentId=organization["root_id"], DestinationParentId=unit["id"])
-    return {"id": account_id, "name": "member", "parent_id": unit["id"], "path": unit["path"],
+    return {"id": account_id, "name": name, "parent_id": unit["id"], "path": unit["path"],
             "credentials": _ansible_credentials(assume_role_credentials(endpoint_url, account_id))}
 
 
@@ -136,6 +138,7 @@ def seed_world(endpoint_url: str) -> dict[str, Any]:
     organization = _organization(organizations)
     units = _organizational_units(organizations, organization)
     member = _member_account(endpoint_url, organizations, organization, units[MEMBER_OU])
+    dev = _member_account(endpoint_url, organizations, organization, units[DEV_OU], name="dev")
     keys = {region: _key(client("kms", region), DEMO_ALIAS, f"orgshare demo key ({region})") for region in REGIONS}
     ec2 = client("ec2")
     images = {
@@ -153,6 +156,7 @@ def seed_world(endpoint_url: str) -> dict[str, Any]:
         "organization": organization,
         "organizational_units": units,
         "member_account": member,
+        "dev_account": dev,
         "outsider_account": outsider,
         "keys": keys,
         "special_keys": {HOME_REGION: _special_keys(client("kms"))},

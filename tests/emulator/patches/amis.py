@@ -39,6 +39,8 @@ _ARN_PATTERNS = {
 # waits can be tested. Zero keeps every other test fast.
 COPY_PENDING = {"seconds": 0.0}
 READY_AT_ATTR = "orgshare_ready_at"
+# The state reason of a copy that fails on its key (what EC2 reports for a key it cannot use).
+COPY_FAILED_CODE = "Client.InvalidKMSKey.InvalidState"
 
 # EC2 user guide, "AMI quotas": "AMI sharing: The maximum number of entities (organizations,
 # organizational units (OUs), and accounts) that an AMI can be shared with in a Region", 1,000 by
@@ -236,7 +238,7 @@ def _copy_image(original: Any) -> Any:
         image.root_device_name, image.root_device_type = source.root_device_name, source.root_device_type
         image.source_image_id, image.source_image_region = source.id, source_region
         if failure:
-            image.state, image.state_reason = "failed", {"Code": "Client.InvalidKMSKey.InvalidState", "Message": failure}
+            image.state, image.state_reason = "failed", {"Code": COPY_FAILED_CODE, "Message": failure}
         elif COPY_PENDING["seconds"] > 0:
             setattr(image, READY_AT_ATTR, time.monotonic() + COPY_PENDING["seconds"])
             image.state = "pending"

@@ -91,14 +91,24 @@ def caller_arns(response: Any) -> tuple[str, str]:
     return root, root
 
 
-def _check_key_policy(response: Any, key: Any, action: str, extra: dict[str, Any] | None = None) -> None:
-    """AccessDeniedException unless ``key``'s policy allows ``action`` to the caller (of another account)."""
+def caller_context(response: Any, extra: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """The caller of ``response``'s request as a key policy sees it: (identity ARN, ``RequestContext``).
+
+    The context carries its principal, account, ``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths``
+    (its place in moto's organization: ``o-x/r-y/ou-a/.../``), and ``extra`` condition keys.
+    """
     access = key_access()
     identity, principal = caller_arns(response)
     organization, chain = organization_chain(response.current_account, response.partition)
     org_path = "".join(f"{part.id}/" for part in [organization, *chain]) if organization is not None else None
-    context = access.RequestContext(principal, response.current_account, organization.id if organization is not None else None,
-                                    [org_path] if org_path else [], extra or {})
+    return identity, access.RequestContext(principal, response.current_account, organization.id if organization is not None else None,
+                                           [org_path] if org_path else [], extra or {})
+
+
+def _check_key_policy(response: Any, key: Any, action: str, extra: dict[str, Any] | None = None) -> None:
+    """AccessDeniedException unless ``key``'s policy allows ``action`` to the caller (of another account)."""
+    access = key_access()
+    identity, context = caller_context(response, extra)
     try:
         decision = access.evaluate(key.policy, action, context, key_arn=key.arn)
     except ValueError:  # a document that is no policy grants nothing

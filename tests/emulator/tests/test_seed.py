@@ -35,7 +35,7 @@ def as_boto3(credentials):
 def test_world_is_json_and_has_the_documented_shape(world, emu):
     assert json.loads(json.dumps(world)) == world
     assert set(world) == {"endpoint_url", "account_id", "regions", "organization", "organizational_units", "member_account",
-                          "outsider_account", "keys", "special_keys", "images"}
+                          "dev_account", "outsider_account", "keys", "special_keys", "images"}
     assert (world["endpoint_url"], world["account_id"], world["regions"]) == (emu.endpoint_url, "123456789012", ["us-east-1", "eu-west-1"])
     assert set(world["organization"]) == {"id", "arn", "root_id", "root_arn", "management_account_id"}
     assert set(world["images"]) == {"plain", "encrypted_cmk", "encrypted_aws_managed", "outsider"}
@@ -76,8 +76,10 @@ def test_sandbox_children_take_two_pages(world, emu):
     assert names == sorted(["Prod", *(f"team-{n:02d}" for n in range(1, 25))])
 
 
-def test_member_account(world, emu):
-    member = world["member_account"]
+@pytest.mark.parametrize("name, path", [("member_account", "Root/Workloads/Prod"), ("dev_account", "Root/Workloads/Dev")])
+def test_member_accounts(world, emu, name, path):
+    member = world[name]
+    assert member["name"] == name.split("_")[0]
     session = boto3.session.Session(**as_boto3(member["credentials"]))
 
     def member_client(service):
@@ -87,8 +89,8 @@ def test_member_account(world, emu):
     assert member_client("organizations").describe_organization()["Organization"]["Id"] == world["organization"]["id"]
     assert error_of(member_client("organizations").list_roots)["Code"] == "AccessDeniedException"
     parents = emu.client("organizations").list_parents(ChildId=member["id"])["Parents"]
-    assert parents[0]["Id"] == member["parent_id"] == world["organizational_units"]["Root/Workloads/Prod"]["id"]
-    assert member["path"] == world["organizational_units"]["Root/Workloads/Prod"]["path"]
+    assert parents[0]["Id"] == member["parent_id"] == world["organizational_units"][path]["id"]
+    assert member["path"] == world["organizational_units"][path]["path"]
 
 
 def test_outsider_account(world, emu):
