@@ -6,6 +6,7 @@
 #   make test          lint + sanity + units + integration + ecosystem (what CI runs)
 #   make bench         API calls and wall time: ami_org_share vs amazon.aws vs boto3, and the role
 #   make ecosystem     execution environment, ansible-runner (AWX) and Galaxy artifact tests
+#   make ee            build the execution environment image (podman; installs podman when missing)
 #   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html
 #   make test-compat   units + integration on ansible-core 2.17 / Python 3.11 (own venv)
 #   make lint | sanity | units | integration      one stage alone
@@ -81,7 +82,9 @@ lint: collections
 	cd $(COPY) && ansible-lint --profile production
 	cd $(COPY) && antsibull-changelog lint
 
+# shellcheck (a Debian package) too: without it ansible-test skips its shellcheck test.
 sanity: collections
+	bash tools/system_packages.sh shellcheck
 	$(ANSIBLE_TEST) sanity --venv $(TEST_FLAGS)
 
 units: collections
@@ -106,13 +109,28 @@ demo: collections
 bench: collections
 	$(EMULATOR) run --seed --world-file $(BUILD)/bench-world.json -- $(PY) $(ROOT)/benchmarks/bench.py $(BENCH_ARGS)
 
+# --- execution environment -------------------------------------------------
+
+# The image: the collection built from this checkout and amazon.aws, on a Debian base image
+# made locally (tools/build_ee.py). podman, runc and mmdebstrap are installed when missing.
+EE_IMAGE ?= localhost/orgshare-aws-ee:latest
+EE_WORK := $(BUILD)/ee
+export CONTAINERS_CONF := $(ROOT)/tools/ee/containers.conf
+
+.PHONY: ee system-ee
+system-ee:
+	bash tools/system_packages.sh podman runc mmdebstrap
+
+ee: collections system-ee
+	$(PY) tools/build_ee.py --collections $(COLLECTIONS) --work $(EE_WORK) --tag $(EE_IMAGE)
+
 # --- ecosystem -------------------------------------------------------------
 
 # The execution environment's build context (ansible-builder), the collection
 # playbook run by ansible-runner as AWX runs jobs, and the Galaxy artifact.
 .PHONY: ecosystem
-ecosystem: collections
-	ORGSHARE_COLLECTIONS=$(COLLECTIONS) PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/ecosystem
+ecosystem: collections ee
+	ORGSHARE_COLLECTIONS=$(COLLECTIONS) ORGSHARE_EE_IMAGE=$(EE_IMAGE) PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/ecosystem
 
 # --- documentation ---------------------------------------------------------
 

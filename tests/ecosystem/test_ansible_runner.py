@@ -13,19 +13,14 @@ emulator, with the collection installed from its Galaxy artifact, and reads the 
 back with boto3, independently of the collection.
 """
 
-import glob
-import json
 import sys
 
 import pytest
-import yaml
 
 from emulator import Emulator, seed_world
 
-from .helpers import isolated_env, run, tool
-
-SOURCE_REGION, COPY_REGION = "us-east-1", "eu-west-1"
-OU_PATH = "Root/Workloads/Prod"
+from .helpers import (artifact_text, assert_shared, isolated_env, job_events, play_stats, run, share_job_extravars, tool,
+                      write_private_data_dir)
 
 # Tasks of the role (names as the events carry them) that a share across two regions must run, not skip.
 ROLE_TASKS = (
@@ -58,31 +53,11 @@ def private_data_dir(tmp_path_factory, emulator, collection_tarball, amazon_aws_
         env=env)
 
     credentials = emu.credentials()
-    files = {
-        # What AWX's "Amazon Web Services" credential injects, and where the project's collections are.
-        "env/envvars": {
-            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-            "ANSIBLE_COLLECTIONS_PATH": str(collections),
-            "ANSIBLE_HOME": str(pdd / "ansible-home"),
-        },
-        "env/extravars": {
-            "share_ami_image_ids": [world["images"]["encrypted_cmk"]["image_id"], world["images"]["plain"]["image_id"]],
-            "share_ami_source_region": SOURCE_REGION,
-            "share_ami_regions": [SOURCE_REGION, COPY_REGION],
-            "share_ami_region_kms_keys": {COPY_REGION: world["keys"][COPY_REGION]["alias"]},
-            "share_ami_organizational_units": [OU_PATH],
-            "share_ami_aws": {"endpoint_url": emu.endpoint_url},
-        },
-        "env/settings": {"process_isolation": False, "job_timeout": 600},
-    }
-    for rel_path, content in files.items():
-        (pdd / rel_path).parent.mkdir(parents=True, exist_ok=True)
-        (pdd / rel_path).write_text(yaml.safe_dump(content), encoding="utf-8")
-    (pdd / "inventory").mkdir()
-    (pdd / "inventory" / "hosts").write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n", encoding="utf-8")
-    (pdd / "project").mkdir()
-    return pdd
+    # What AWX's "Amazon Web Services" credential injects, and where the project's collections are.
+    envvars = {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+               "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOME": str(pdd / "ansible-home")}
+    return write_private_data_dir(pdd, envvars, share_job_extravars(world, emu.endpoint_url),
+                                  {"process_isolation": False, "job_timeout": 600}, sys.executable)
 
 
 def run_job(pdd, ident):
@@ -92,27 +67,6 @@ def run_job(pdd, ident):
     artifacts = pdd / "artifacts" / ident
     assert artifacts.is_dir(), f"no artifacts for {ident}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return artifacts
-
-
-def job_events(artifacts):
-    """The job's events, in order."""
-    events = []
-    for path in glob.glob(str(artifacts / "job_events" / "*.json")):
-        with open(path, encoding="utf-8") as handle:
-            events.append(json.load(handle))
-    return sorted(events, key=lambda event: event["counter"])
-
-
-def artifact_text(artifacts, name):
-    """One of the job's plain-text artifacts (status, rc, stdout)."""
-    with open(artifacts / name, encoding="utf-8") as handle:
-        return handle.read().strip()
-
-
-def play_stats(events):
-    """The play recap of the job, from its playbook_on_stats event."""
-    (stats,) = [event["event_data"] for event in events if event["event"] == "playbook_on_stats"]
-    return stats
 
 
 @pytest.fixture(scope="module")
@@ -141,26 +95,7 @@ def test_share_ami_job_shares_the_amis(emulator, private_data_dir, share_job):
     assert stats["failures"] == {} and stats["dark"] == {}
     assert stats["changed"].get("localhost", 0) > 0
 
-    ou = world["organizational_units"][OU_PATH]
-    for region in (SOURCE_REGION, COPY_REGION):
-        ec2 = emu.client("ec2", region=region)
-        if region == SOURCE_REGION:
-            image_ids = [world["images"][name]["image_id"] for name in ("encrypted_cmk", "plain")]
-        else:
-            copies = ec2.describe_images(Owners=["self"])["Images"]
-            assert sorted(image["SourceImageId"] for image in copies) == sorted(world["images"][name]["image_id"] for name in ("encrypted_cmk", "plain"))
-            assert {image["State"] for image in copies} == {"available"}
-            image_ids = [image["ImageId"] for image in copies]
-        for image_id in image_ids:
-            permissions = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]
-            assert permissions == [{"OrganizationalUnitArn": ou["arn"]}], (region, image_id)
-
-        # The key of the region (the source's for the encrypted AMI, the copy's key elsewhere) lets the OU in.
-        kms = emu.client("kms", region=region)
-        policy = json.loads(kms.get_key_policy(KeyId=world["keys"][region]["key_id"], PolicyName="default")["Policy"])
-        paths = [value for statement in policy["Statement"]
-                 for value in statement.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("aws:PrincipalOrgPaths", [])]
-        assert ou["path"] + "*" in paths, (region, policy)
+    assert_shared(emu, world)
 
 
 def test_share_ami_job_again_changes_nothing(emulator, private_data_dir, share_job):

@@ -3,10 +3,11 @@
 # Copyright: Contributors to the orgshare.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The execution environment: ansible-builder's build context installs this collection and amazon.aws.
+"""The registry-based execution environment definition: its build context installs both collections.
 
-No container engine and no Galaxy here, so the image is not built. Instead the test runs
-``ansible-builder create`` on tests/ecosystem/ee/execution-environment.yml and then, on the
+tests/ecosystem/ee/execution-environment.yml builds on a CentOS Stream 9 image from a registry,
+which is out of reach here (test_ee_image.py builds and runs the Debian-based twin instead).
+So this test runs ``ansible-builder create`` on that definition and then, on the
 context it wrote, the two steps of the image build that involve the collections, with the
 context's own files: the galaxy stage's ``ansible-galaxy collection install -r
 requirements.yml`` (from ``_build``, as the Containerfile's ``WORKDIR /build``) and the
