@@ -8,7 +8,7 @@
 #   make ecosystem     execution environment, ansible-runner (AWX) and Galaxy artifact tests
 #   make ee            build the execution environment image (podman; installs podman when missing)
 #   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html
-#   make test-compat   units + integration on ansible-core 2.17 / Python 3.11 (own venv)
+#   make test-compat   units + integration at the floors: ansible-core 2.17, amazon.aws 9.0.0, botocore 1.35.0
 #   make lint | sanity | units | integration      one stage alone
 #   make clean         drop build products (keeps the virtual environment)
 #   make distclean     drop the virtual environment too
@@ -76,7 +76,14 @@ collections: $(STAMP) $(AMAZON_AWS)
 
 .PHONY: test lint sanity units integration
 
-test: lint sanity units integration ecosystem
+# The stages one after another, each one's wall time printed and kept in BUILD/test-timings.txt.
+TEST_STAGES := lint sanity units integration ecosystem
+test:
+	@mkdir -p $(BUILD) && : > $(BUILD)/test-timings.txt
+	@for stage in $(TEST_STAGES); do \
+		start=$$(date +%s); $(MAKE) $$stage; \
+		echo "make $$stage: $$(( $$(date +%s) - start )) s" | tee -a $(BUILD)/test-timings.txt; \
+	done
 
 lint: collections
 	cd $(COPY) && ansible-lint --profile production
@@ -159,8 +166,9 @@ docs: docs-lint
 
 # --- compatibility ---------------------------------------------------------
 
-# The oldest supported ansible-core (meta/runtime.yml) at its newest patch release, on
-# Python 3.11, with its own virtual environment (tools/compat-requirements.txt) and build copy.
+# The declared floors: the oldest supported ansible-core (meta/runtime.yml) at its newest patch
+# release on Python 3.11, amazon.aws 9.0.0 and boto3/botocore 1.35.0, with its own virtual
+# environment (tools/compat-requirements.txt) and build copy.
 PY311 := $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python3.11)))
 COMPAT_BASE_PYTHON ?= $(if $(PY311),$(PY311),python3)
 COMPAT_VENV ?= $(ROOT)/.venv-compat
@@ -181,23 +189,25 @@ $(COMPAT_STAMP): tools/compat-requirements.txt
 	$(COMPAT_PY) -m pip install --quiet -r tools/compat-requirements.txt
 	touch $@
 
-# The same amazon.aws as `make collections`; the `ansible` package it comes from needs
-# Python 3.12 to install, not to unpack.
+# amazon.aws at the collection's floor (galaxy.yml: >= 9.0.0): `ansible` 11.0.0 ships 9.0.0.
+COMPAT_ANSIBLE_PACKAGE ?= 11.0.0
 $(COMPAT_AMAZON_AWS): | $(COMPAT_STAMP)
 	mkdir -p $(BUILD)/wheels
-	$(COMPAT_PY) -m pip download --quiet --no-deps --ignore-requires-python --dest $(BUILD)/wheels ansible==$(ANSIBLE_PACKAGE)
-	$(COMPAT_PY) tools/extract_collection.py $(BUILD)/wheels/ansible-$(ANSIBLE_PACKAGE)-py3-none-any.whl amazon.aws $(COMPAT_COLLECTIONS)
+	$(COMPAT_PY) -m pip download --quiet --no-deps --ignore-requires-python --dest $(BUILD)/wheels ansible==$(COMPAT_ANSIBLE_PACKAGE)
+	$(COMPAT_PY) tools/extract_collection.py $(BUILD)/wheels/ansible-$(COMPAT_ANSIBLE_PACKAGE)-py3-none-any.whl amazon.aws $(COMPAT_COLLECTIONS)
 
 .PHONY: test-compat compat-collections
 compat-collections: $(COMPAT_STAMP) $(COMPAT_AMAZON_AWS)
 	$(COMPAT_PY) tools/sync_collection.py $(ROOT) $(COMPAT_COPY)
+	cp tools/compat-constraints.txt $(COMPAT_COPY)/tests/unit/constraints.txt
 	$(COMPAT_ENV) $(COMPAT_PY) tools/ansible_test_pip_shim.py > /dev/null
 
-test-compat: compat-collections
+# The emulator stands for AWS: it runs from `make test`'s virtual environment (the same moto and
+# botocore models as there), while the modules and the tests use the floors.
+test-compat: compat-collections $(STAMP)
 	$(COMPAT_ANSIBLE_TEST) --version
-	$(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(COMPAT_PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/emulator/tests
 	$(COMPAT_ANSIBLE_TEST) units --venv --requirements --color no --python $(COMPAT_PYVER)
-	cd $(COMPAT_COPY) && $(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(COMPAT_PY) -m emulator run --seed \
+	cd $(COMPAT_COPY) && $(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(PY) -m emulator run --seed \
 		--vars-file $(COMPAT_COPY)/tests/integration/integration_config.yml -- \
 		$(COMPAT_VENV)/bin/ansible-test integration --local --color no --python $(COMPAT_PYVER) $(INTEGRATION_TARGETS)
 

@@ -28,13 +28,28 @@ def pins(name):
     return found
 
 
-def test_compat_pins_match_the_main_toolchain():
-    """boto3, botocore, moto and the test tools are the same versions in both virtual environments."""
+def floors():
+    """Package name to the ``>=`` floor of the collection's requirements.txt."""
+    with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as handle:
+        return dict(re.findall(r"^([a-z0-9-]+)>=([0-9.]+)$", handle.read(), re.MULTILINE))
+
+
+def test_compat_pins_the_sdk_floors_and_the_main_tools():
+    """boto3 and botocore at the collection's floors; moto and the test tools as make test has them."""
     main, compat = pins("requirements.txt"), pins("compat-requirements.txt")
-    shared = {name for name in compat if name != "ansible-core"}
+    assert {name: compat[name] for name in ("boto3", "botocore")} == floors() == {"boto3": "1.35.0", "botocore": "1.35.0"}
+    shared = {name for name in compat if name not in ("ansible-core", "boto3", "botocore")}
     assert shared <= set(main), "tools/compat-requirements.txt pins packages tools/requirements.txt does not"
     assert {name: compat[name] for name in shared} == {name: main[name] for name in shared}
-    assert {"boto3", "botocore", "moto"} <= shared
+    assert "moto" in shared
+
+
+def test_compat_unit_constraints_pin_the_same():
+    """The unit tests of make test-compat get what its virtual environment has."""
+    compat, constraints = pins("compat-requirements.txt"), pins("compat-constraints.txt")
+    assert {name: constraints[name] for name in ("boto3", "botocore")} == floors()
+    assert {name: version for name, version in constraints.items() if name not in ("boto3", "botocore")} == {
+        name: compat[name] for name in constraints if name not in ("boto3", "botocore")}
 
 
 def test_compat_pins_the_oldest_supported_ansible_core():
