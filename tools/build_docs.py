@@ -25,6 +25,8 @@ ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 INVENTORY = (
     ("common_return_values", "reference_appendices/common_return_values.html#common-return-values", "Return Values"),
     ("ansible_configuration_settings", "reference_appendices/config.html#ansible-configuration-settings", "Ansible Configuration Settings"),
+    ("ansible_collections.amazon.aws.ec2_ami_info_module", "collections/amazon/aws/ec2_ami_info_module.html#ansible-collections-amazon-aws-ec2-ami-info-module",
+     "amazon.aws.ec2_ami_info module"),
 )
 
 OFFLINE_CONF = f"""
