@@ -7,7 +7,7 @@
 #   make bench         API calls and wall time: ami_org_share vs amazon.aws vs boto3, and the role
 #   make ecosystem     execution environment, ansible-runner (AWX) and Galaxy artifact tests
 #   make ee            build the execution environment image (podman; installs podman when missing)
-#   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html
+#   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html, check it in Chromium
 #   make test-compat   units + integration at the floors: ansible-core 2.17, amazon.aws 9.0.0, botocore 1.35.0
 #   make lint | sanity | units | integration      one stage alone
 #   make clean         drop build products (keeps the virtual environment)
@@ -154,15 +154,26 @@ $(DOCS_STAMP): tools/docs-requirements.txt
 	$(DOCS_VENV)/bin/python -m pip install --quiet -r tools/docs-requirements.txt
 	touch $@
 
+DOCS_SCREENSHOTS ?= $(dir $(DOCS_HTML))screenshots
+
 .PHONY: docs docs-lint
-# Schema, markup and references of every module's and the role's documentation.
+# Schema, markup and references of every plugin's and the role's documentation, and of the
+# scenario guides (docs/docsite: labels, toctree, references to plugins and options).
 docs-lint: collections $(DOCS_STAMP)
-	cd $(COPY) && $(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs \
+	cd $(COPY) && $(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
 		--validate-collection-refs all --disallow-unknown-collection-refs .
 
-# The site: module pages and the role's (from meta/argument_specs.yml), built offline.
+# The site, built offline: module, filter and role pages and the scenario guides (docs/docsite).
+# First the examples the guides show are checked (tests/ecosystem/test_docs_examples.py) and the
+# browser check's own tests run; then every page is opened in headless Chromium
+# (tools/check_docs_site.py): no missing page, no broken link or anchor; screenshots of the index
+# and of a module page go to DOCS_SCREENSHOTS.
 docs: docs-lint
+	PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider \
+		$(ROOT)/tests/ecosystem/test_docs_examples.py $(ROOT)/tests/ecosystem/test_check_docs_site.py
 	$(DOCS_ENV) $(DOCS_VENV)/bin/python tools/build_docs.py $(BUILD)/docsite $(DOCS_HTML)
+	bash tools/system_packages.sh chromium
+	$(PY) tools/check_docs_site.py $(DOCS_HTML) --collection $(ROOT) --screenshots $(DOCS_SCREENSHOTS)
 
 # --- compatibility ---------------------------------------------------------
 

@@ -9,6 +9,12 @@ they are out of reach, so conf.py instead reads a small local inventory with the
 docs.ansible.com labels the generated pages link to (the links still point to
 docs.ansible.com). A page that links to a label missing from INVENTORY fails the build
 (``-W``): add the label here.
+
+The scenario guides (docs/docsite/rst, listed in docs/docsite/extra-docs.yml) show some of the
+collection's files as they are (the IAM policy, the AWX examples, the execution environment
+definition): FILES are copied next to the Sphinx project, into files/, where the pages include
+them with ``literalinclude`` and offer them with ``:download:`` as ``/../files/<name>`` (a path
+relative to the rst/ source directory, which antsibull-docs empties on every build).
 """
 
 import argparse
@@ -19,12 +25,25 @@ import sys
 import zlib
 
 COLLECTION = "orgshare.aws"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 
 # docs.ansible.com labels that antsibull-docs' page templates refer to: (label, page#anchor, title).
 INVENTORY = (
     ("common_return_values", "reference_appendices/common_return_values.html#common-return-values", "Return Values"),
     ("ansible_configuration_settings", "reference_appendices/config.html#ansible-configuration-settings", "Ansible Configuration Settings"),
+    ("ansible_collections.amazon.aws.ec2_ami_info_module", "collections/amazon/aws/ec2_ami_info_module.html#ansible-collections-amazon-aws-ec2-ami-info-module",
+     "amazon.aws.ec2_ami_info module"),
+)
+
+# Files of the checkout the guide pages include: (path in the checkout, path under files/).
+FILES = (
+    ("docs/iam-policy.json", "iam-policy.json"),
+    ("docs/iam-policy.md", "iam-policy.md"),
+    ("docs/examples/per-region-inventory.yml", "per-region-inventory.yml"),
+    ("docs/awx", "awx"),
+    ("tests/ecosystem/ee/execution-environment.yml", "execution-environment.yml"),
+    ("tests/ecosystem/ee/requirements.yml", "requirements.yml"),
 )
 
 OFFLINE_CONF = f"""
@@ -35,6 +54,17 @@ OFFLINE_CONF = f"""
 intersphinx_mapping = {{
     'ansible_devel': ({ANSIBLE_DOCS!r}, '../ansible_devel.inv'),
 }}
+
+
+# The theme's logo links every page to its documentation_home_url, "/" by default: the root of
+# the file system when the site is opened from disk. Point it at this site's own index instead,
+# relative to each page.
+def _home_link_to_own_index(app, pagename, templatename, context, doctree):
+    context['theme_documentation_home_url'] = context['pathto'](app.config.root_doc)
+
+
+def setup(app):
+    app.connect('html-page-context', _home_link_to_own_index)
 """
 
 
@@ -46,8 +76,21 @@ def write_inventory(path):
         handle.write(header.encode("utf-8") + zlib.compress(body.encode("utf-8")))
 
 
-def build(work, dest):
-    """sphinx-init into work, make it offline, run its build.sh, copy the HTML to dest."""
+def copy_files(root, dest):
+    """Copy FILES from the checkout at root into dest (recreated)."""
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    for source, target in FILES:
+        source, target = os.path.join(root, source), os.path.join(dest, target)
+        if os.path.isdir(source):
+            shutil.copytree(source, target)
+        else:
+            shutil.copyfile(source, target)
+
+
+def build(work, dest, root=ROOT):
+    """sphinx-init into work, make it offline, add the included files, run its build.sh, copy the HTML to dest."""
     if os.path.exists(work):
         shutil.rmtree(work)
     os.makedirs(work, mode=0o700)  # antsibull-docs wants a directory only its owner can write
@@ -61,6 +104,7 @@ def build(work, dest):
     with open(os.path.join(work, "conf.py"), "a", encoding="utf-8") as conf:
         conf.write(OFFLINE_CONF)
     write_inventory(os.path.join(work, "ansible_devel.inv"))
+    copy_files(root, os.path.join(work, "files"))
     subprocess.run(["bash", os.path.join(work, "build.sh")], check=True)
     if os.path.exists(dest):
         shutil.rmtree(dest)
