@@ -42,6 +42,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _key_access
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import root_id_of_ou
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 # An account ID that is no account (AWS account IDs are 12 digits; this one is never issued), standing for
@@ -251,16 +252,24 @@ class KeyVerdict(namedtuple("KeyVerdict", "can_launch reason auto_scaling_grant"
         return {"key_arn": key_arn, "can_launch": self.can_launch, "reason": self.reason, "auto_scaling_grant": self.auto_scaling_grant}
 
 
-def key_kind(key, caller_account_id):
-    """What stands between a key and a launch before its policy: ``aws_managed``, ``unusable``, ``foreign``,
-    ``unreadable`` (no policy), or ``policy`` (its policy decides)."""
-    metadata = key.metadata or {}
+def blocking_kind(key_arn, metadata, caller_account_id):
+    """What stands between a key and a launch before its policy is looked at: ``aws_managed``, ``unusable``, ``foreign``, or
+    None (its policy decides, so it is worth reading)."""
+    metadata = metadata or {}
     if metadata.get("KeyManager") == "AWS":
         return "aws_managed"
     if metadata.get("KeyState") in _images.UNUSABLE_KEY_STATES:
         return "unusable"
-    if key_account(key.arn) not in (None, caller_account_id):
+    if key_account(key_arn) not in (None, caller_account_id):
         return "foreign"
+    return None
+
+
+def key_kind(key, caller_account_id):
+    """:func:`blocking_kind`, else ``policy`` (its policy decides) or ``unreadable`` (its policy could not be read)."""
+    blocking = blocking_kind(key.arn, key.metadata, caller_account_id)
+    if blocking:
+        return blocking
     return "policy" if key.policy is not None else "unreadable"
 
 
@@ -541,7 +550,7 @@ class _Auditor:
             "kind": principal.kind, "arn": principal.arn, "id": principal.id, "organization_id": principal.organization_id,
             "name": unit.name if unit else None, "name_path": unit.name_path if unit else None, "path": unit.path if unit else None,
             "in_caller_organization": _in_caller_organization(principal, organization) if organization else None,
-            "trusted": self.trusted(principal), "can_launch": None, "keys": [], "accounts": None,
+            "trusted": self.trusted(principal), "can_launch": None, "kms_keys": [], "accounts": None,
         }
         self.principal_findings(view, principal, arn, share)
         if principal.kind == "public":
@@ -555,7 +564,7 @@ class _Auditor:
         context, certain = principal_context(principal, organization, self.estate.partition)
         verdicts = {key_arn: self.verdict(self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described"), principal, context, certain)
                     for key_arn in key_arns}
-        share["keys"] = [verdict.as_dict(key_arn) for key_arn, verdict in verdicts.items()]
+        share["kms_keys"] = [verdict.as_dict(key_arn) for key_arn, verdict in verdicts.items()]
         share["can_launch"] = _all_of(verdict.can_launch for verdict in verdicts.values())
         for key_arn, verdict in verdicts.items():
             self.verdict_findings(view, principal, key_arn, verdict, certain)
@@ -773,10 +782,61 @@ class _Auditor:
                 by_image.setdefault((finding["region"], image_id), []).append(finding["id"])
         for entry in entries:
             entry["findings"] = by_image.get((entry["region"], entry["image_id"]), [])
-        return {"images": entries, "keys": keys, "findings": findings, "summary": {
+        return {"images": entries, "kms_keys": keys, "findings": findings, "summary": {
             "images": len(entries), "regions": sorted(self.by_region), "findings": count_by_severity(findings)}}
 
 
 def audit(estate):
-    """The audit of an :class:`Estate`: ``{"images", "keys", "findings", "summary"}`` (see the module's RETURN)."""
+    """The audit of an :class:`Estate`: ``{"images", "kms_keys", "findings", "summary"}`` (see the module's RETURN)."""
     return _Auditor(estate).run()
+
+
+# --- the scope the module is given -----------------------------------------------------------------
+
+# The DescribeImages filters (EC2 API reference, DescribeImages, Filters), by name; tag:<key> is any tag.
+IMAGE_FILTERS = (
+    "architecture", "block-device-mapping.delete-on-termination", "block-device-mapping.device-name", "block-device-mapping.snapshot-id",
+    "block-device-mapping.volume-size", "block-device-mapping.volume-type", "block-device-mapping.encrypted", "creation-date", "description",
+    "ena-support", "free-tier-eligible", "hypervisor", "image-allowed", "image-id", "image-type", "is-public", "kernel-id",
+    "manifest-location", "name", "owner-alias", "owner-id", "platform", "product-code", "product-code.type", "ramdisk-id",
+    "root-device-name", "root-device-type", "source-image-id", "source-image-region", "source-instance-id", "state", "state-reason-code",
+    "state-reason-message", "sriov-net-support", "tag-key", "virtualization-type",
+)
+# What an AMI name may hold (EC2 RegisterImage, Name), plus the wildcards of a name filter.
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9()\[\] ./'@_*?-]{1,128}$")
+
+
+def _filter_values(name, value):
+    values = value if isinstance(value, list) else [value]
+    if not values or any(not isinstance(item, (str, int, bool)) or isinstance(item, str) and not item for item in values):
+        raise OrgShareError(f"filters[{name!r}] is {value!r}: a filter takes a non-empty string or a list of them.")
+    return [str(item).lower() if isinstance(item, bool) else str(item) for item in values]
+
+
+def scope_filters(name_patterns=None, tags=None, filters=None):
+    """The DescribeImages filters for the options ``name_patterns``, ``tags`` and ``filters`` (checked: a malformed one is
+    refused with what is wrong, before any call)."""
+    found = []
+    for index, pattern in enumerate(name_patterns or [], 1):
+        if not isinstance(pattern, str) or not _NAME_PATTERN.match(pattern):
+            raise OrgShareError(f"name_patterns entry {index} ({pattern!r}) is not an AMI name pattern: 1 to 128 letters, digits, spaces and "
+                                "( ) [ ] . / - ' @ _, with * for any run of characters and ? for any one.")
+    if name_patterns:
+        found.append({"Name": "name", "Values": list(name_patterns)})
+    if tags is not None and not isinstance(tags, dict):
+        raise OrgShareError(f"tags must be a dict of tag keys to values, not {tags!r}.")
+    for key, value in (tags or {}).items():
+        if not isinstance(key, str) or not key:
+            raise OrgShareError(f"tags has the key {key!r}: tag keys are non-empty strings.")
+        found.append({"Name": f"tag:{key}", "Values": _filter_values(f"tag:{key}", value)})
+    if filters is not None and not isinstance(filters, dict):
+        raise OrgShareError(f"filters must be a dict of DescribeImages filter names to values, not {filters!r}.")
+    for name, value in (filters or {}).items():
+        if not isinstance(name, str) or not (name in IMAGE_FILTERS or name.startswith("tag:") and len(name) > 4):
+            raise OrgShareError(f"filters has {name!r}, which is not a DescribeImages filter: use one of {', '.join(IMAGE_FILTERS)}, or "
+                                "tag:<key>.")
+        if name == "owner-id" or name == "owner-alias":
+            raise OrgShareError(f"filters has {name!r}: the audit reads the caller's own images (perspective owner) or those shared with "
+                                "it (perspective consumer); it takes no owner filter.")
+        found.append({"Name": name, "Values": _filter_values(name, value)})
+    return found

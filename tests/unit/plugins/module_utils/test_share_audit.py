@@ -89,10 +89,10 @@ def test_a_clean_estate_has_no_finding():
     (entry,) = result["images"]
     (shared,) = entry["shares"]
     assert shared["can_launch"] is True and shared["trusted"] is True and shared["name_path"] == "Root/Prod"
-    assert shared["keys"][0]["auto_scaling_grant"] is False  # not asked for, so no finding
+    assert shared["kms_keys"][0]["auto_scaling_grant"] is False  # not asked for, so no finding
     assert entry["kms_key_arns"] == [KEY] and entry["launch_permissions"]["organizational_unit_arns"] == [PROD_ARN]
-    assert result["keys"][0]["opens_to"] == {"organization_ids": [], "principal_org_paths": [f"{ORG}/*/{PROD}/*"]}
-    assert result["keys"][0]["stale"] == {"organization_ids": [], "principal_org_paths": []}
+    assert result["kms_keys"][0]["opens_to"] == {"organization_ids": [], "principal_org_paths": [f"{ORG}/*/{PROD}/*"]}
+    assert result["kms_keys"][0]["stale"] == {"organization_ids": [], "principal_org_paths": []}
     assert result["summary"]["findings"] == {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
 
 
@@ -132,7 +132,7 @@ def test_auto_scaling_grant_missing_only_when_asked_for():
     assert result["findings"] == []
     keys = {KEY: KeyInfo(KEY, {"KeyManager": "CUSTOMER", "KeyState": "Enabled"}, policy(unit_arns=[PROD_ARN], auto_scaling=True), None)}
     with_grant = audit_.audit(estate([ImageView("us-east-1", image("ami-1"), share(PROD_ARN), None)], keys=keys))
-    assert with_grant["images"][0]["shares"][0]["keys"][0]["auto_scaling_grant"] is True
+    assert with_grant["images"][0]["shares"][0]["kms_keys"][0]["auto_scaling_grant"] is True
     assert audit_.audit(estate([ImageView("us-east-1", image("ami-1"), share(PROD_ARN), None)], keys=keys, auto_scaling=True))["findings"] == []
     missing = audit_.audit(estate([ImageView("us-east-1", image("ami-1"), share(PROD_ARN), None)], auto_scaling=True))
     finding = only(missing, "auto_scaling_grant_missing")
@@ -283,7 +283,7 @@ def test_stale_key_grant_only_where_every_image_was_seen():
         "region": "us-east-1", "key_id": KEY, "state": "absent", "organization_arns": [ORG_ARN],
         "organizational_unit_paths": [f"{ORG}/*/{DEV}/*"]}}
     partial = audit_.audit(estate(views, keys=keys, complete=()))
-    assert partial["findings"] == [] and partial["keys"][0]["stale"] is None
+    assert partial["findings"] == [] and partial["kms_keys"][0]["stale"] is None
 
 
 def test_a_grant_to_an_ou_above_a_shared_one_is_not_stale():
