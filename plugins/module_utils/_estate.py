@@ -31,6 +31,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_or
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_ou_arn
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import principal_org_path
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._images import check_image_ids
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 TREE_ACTIONS = ("organizations:ListRoots", "organizations:ListParents", "organizations:DescribeOrganizationalUnit",
@@ -293,6 +294,19 @@ def check_key_arns(key_arns):
     return unique(key_arns or [])
 
 
+def check_image_keys(image_keys):
+    """``image_kms_key_arns`` checked: AMI IDs to lists of key ARNs."""
+    if image_keys is None:
+        return {}
+    if not isinstance(image_keys, dict):
+        raise OrgShareError(f"image_kms_key_arns must be a dict of AMI IDs to lists of key ARNs, not {image_keys!r}.")
+    checked = {}
+    for image_id, key_arns in image_keys.items():
+        check_image_ids([image_id])
+        checked[image_id] = check_key_arns(key_arns if isinstance(key_arns, list) else [key_arns])
+    return checked
+
+
 def read_consumer_view(reader, params, regions, partition, caller_account_id):
     """The :class:`_launch_check.ConsumerView` of the images shared with the caller in ``regions``."""
     if params.get("tags"):
@@ -300,7 +314,8 @@ def read_consumer_view(reader, params, regions, partition, caller_account_id):
                             "put on them itself. Use image_ids or name_patterns.")
     filters = _share_audit.scope_filters(params.get("name_patterns"), None, params.get("filters"))
     image_ids = params.get("image_ids") or None
-    key_arns = check_key_arns(params.get("kms_key_arns"))
+    image_keys = check_image_keys(params.get("image_kms_key_arns"))
+    key_arns = unique(check_key_arns(params.get("kms_key_arns")) + [arn for arns in image_keys.values() for arn in arns])
     images = {region: _ec2.describe_launchable_images(reader.client_for("ec2", region), region, filters, image_ids)
               for region in regions}
     allowed = {region: reader.allowed_images(region) for region in regions}
@@ -309,4 +324,4 @@ def read_consumer_view(reader, params, regions, partition, caller_account_id):
         organization_id = _organizations.describe_organization(reader.client_for("organizations", None))["Id"]
     except OrgShareError:
         organization_id = None  # in no organization, or not allowed to say: the fixes name no organization then
-    return _launch_check.ConsumerView(caller_account_id, organization_id, partition, image_ids, images, keys, allowed, now())
+    return _launch_check.ConsumerView(caller_account_id, organization_id, partition, image_ids, images, keys, allowed, now(), image_keys)

@@ -32,7 +32,7 @@ class KeyAnswer(namedtuple("KeyAnswer", "arn metadata error denied_by_identity")
     __slots__ = ()
 
 
-class ConsumerView(namedtuple("ConsumerView", "caller_account_id organization_id partition requested images keys allowed now")):
+class ConsumerView(namedtuple("ConsumerView", "caller_account_id organization_id partition requested images keys allowed now image_keys")):
     """What the consumer's audit judges.
 
     ``requested``: the image IDs asked for (None: every image shared with the account), looked for in every region;
@@ -112,12 +112,16 @@ class _Checker:
         return entry
 
     def keys(self, region, image_id, arn, entry):
-        keys = [answer for key_arn, answer in sorted(self.view.keys.items()) if key_region(key_arn) == region]
+        if image_id in self.view.image_keys:
+            keys = [self.view.keys[key_arn] for key_arn in self.view.image_keys[image_id]]
+        else:
+            keys = [answer for key_arn, answer in sorted(self.view.keys.items()) if key_region(key_arn) == region]
         if not keys:
             self.findings.add("key_unknown", "medium", region, arn, image_id=image_id, who="consumer",
                               cause=f"{image_id} is encrypted, and which keys are under its snapshots cannot be told from this account "
                                     "(DescribeImages does not report them, and the owner's snapshots are not described for it).",
-                              fix="Give kms_key_arns: the keys the owner's audit (or ami_org_share's kms_key_arns) lists for this image.")
+                              fix="Give image_kms_key_arns (or kms_key_arns): the keys the owner's audit (or ami_org_share's "
+                                  "kms_key_arns) lists for this image.")
             return None
         verdicts = []
         for answer in keys:

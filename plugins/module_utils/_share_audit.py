@@ -522,7 +522,7 @@ class _Auditor:
         return self.findings.add(
             "foreign_key", "medium" if shared else "info", region, key.arn, image_id=image_id, who=f"account {owner}",
             cause=f"Snapshots of this account's images are encrypted with {key.arn} of account {owner}: a key policy can only be read in "
-                  f"the key's own account, so whether those the images are shared with can use the key cannot be checked from account "
+                  f"the key's own account, so whether the principals the images are shared with can use the key cannot be checked from account "
                   f"{self.estate.caller_account_id}.",
             fix=f"Have account {owner} make sure its key policy has the statements in owner_statements (or run orgshare.aws.kms_org_grant "
                 "with that account's credentials: the task below).",

@@ -131,11 +131,17 @@ options:
     description:
       - With O(perspective=consumer), the key ARNs under the AMIs' snapshots, as the owner's audit (RV(images[].kms_key_arns)) or
         M(orgshare.aws.ami_org_share) (RV(orgshare.aws.ami_org_share#module:kms_key_arns)) lists them. C(DescribeImages) does not
-        report them to a consumer. Each encrypted AMI is judged against the keys of its region. Without them, an encrypted AMI's
-        keys are reported as unknown (C(key_unknown)).
+        report them to a consumer. An encrypted AMI not in O(image_kms_key_arns) is judged against every one of these keys in its
+        region. Without any, an encrypted AMI's keys are reported as unknown (C(key_unknown)).
     type: list
     elements: str
     default: []
+  image_kms_key_arns:
+    description:
+      - With O(perspective=consumer), AMI ID to the key ARNs under that AMI's snapshots, for AMIs under different keys in one
+        region. From the owner's audit,
+        C(audit.images | items2dict(key_name='image_id', value_name='kms_key_arns')).
+    type: dict
   max_concurrency:
     description:
       - How many per-image and per-key calls may run at once in a region.
@@ -630,6 +636,7 @@ def check_params(module):
     _share_audit.scope_filters(params.get("name_patterns"), params.get("tags"), params.get("filters"))
     _estate.check_trust(params)
     _estate.check_key_arns(params.get("kms_key_arns"))
+    _estate.check_image_keys(params.get("image_kms_key_arns"))
     if params.get("perspective") == "consumer" and params.get("tags"):
         raise OrgShareError("tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags "
                             "it put on them itself. Use image_ids or name_patterns.")
@@ -690,6 +697,7 @@ def main():
         auto_scaling=dict(type="bool", default=False),
         statement_id_prefix=dict(type="str", default=DEFAULT_PREFIX),
         kms_key_arns=dict(type="list", elements="str", default=[], no_log=False),
+        image_kms_key_arns=dict(type="dict", no_log=False),
         max_concurrency=dict(type="int", default=4),
     )
     run_module(argument_spec, ensure, changed=False)

@@ -16,7 +16,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 from ansible_collections.orgshare.aws.plugins.modules import ami_share_info
 from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
 
-DEFAULTS = dict(perspective="owner", kms_key_arns=[], regions=None, image_ids=None, name_patterns=None, tags=None, filters=None,
+DEFAULTS = dict(perspective="owner", kms_key_arns=[], image_kms_key_arns=None, regions=None, image_ids=None, name_patterns=None, tags=None, filters=None,
                 organization_tree="auto", list_accounts=False,
                 trusted_organization_arns=[], trusted_organizational_unit_arns=[], trusted_account_ids=[], auto_scaling=False,
                 statement_id_prefix="OrgShare", max_concurrency=4)
