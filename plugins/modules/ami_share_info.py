@@ -591,6 +591,16 @@ findings:
       elements: dict
       returned: when code is foreign_key
       sample: []
+    source_image_id:
+      description: For C(region_drift), the copy's source AMI.
+      type: str
+      returned: when code is region_drift
+      sample: ami-0fedcba9876543210
+    source_region:
+      description: For C(region_drift), the source AMI's region.
+      type: str
+      returned: when code is region_drift
+      sample: us-east-1
 summary:
   description: Counts.
   returned: always
