@@ -209,7 +209,7 @@ def audit_section(audit):
         f"organization tree is read. Wall time is the median of {audit['repeats']} runs of the whole `ansible-playbook`.",
         "", "| AMIs x regions | wall time (s) | reps | API calls | calls by action |", "|---|---:|---:|---:|---|",
         f"| {count:,} x {len(regions)} | {audit['seconds']:.2f} | {audit['repeats']} | {total(calls)} | {by_action(calls)} |", "",
-        f"By design: per region one `DescribeImages` (every page), one `DescribeImageAttribute` per image (at most 4 at a time),",
+        "By design: per region one `DescribeImages` (every page), one `DescribeImageAttribute` per image (at most 4 at a time),",
         f"`DescribeSnapshots` for the encrypted snapshots only, 200 per call (⌈{count:,}/200⌉ = {-(-count // 200)} per region); per key, once",
         "per run, one `DescribeKey` and one `GetKeyPolicy`; Organizations and STS a few calls per run, whatever the number of AMIs.",
         f"Here: {per_region.get('DescribeImageAttribute', 0)} `DescribeImageAttribute`, {per_region.get('DescribeSnapshots', 0)} `DescribeSnapshots`, "
