@@ -12,7 +12,10 @@ emulator's call counter after each.
 
 Then the share_ami role: 1 image x 3 regions and 20 images x 1 region, changing
 and no-op runs, with the calls per key policy and per Organizations action.
-The medians go to stdout and to benchmarks/results.md.
+Then the audit: one orgshare.aws.ami_share_info task over 1,000 encrypted AMIs shared
+with one OU in each of 3 regions (--audit-count, --audit-regions), with the calls by action.
+The medians go to stdout and to benchmarks/results.md; --audit-only runs the audit alone
+and replaces only its section there.
 """
 
 import argparse
@@ -166,6 +169,63 @@ def bench_role(emulator, endpoint, repeats):
     return results
 
 
+AUDIT_HEADING = "## Auditing AMIs with ami_share_info"
+
+
+def bench_audit(emulator, endpoint, count, regions, repeats, ou_arn, kms_grant):
+    """One audit task over ``count`` encrypted AMIs (one key per region, granted to the OU) shared with one OU in each region."""
+    prefix = f"bench-audit-{count}"
+    for region in regions:
+        ec2 = make_client(endpoint, "ec2", region=region, internal=True)
+        key = make_client(endpoint, "kms", region=region, internal=True).create_key(Description="orgshare audit bench")["KeyMetadata"]["Arn"]
+        kms_grant(region, key)
+        for index in range(count):
+            image_id = create_image(ec2, f"{prefix}-{index:04d}", encrypted=True, kms_key_id=key)["image_id"]
+            ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"OrganizationalUnitArn": ou_arn}]})
+    spec = {"bench_regions": regions, "bench_name_patterns": [f"{prefix}-*"], "bench_expected_images": count * len(regions)}
+    samples = []
+    for _repeat in range(repeats):
+        emulator.reset_calls()
+        seconds = with_spec(spec, lambda path: timed(["ansible-playbook", os.path.join(HERE, "audit.yml"), "-e", f"@{path}"]))
+        samples.append({"audit": (seconds, emulator.calls())})
+    counts = [sample["audit"][1] for sample in samples]
+    if any(calls != counts[0] for calls in counts):
+        raise SystemExit(f"the API calls of the audit differ between repetitions: {counts}")
+    seconds = statistics.median(sample["audit"][0] for sample in samples)
+    print(f"audit {count} x {len(regions)} regions {seconds:7.2f} s  {total(counts[0]):5d} calls  x{repeats}  ({by_action(counts[0])})", flush=True)
+    return {"count": count, "regions": regions, "seconds": seconds, "calls": counts[0], "repeats": repeats}
+
+
+def audit_section(audit):
+    """The audit's part of results.md."""
+    count, regions, calls = audit["count"], audit["regions"], audit["calls"]
+    per_region = {action: count_ for service in calls.values() for action, count_ in service.items()}
+    writes = sorted(action for action in per_region if action.startswith(("Create", "Modify", "Put", "Delete", "Copy", "Register", "Enable",
+                                                                          "Disable", "Replace", "Tag", "Untag", "Update")))
+    return "\n".join([
+        AUDIT_HEADING, "",
+        f"One `orgshare.aws.ami_share_info` task over {count:,} encrypted AMIs in each of {len(regions)} regions ({', '.join(regions)}),",
+        "every one shared with one OU, under one customer-managed key per region that the OU may use (no finding); the",
+        f"organization tree is read. Wall time is the median of {audit['repeats']} runs of the whole `ansible-playbook`.",
+        "", "| AMIs x regions | wall time (s) | reps | API calls | calls by action |", "|---|---:|---:|---:|---|",
+        f"| {count:,} x {len(regions)} | {audit['seconds']:.2f} | {audit['repeats']} | {total(calls)} | {by_action(calls)} |", "",
+        "By design: per region one `DescribeImages` (every page), one `DescribeImageAttribute` per image (at most 4 at a time),",
+        f"`DescribeSnapshots` for the encrypted snapshots only, 200 per call (⌈{count:,}/200⌉ = {-(-count // 200)} per region); per key, once",
+        "per run, one `DescribeKey` and one `GetKeyPolicy`; Organizations and STS a few calls per run, whatever the number of AMIs.",
+        f"Here: {per_region.get('DescribeImageAttribute', 0)} `DescribeImageAttribute`, {per_region.get('DescribeSnapshots', 0)} `DescribeSnapshots`, "
+        f"{per_region.get('DescribeKey', 0)} `DescribeKey`, {per_region.get('GetKeyPolicy', 0)} `GetKeyPolicy`; "
+        + (f"write calls: {', '.join(writes)}." if writes else "no write call."), ""])
+
+
+def replace_audit_section(text, section):
+    """``text`` (results.md) with its audit section replaced by ``section`` (or ``section`` added at the end)."""
+    start = text.find(AUDIT_HEADING)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + len(AUDIT_HEADING))
+    return text[:start] + section + (text[end + 1:] if end >= 0 else "")
+
+
 def versions():
     return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; Python {platform.python_version()}; "
             f"ansible-core {version('ansible-core')}, boto3 {version('boto3')}, botocore {version('botocore')}, moto {version('moto')}.")
@@ -218,6 +278,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slow-repeats", type=int, default=1, help="repetitions of (b) above N=100 (each takes minutes)")
     parser.add_argument("--no-role", action="store_true", help="skip the role benchmark")
+    parser.add_argument("--audit-count", type=int, default=1000, help="AMIs per region in the audit benchmark")
+    parser.add_argument("--audit-regions", nargs="+", default=[REGION, "eu-west-1", "ap-southeast-2"])
+    parser.add_argument("--audit-repeats", type=int, default=3)
+    parser.add_argument("--no-audit", action="store_true", help="skip the audit benchmark")
+    parser.add_argument("--audit-only", action="store_true", help="run the audit benchmark alone and replace only its section of the output")
     parser.add_argument("--output", default=os.path.join(HERE, "results.md"))
     args = parser.parse_args(argv)
 
@@ -226,10 +291,27 @@ def main(argv=None):
         world = json.load(handle)
     emulator = control(endpoint)
     ou_arn = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
+
+    def kms_grant(region, key_arn):
+        """Let the OU use the key, with the collection's own module (not counted: the counter is reset before each audit)."""
+        spec = {"bench_region": region, "bench_key": key_arn, "bench_ou_arn": ou_arn}
+        with_spec(spec, lambda path: timed(["ansible-playbook", os.path.join(HERE, "grant.yml"), "-e", f"@{path}"]))
+
+    def audit():
+        return bench_audit(emulator, endpoint, args.audit_count, args.audit_regions, args.audit_repeats, ou_arn, kms_grant)
+
+    if args.audit_only:
+        with open(args.output, encoding="utf-8") as handle:
+            text = handle.read()
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(replace_audit_section(text, audit_section(audit())))
+        print(f"written to {args.output}")
+        return 0
     ways = bench_ways(emulator, endpoint, args.sizes, args.repeats, args.slow_repeats, ou_arn)
     role = {} if args.no_role else bench_role(emulator, endpoint, args.repeats)
+    audit = None if args.no_audit else audit()  # last: its thousands of images would slow the others' DescribeImages
     with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(report(ways, role, args.repeats))
+        handle.write(report(ways, role, args.repeats) + ("\n" + audit_section(audit) if audit else ""))
     print(f"written to {args.output}")
     return 0
 

@@ -117,6 +117,17 @@ def partition_of_region(region):
         return None
 
 
+def known_regions(service):
+    """Every region of every partition in which the installed botocore knows ``service`` ({region: partition}); empty when
+    botocore cannot say."""
+    try:
+        session = botocore.session.get_session()
+        return {region: partition for partition in session.get_available_partitions()
+                for region in session.get_available_regions(service, partition_name=partition)}
+    except (AttributeError, botocore.exceptions.BotoCoreError):
+        return {}
+
+
 def list_all(client, operation, **params):
     """Every page of a paginated call merged into one result (pages may be empty)."""
     return client.get_paginator(operation).paginate(**params).build_full_result()

@@ -92,3 +92,39 @@ def describe_launch_permissions(client, image_id):
 def modify_launch_permissions(client, image_id, launch_permission):
     """One ModifyImageAttribute carrying every add and remove for the image."""
     ec2_retry(client.modify_image_attribute)(ImageId=image_id, LaunchPermission=launch_permission)
+
+
+@api_call("describe the caller's images in {0}")
+def describe_owned_images(client, region, filters, image_ids=None):  # pylint: disable=unused-argument
+    """The caller's images in the client's region (``region`` names it in messages) matching ``filters``, every page; with
+    ``image_ids``, only those, in batches of :data:`FILTER_BATCH` (an ID that is not there is simply absent). Deprecated and
+    disabled images are included: an audit must see them."""
+    if not image_ids:
+        return _list_all(client, "describe_images", Owners=["self"], Filters=list(filters), IncludeDeprecated=True, IncludeDisabled=True)["Images"]
+    found = []
+    for batch in batches(image_ids, FILTER_BATCH):
+        batch_filters = list(filters) + [{"Name": "image-id", "Values": batch}]
+        found.extend(_list_all(client, "describe_images", Owners=["self"], Filters=batch_filters, IncludeDeprecated=True,
+                               IncludeDisabled=True)["Images"])
+    return found
+
+
+@api_call("describe the images this account may launch in {0}")
+def describe_launchable_images(client, region, filters, image_ids=None):  # pylint: disable=unused-argument
+    """The images of other accounts this account may launch: with ``image_ids``, those of them it can see (its own, public
+    ones and ones shared with it; batched, the others are absent); else every image explicitly shared with it
+    (``ExecutableUsers=self``) matching ``filters``."""
+    if not image_ids:
+        return _list_all(client, "describe_images", ExecutableUsers=["self"], Filters=list(filters), IncludeDeprecated=True)["Images"]
+    found = []
+    for batch in batches(image_ids, FILTER_BATCH):
+        found.extend(_list_all(client, "describe_images", Filters=list(filters) + [{"Name": "image-id", "Values": batch}],
+                               IncludeDeprecated=True)["Images"])
+    return found
+
+
+@api_call("read the Allowed AMIs settings in {0}")
+def get_allowed_images_settings(client, region):  # pylint: disable=unused-argument
+    """GetAllowedImagesSettings: ``{"State", "ImageCriteria", "ManagedBy"}`` of the caller's account in the client's region."""
+    answer = ec2_retry(client.get_allowed_images_settings)()
+    return {"State": answer.get("State"), "ImageCriteria": answer.get("ImageCriteria", []), "ManagedBy": answer.get("ManagedBy")}

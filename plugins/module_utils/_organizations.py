@@ -8,7 +8,7 @@
 ``DescribeOrganization`` works from any member account; reading the tree
 (``ListRoots``, ``ListParents``, ``ListOrganizationalUnitsForParent``,
 ``DescribeOrganizationalUnit``) needs the management account or a delegated
-administrator. :class:`OrganizationTree` reads the tree lazily and remembers
+administrator (``ListAccountsForParent`` too). :class:`OrganizationTree` reads the tree lazily and remembers
 what it has seen, so each parent is listed and each OU looked up at most once.
 """
 
@@ -79,6 +79,11 @@ def list_parents(client, child_id):
     return _list_all(client, "list_parents", ChildId=child_id).get("Parents", [])
 
 
+@_organizations_call("list the accounts directly under {0}")
+def list_accounts_for_parent(client, parent_id):
+    return _list_all(client, "list_accounts_for_parent", ParentId=parent_id).get("Accounts", [])
+
+
 @_organizations_call("describe organizational unit {0}")
 def describe_unit(client, ou_id):
     return organizations_retry(client.describe_organizational_unit)(OrganizationalUnitId=ou_id)["OrganizationalUnit"]
@@ -94,6 +99,7 @@ class OrganizationTree:
         self._children = {}  # parent ID -> [OU dicts]
         self._parent = {}  # child ID -> parent ID
         self._units = {}  # OU ID -> OU dict (Id, Name, Arn)
+        self._accounts = {}  # parent ID -> [account dicts]
 
     @property
     def organization(self):
@@ -121,6 +127,14 @@ class OrganizationTree:
                 self._units[unit["Id"]] = unit
                 self._parent[unit["Id"]] = parent_id
         return self._children[parent_id]
+
+    def accounts(self, parent_id):
+        """The accounts directly under a root or OU (``ListAccountsForParent``), listed once."""
+        if parent_id not in self._accounts:
+            self._accounts[parent_id] = list_accounts_for_parent(self._client, parent_id)
+            for account in self._accounts[parent_id]:
+                self._parent[account["Id"]] = parent_id
+        return self._accounts[parent_id]
 
     def unit(self, ou_id):
         """``DescribeOrganizationalUnit`` unless the OU was already seen in a listing."""

@@ -40,9 +40,10 @@ share its snapshots), else ``InvalidSnapshot.NotFound``; with a key the account 
 call answers and the volume never becomes available, as with a key EBS cannot use (see
 ``ebs_symmetric``). moto finds snapshots only in the caller's own account.
 
-Not modelled: the consumer account's own IAM policies (taken to allow), Allowed AMIs settings,
-launch templates (a RunInstances without ImageId is left to moto), and the volumes of a consumer's
-instance (moto gives each instance an unencrypted default root volume). Always on: it is what AWS does.
+Not modelled here: the consumer account's own IAM policies (taken to allow), Allowed AMIs settings
+(``allowed_images`` wraps RunInstances for them), launch templates (a RunInstances without ImageId is
+left to moto), and the volumes of a consumer's instance (moto gives each instance an unencrypted
+default root volume). Always on: it is what AWS does.
 """
 
 from __future__ import annotations
