@@ -30,7 +30,7 @@ description:
     OUs that no longer exist; where the accounts shared with sit; and, with O(list_accounts), the accounts each share reaches
     (C(ListAccountsForParent) and C(ListOrganizationalUnitsForParent) down the tree). Each listing is made once per run. When the
     tree cannot be read, the audit goes on with a warning that names the missing permissions and what is lost.
-  - Copies in other regions are found as the M(orgshare.aws.share_ami) role finds them (the tags
+  - Copies in other regions are found as the P(orgshare.aws.share_ami#role) role finds them (the tags
     M(orgshare.aws.ami_region_copy) writes), among the images of the regions audited; a copy whose organizations and OUs differ
     from its source's is reported (region drift).
   - From a consumer account (O(perspective=consumer)), the same module answers "can this account launch these AMIs, and if not,
