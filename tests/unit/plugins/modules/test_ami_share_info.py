@@ -10,6 +10,7 @@ Each test makes images of its own, named with a prefix of its own, and audits on
 
 import uuid
 
+import botocore.session
 import pytest
 
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
@@ -229,6 +230,15 @@ def test_bad_input_fails_before_any_call(stand_in, params, fragment):
 
 # --- the consumer's side ---------------------------------------------------------------------------------------------------------
 
+# Allowed AMIs came to the EC2 API (and botocore's model) in December 2024, after the collection's botocore
+# floor (1.35.0): with an older botocore the consumer's check says it could not read them (tested below and
+# here), and the tests that configure them need a botocore that can.
+HAS_ALLOWED_AMIS = "GetAllowedImagesSettings" in botocore.session.get_session().get_service_model("ec2").operation_names
+NO_ALLOWED_AMIS_WARNING = [
+    "Allowed AMIs were not checked in us-east-1: the installed botocore has no GetAllowedImagesSettings (Allowed AMIs came in"
+    " December 2024; upgrade boto3 and botocore to a release from then or later)."
+]
+
 
 @pytest.fixture
 def member(world):
@@ -257,10 +267,11 @@ def test_a_member_can_launch_what_was_shared_with_its_ou(audit, make_image, new_
     grant(key, organizational_unit_arns=[prod])
     emulator.reset_calls()
     result = audit(perspective="consumer", account_id=member, image_ids=[image_id], kms_key_arns=[key], name_patterns=None)
-    assert result["findings"] == [] and result["warnings"] == []
+    assert result["findings"] == [] and result["warnings"] == ([] if HAS_ALLOWED_AMIS else NO_ALLOWED_AMIS_WARNING)
     (entry,) = result["images"]
     assert entry["visible"] and entry["can_launch"] is True and entry["kms_keys"][0]["describe_key"] is True
-    assert result["allowed_images"] == {"us-east-1": {"State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}}
+    if HAS_ALLOWED_AMIS:
+        assert result["allowed_images"] == {"us-east-1": {"State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}}
     assert emulator.calls()["kms"] == {"DescribeKey": 1} and writes(emulator.calls) == {}
 
 
@@ -285,6 +296,7 @@ def test_the_consumer_is_told_who_must_fix_what(audit, make_image, new_key, shar
     assert [finding["code"] for finding in without_keys["findings"]] == ["key_unknown"] and without_keys["images"][0]["can_launch"] is None
 
 
+@pytest.mark.skipif(not HAS_ALLOWED_AMIS, reason="this botocore has no Allowed AMIs operations to configure them with")
 def test_the_consumers_allowed_amis(audit, make_image, shared, world, member, allowed_images):
     prod = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
     image_id = make_image()
