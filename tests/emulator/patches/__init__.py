@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 
-from . import amis, disabled, ebs, ebs_defaults, ebs_symmetric, kms, kms_accounts, kms_principals, organizations, sharing, visibility
+from . import amis, copy_limits, disabled, ebs, ebs_defaults, ebs_symmetric, kms, kms_accounts, kms_principals, organizations, sharing, visibility
 
 _LOCK = threading.Lock()
 # In the order they are installed: a patch that wraps another's replacement comes after it.
-PATCH_MODULES = (ebs_defaults, ebs, ebs_symmetric, amis, sharing, visibility, disabled, kms, kms_principals, kms_accounts, organizations)
+PATCH_MODULES = (ebs_defaults, ebs, ebs_symmetric, amis, sharing, visibility, copy_limits, disabled, kms, kms_principals, kms_accounts,
+                 organizations)
 
 
 def apply_patches() -> None:
