@@ -337,6 +337,7 @@ def region_problems(regions, partitions, source_region, option="destination_regi
 
 
 def unknown_region_problem(region, option):
+    """``region``, given in ``option``, is not a region botocore knows."""
     return (
         f"{option}: {region!r} is not a region (not one the installed botocore knows): check its spelling, e.g. eu-west-1. "
         "A region newer than the installed botocore needs a newer botocore."
@@ -449,7 +450,7 @@ def plan_region(sources, region, source_region, key_arn, images, encryptions, na
             plan["name"] = name
         else:
             plan["name"] = copy_name(source.get("Name", ""), key_arn, taken, suffix="-copy" if region == source_region else "")
-        holder = taken.get(plan["name"]) or names_held.get(plan["name"])
+        holder = names_held.get(plan["name"])
         if holder is not None:
             held_by = (
                 f"the earlier copy {holder['ImageId']} in {region}, which is {describe_encryption(encryptions.get(holder['ImageId']))}"
