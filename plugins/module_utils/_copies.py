@@ -187,11 +187,10 @@ class RegionCopies:
     def _read_keys(self):
         """The key each new available copy's snapshots are encrypted with (one DescribeSnapshots for the region)."""
         finished = [job for job in self.jobs if job.image is not None and job.changed and _images.encrypted_snapshot_ids(job.image)]
-        snapshot_ids = [snapshot_id for job in finished for snapshot_id in _images.encrypted_snapshot_ids(job.image)]
-        if not snapshot_ids:
+        if not finished:
             return
         try:
-            snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(self.client, snapshot_ids)}
+            snapshots = _ec2.encrypted_snapshots_of(self.client, [job.image for job in finished])
         except OrgShareError:
             return  # the key asked for stands in for the one read back
         for job in finished:

@@ -15,7 +15,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
 from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
 from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
+from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._images import encrypted_snapshot_ids
 
 # RequestLimitExceeded and InternalError are in AWSRetry's list already.
 ec2_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
@@ -103,6 +105,16 @@ def describe_snapshots(client, snapshot_ids):
     for batch in batches(snapshot_ids, FILTER_BATCH):
         found.extend(_list_all(client, "describe_snapshots", Filters=[{"Name": "snapshot-id", "Values": batch}])["Snapshots"])
     return found
+
+
+def encrypted_snapshots_of(client, images):
+    """Snapshot ID -> DescribeSnapshots entry, for the snapshots DescribeImages reports encrypted in ``images``.
+
+    One batched DescribeSnapshots, none at all when no snapshot is encrypted: unencrypted snapshots
+    have no key to look up.
+    """
+    snapshot_ids = unique(snapshot_id for image in images for snapshot_id in encrypted_snapshot_ids(image))
+    return {snapshot["SnapshotId"]: snapshot for snapshot in describe_snapshots(client, snapshot_ids)} if snapshot_ids else {}
 
 
 @api_call("read the launch permissions of {0}")

@@ -411,7 +411,6 @@ except ImportError:
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import CopyJob
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import RegionCopies
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
@@ -558,12 +557,6 @@ def load_default_key(ec2, kms, region):
     return key, warning
 
 
-def snapshots_of(ec2, images):
-    """Snapshot ID -> DescribeSnapshots entry, for the encrypted snapshots of ``images`` (one batched call, none when there are none)."""
-    snapshot_ids = unique(snapshot_id for image in images for snapshot_id in _images.encrypted_snapshot_ids(image))
-    return {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, snapshot_ids)} if snapshot_ids else {}
-
-
 def survey_region(ec2, kms, region, key_ref, key_option, source_image_ids, source_region):
     """What one destination region holds: the key its copies get (None: unencrypted), a warning about it, and every earlier
     copy of the sources there (one batched lookup by the tags the copies carry) with how each is encrypted.
@@ -578,7 +571,7 @@ def survey_region(ec2, kms, region, key_ref, key_option, source_image_ids, sourc
         ],
         (f"tag:{_images.SOURCE_IMAGE_TAG}", source_image_ids),
     )
-    snapshots = snapshots_of(ec2, images)
+    snapshots = _ec2.encrypted_snapshots_of(ec2, images)
     return {
         "key_arn": key["Arn"] if key else None,
         "warning": warning,
@@ -591,7 +584,7 @@ def same_region_problems(module, source_ec2, sources, region, key_arn):
     """Copies into the sources' own region that would add nothing (see :func:`_images.same_region_problem`)."""
     account_id = caller_account_id(module.client("sts"))
     owned = [source for source in sources if source.get("OwnerId") == account_id]
-    snapshots = snapshots_of(source_ec2, owned)
+    snapshots = _ec2.encrypted_snapshots_of(source_ec2, owned)
     problems = (_images.same_region_problem(source, _images.source_encryption(source, snapshots), key_arn, region, account_id) for source in owned)
     return [problem for problem in problems if problem]
 
