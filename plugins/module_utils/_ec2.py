@@ -15,6 +15,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
 from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
 from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
+from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._images import encrypted_snapshot_ids
 
 # RequestLimitExceeded and InternalError are in AWSRetry's list already.
 ec2_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
@@ -40,9 +43,22 @@ def describe_images(client, image_ids, owners):
 
 
 @api_call("look up images by tag")
-def describe_images_by_filters(client, filters):
-    """The caller's images matching ``filters`` (every page)."""
-    return _list_all(client, "describe_images", Owners=["self"], Filters=filters, IncludeDeprecated=True, IncludeDisabled=True)["Images"]
+def describe_images_by_filters(client, filters, batched_filter=None):
+    """The caller's images matching ``filters`` (every page).
+
+    ``batched_filter`` is ``(name, values)``: a filter with more values than one call takes, sent
+    :data:`FILTER_BATCH` values a call along with ``filters``.
+    """
+    name, values = batched_filter or (None, [None])
+    found = []
+    for batch in batches(values, FILTER_BATCH):
+        batch_filters = filters + ([{"Name": name, "Values": batch}] if name else [])
+        found.extend(_list_all(client, "describe_images", Owners=["self"], Filters=batch_filters, IncludeDeprecated=True, IncludeDisabled=True)["Images"])
+    return found
+
+
+class CopyQuotaReached(OrgShareError):
+    """CopyImage was refused for the quota of concurrent AMI copies into the region (ResourceLimitExceeded)."""
 
 
 @api_call(
@@ -53,10 +69,19 @@ def describe_images_by_filters(client, filters):
             "Cannot {what}: another image of this account in the destination region already has that name ({code}); "
             "AMI names are unique per account and region: set name to another one, or deregister the image that holds it.",
         ),
+        ErrorRule(
+            "ResourceLimitExceeded",
+            "Cannot {what} now: {region} has as many AMI copies in flight as its quota allows ({code})",
+            CopyQuotaReached,
+        ),
     ),
 )
 def copy_image(client, request):
-    """CopyImage, called in the destination region; returns the new image ID."""
+    """CopyImage, called in the destination region; returns the new image ID.
+
+    Not retried for ResourceLimitExceeded (neither botocore nor AWSRetry retries it): the caller
+    waits for copies in flight to finish and tries again (:class:`CopyQuotaReached`).
+    """
     return ec2_retry(client.copy_image)(**request)["ImageId"]
 
 
@@ -80,6 +105,16 @@ def describe_snapshots(client, snapshot_ids):
     for batch in batches(snapshot_ids, FILTER_BATCH):
         found.extend(_list_all(client, "describe_snapshots", Filters=[{"Name": "snapshot-id", "Values": batch}])["Snapshots"])
     return found
+
+
+def encrypted_snapshots_of(client, images):
+    """Snapshot ID -> DescribeSnapshots entry, for the snapshots DescribeImages reports encrypted in ``images``.
+
+    One batched DescribeSnapshots, none at all when no snapshot is encrypted: unencrypted snapshots
+    have no key to look up.
+    """
+    snapshot_ids = unique(snapshot_id for image in images for snapshot_id in encrypted_snapshot_ids(image))
+    return {snapshot["SnapshotId"]: snapshot for snapshot in describe_snapshots(client, snapshot_ids)} if snapshot_ids else {}
 
 
 @api_call("read the launch permissions of {0}")

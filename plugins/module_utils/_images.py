@@ -44,12 +44,24 @@ KMS_KEY_TAG = "orgshare:kms-key-arn"
 UNENCRYPTED = "unencrypted"
 # A copy in these states is, or is becoming, usable; failed (and every other state) never counts.
 LIVE_COPY_STATES = ("available", "pending")
+# The states in which a copy will never become available.
+FAILED_COPY_STATES = ("failed", "error", "invalid", "deregistered", "disabled")
+
+# EC2 User Guide, "Copy an AMI", "Cross-Region copying", Limits: "Destination Regions are limited to
+# 100 concurrent AMI copies." A CopyImage beyond the quota is refused with ResourceLimitExceeded.
+DEFAULT_CONCURRENT_COPIES = 100
+# CopyImage SnapshotCopyCompletionDurationMinutes, "in 15 minute increments" (EC2 API Reference); Amazon
+# EBS User Guide, "Time-based copies for Amazon EBS snapshots and EBS-backed AMIs": "you specify a
+# completion duration, between 15 minutes and 48 hours, ... in 15 minute increments".
+COMPLETION_MINUTES_STEP = 15
+COMPLETION_MINUTES_MAX = 48 * 60
+_KMS_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key|alias)/")
 
 
-def check_image_ids(image_ids):
-    """The image IDs without repeats, in input order; refuses an empty list or a malformed ID."""
+def check_image_ids(image_ids, option="image_ids"):
+    """The image IDs without repeats, in input order; refuses an empty list (naming ``option``) or a malformed ID."""
     if not image_ids:
-        raise OrgShareError("image_ids is empty: give at least one AMI ID (ami-...).")
+        raise OrgShareError(f"{option} is empty: give at least one AMI ID (ami-...).")
     malformed = [image_id for image_id in image_ids if not isinstance(image_id, str) or not _IMAGE_ID.match(image_id)]
     if malformed:
         raise OrgShareError(
@@ -160,19 +172,29 @@ def tags_of(image):
     return {tag["Key"]: tag["Value"] for tag in image.get("Tags") or []}
 
 
-def copies_of(images, source_image_id, source_region, states=LIVE_COPY_STATES):
-    """The copies of one source among ``images``: "the copy of X in region R", decided once.
+def is_copy_of(image, source_image_id, source_region):
+    """Whether ``image`` is tagged as a copy of ``source_image_id`` from ``source_region``.
 
-    A copy is an image tagged as a copy of ``source_image_id`` from ``source_region`` whose
-    state is available or pending (a failed copy never counts; ``states`` asks for others,
-    such as disabled). Available copies come first, then the newest.
+    EC2 reports the source of a copy itself (DescribeImages ``SourceImageId`` and
+    ``SourceImageRegion``); where it does, it must agree with the tags, so that tags copied
+    onto another image (CopyImage ``CopyImageTags`` of a copy) never make it a copy of that source.
     """
-    found = [
-        image for image in images
-        if tags_of(image).get(SOURCE_IMAGE_TAG) == source_image_id
-        and tags_of(image).get(SOURCE_REGION_TAG) == source_region
-        and image.get("State") in states
-    ]
+    tags = tags_of(image)
+    return (
+        tags.get(SOURCE_IMAGE_TAG) == source_image_id
+        and tags.get(SOURCE_REGION_TAG) == source_region
+        and image.get("SourceImageId", source_image_id) == source_image_id
+        and image.get("SourceImageRegion", source_region) == source_region
+    )
+
+
+def copies_of(images, source_image_id, source_region, states=LIVE_COPY_STATES):
+    """The copies of one source among ``images`` (:func:`is_copy_of`) in ``states``, ranked.
+
+    A failed copy never counts; ``states`` asks for others, such as disabled. Available
+    copies come first, then the newest.
+    """
+    found = [image for image in images if is_copy_of(image, source_image_id, source_region) and image.get("State") in states]
     found.sort(key=lambda image: image.get("CreationDate") or "", reverse=True)
     found.sort(key=lambda image: image.get("State") != "available")
     return found
@@ -203,19 +225,27 @@ def describe_encryption(encryption):
     return "encrypted with " + " and ".join(encryption)
 
 
-def select_copy(copies, encryptions, wanted_key_arn):
-    """``(copy, others)``: the copy that counts as the one asked for, and the copies that do not.
+def earlier_copy(images, source_image_id, source_region, encryptions, wanted_key_arn):
+    """``(copy, others, disabled)``: which earlier copy of a source in a region counts, decided in one place.
 
-    ``copies`` come from :func:`copies_of`; ``encryptions`` maps image ID to
-    :func:`copy_encryption`; ``wanted_key_arn`` is the key the copy must be encrypted
-    with, None for an unencrypted copy. Only a copy encrypted exactly as asked counts:
-    an earlier copy under another key (or unencrypted, or not to be told) is never
-    taken for it.
+    ``images`` are the images found in the region (any source), ``encryptions`` maps image ID to
+    :func:`copy_encryption`, ``wanted_key_arn`` is the key the copy must be encrypted with (None
+    for an unencrypted copy). ``copy`` is the live copy (:func:`copies_of`: available before
+    pending, then the newest) encrypted exactly as asked, or None; ``others`` are the live copies
+    that do not count (another key, unencrypted, or not to be told yet), in rank order; ``disabled``
+    is, when no live copy counts, a disabled copy encrypted as asked (to refuse with the fix), else None.
     """
     wanted = (wanted_key_arn,) if wanted_key_arn else ()
-    chosen = next((image for image in copies if encryptions.get(image["ImageId"]) == wanted), None)
-    others = [image for image in copies if image is not chosen]
-    return chosen, others
+
+    def encrypted_as_asked(image):
+        return encryptions.get(image["ImageId"]) == wanted
+
+    live = copies_of(images, source_image_id, source_region)
+    chosen = next((image for image in live if encrypted_as_asked(image)), None)
+    disabled = None
+    if chosen is None:
+        disabled = next((image for image in copies_of(images, source_image_id, source_region, states=("disabled",)) if encrypted_as_asked(image)), None)
+    return chosen, [image for image in live if image is not chosen], disabled
 
 
 def image_name_problem(name, option="name"):
@@ -258,3 +288,182 @@ def copy_name(source_name, key_arn, taken, suffix=""):
     if name not in taken:
         return name
     return fit_name(source_name, suffix + "-" + (key_arn.rsplit("/", 1)[-1] if key_arn else UNENCRYPTED))
+
+
+def concurrent_copies_problem(bound, option="max_concurrent_copies"):
+    """Why ``bound`` cannot bound the copies in flight per destination region, or None."""
+    if bound >= 1:
+        return None
+    return (
+        f"{option} is {bound}: at least one copy must be in flight in each destination region for any copy to be made. "
+        f"Give 1 or more (the default, {DEFAULT_CONCURRENT_COPIES}, is EC2's quota of concurrent AMI copies per destination Region)."
+    )
+
+
+def completion_duration_problem(minutes, option="snapshot_copy_completion_duration_minutes"):
+    """Why EC2 would refuse ``minutes`` as a time-based copy's completion duration, or None (None too when unset)."""
+    if minutes is None or (COMPLETION_MINUTES_STEP <= minutes <= COMPLETION_MINUTES_MAX and minutes % COMPLETION_MINUTES_STEP == 0):
+        return None
+    return (
+        f"{option} is {minutes}: a time-based copy completes within 15 to {COMPLETION_MINUTES_MAX} minutes (48 hours), given in "
+        "steps of 15 minutes (Amazon EBS User Guide, \"Time-based copies\"). Give 15, 30, 45, ... or "
+        f"{COMPLETION_MINUTES_MAX}, or leave it unset for a copy made on a best-effort basis."
+    )
+
+
+def region_problems(regions, partitions, source_region, option="destination_regions"):
+    """Messages for the regions CopyImage cannot copy into from ``source_region``, or for ``source_region`` itself.
+
+    ``partitions`` maps every region botocore knows to its partition. A region it does not know,
+    one named twice, or one in another partition than the source region (CopyImage copies within a
+    partition; CreateStoreImageTask and CreateRestoreImageTask cross partitions) is refused.
+    """
+    problems = []
+    if source_region not in partitions:
+        problems.append(unknown_region_problem(source_region, "source_region"))
+    for region in unique(regions):
+        count = regions.count(region)
+        if count > 1:
+            problems.append(f"{option} names {region} {count} times: name each destination region once.")
+        if region not in partitions:
+            problems.append(unknown_region_problem(region, option))
+        elif source_region in partitions and partitions[region] != partitions[source_region]:
+            problems.append(
+                f"{option}: {region} is in the partition {partitions[region]}, the source region {source_region} in "
+                f"{partitions[source_region]}, and CopyImage copies only within a partition. Copy across partitions with "
+                "EC2 CreateStoreImageTask and CreateRestoreImageTask, or leave it out."
+            )
+    return problems
+
+
+def unknown_region_problem(region, option):
+    """``region``, given in ``option``, is not a region botocore knows."""
+    return (
+        f"{option}: {region!r} is not a region (not one the installed botocore knows): check its spelling, e.g. eu-west-1. "
+        "A region newer than the installed botocore needs a newer botocore."
+    )
+
+
+def region_keys(regions, kms_key_id, kms_key_ids):
+    """``(keys, problems)``: the key each destination region's copies are encrypted with, and keys given for the wrong region.
+
+    ``kms_key_ids`` (region -> key) wins over ``kms_key_id``, which serves every other region; None means
+    no key. A key ARN names one region (KMS keys are regional; a multi-Region key's replica has its own
+    ARN in each region): given for another region, it is refused.
+    """
+    kms_key_ids = kms_key_ids or {}
+    keys = {region: kms_key_ids.get(region, kms_key_id) for region in regions}
+    problems = []
+    for region, key in keys.items():
+        match = _KMS_ARN_REGION.match(key or "")
+        if match and match.group("region") != region:
+            problems.append(
+                f"{key_option(region, kms_key_ids)} {key!r} is a key of {match.group('region')}, but it is given for the copies in {region}: KMS keys are "
+                f"regional. Give {region} its own key in kms_key_ids (a multi-Region key's replica there has its own ARN), or "
+                "an alias name that exists in every destination region."
+            )
+    for region, key in kms_key_ids.items():
+        if not isinstance(key, str) or not key:
+            problems.append(f"kms_key_ids[{region!r}] is {key!r}: give a key ID, key ARN, alias name or alias ARN.")
+    return keys, problems
+
+
+def key_option(region, kms_key_ids):
+    """The option that gives ``region`` its key (:func:`region_keys`), as messages name it."""
+    return f"kms_key_ids[{region!r}]" if region in (kms_key_ids or {}) else "kms_key_id"
+
+
+def missing_keys_problem(encrypted_ids, regions, single_region):
+    """The encrypted sources (``encrypted_ids``) need a key in each of ``regions`` (those without one), or None.
+
+    ``single_region``: the module copies into one region (its connection's), where kms_key_id is the fix.
+    """
+    if not encrypted_ids or not regions:
+        return None
+    one = len(encrypted_ids) == 1
+    sources = f"The source AMI {encrypted_ids[0]} is" if one else f"The source AMIs {', '.join(encrypted_ids)} are"
+    copies = "its copy" if one else "their copies"
+    if single_region:
+        (region,) = regions
+        return (
+            f"{sources} encrypted, so {copies} in {region} must be encrypted with a customer-managed key of {region}: set "
+            f"kms_key_id (for the share_ami role: share_ami_region_kms_keys['{region}'])."
+        )
+    return (
+        f"{sources} encrypted, so {copies} in {', '.join(regions)} must be encrypted with a customer-managed key of each region: "
+        f"give {', '.join(regions)} a key in kms_key_ids (region: key), or set kms_key_id to an alias name that exists in every "
+        "destination region."
+    )
+
+
+def source_encryption(image, snapshots):
+    """How a source image is encrypted, like :func:`copy_encryption` tells it of a copy (its snapshots only)."""
+    if not image_encrypted(image):
+        return ()
+    if not all(snapshot_id in snapshots for snapshot_id in encrypted_snapshot_ids(image)):
+        return None
+    return tuple(sorted(image_key_arns(image, snapshots)))
+
+
+def same_region_problem(source, encryption, wanted_key_arn, region, caller_account_id):
+    """Why copying ``source`` into its own ``region`` under ``wanted_key_arn`` makes no sense, or None.
+
+    Such a copy is for re-encrypting, or for owning a copy of another account's AMI. A copy of the
+    caller's own AMI that would be encrypted exactly as the source is (``encryption``, as
+    :func:`source_encryption` tells it; None when it cannot be told) would add nothing but a second AMI.
+    """
+    wanted = (wanted_key_arn,) if wanted_key_arn else ()
+    if source.get("OwnerId") != caller_account_id or encryption != wanted:
+        return None
+    return (
+        f"{source['ImageId']} would be copied into its own region {region} {describe_encryption(wanted)}, as it already is: "
+        "such a copy adds only a second AMI. A copy in the source region is for re-encrypting: give "
+        f"{region} another customer-managed key (kms_key_ids or kms_key_id), or leave {region} out of the destinations."
+    )
+
+
+def plan_region(sources, region, source_region, key_arn, images, encryptions, name=None):
+    """``(plans, problems)``: how each source's copy in ``region`` stands, and what stops the run before any copy.
+
+    ``sources`` are the described source images; ``key_arn`` the key every copy in ``region`` is
+    encrypted with (None: unencrypted); ``images`` the images found there as copies of any source,
+    ``encryptions`` their :func:`copy_encryption` by image ID; ``name`` an explicit name (one source).
+    A plan is ``{"source", "region", "key_arn", "copy", "others", "name"}``: ``copy`` is the earlier
+    copy that counts (:func:`earlier_copy`) or None when one is to be made, then named ``name``.
+    Names are unique per account and region: a new name held by a copy of another source, or given
+    to two new copies, is a problem.
+    """
+    plans, problems, new_names = [], [], {}
+    names_held = {image.get("Name"): image for image in images}
+    for source in sources:
+        copy, others, disabled = earlier_copy(images, source["ImageId"], source_region, encryptions, key_arn)
+        plan = {"source": source, "region": region, "key_arn": key_arn, "copy": copy, "others": others, "name": copy.get("Name") if copy else None}
+        plans.append(plan)
+        if copy is not None:
+            continue
+        if disabled is not None:
+            what = f"earlier copy of {source['ImageId']}"
+            problems.append(disabled_problem(disabled["ImageId"], region, what=what) + " Or deregister it, and a new copy is made.")
+            continue
+        taken = {image.get("Name"): image for image in others}
+        if name:
+            plan["name"] = name
+        else:
+            plan["name"] = copy_name(source.get("Name", ""), key_arn, taken, suffix="-copy" if region == source_region else "")
+        holder = names_held.get(plan["name"])
+        if holder is not None:
+            held_by = (
+                f"the earlier copy {holder['ImageId']} in {region}, which is {describe_encryption(encryptions.get(holder['ImageId']))}"
+                if holder in others else f"{holder['ImageId']} in {region} ({holder.get('State')}), another copy this collection made there"
+            )
+            fix = ("Leave name unset (the new copy is then named after its key) or choose another name." if name
+                   else "Rename or deregister that image, or copy this source alone with a name of its own.")
+            problems.append(f"name {plan['name']!r} is already the name of {held_by}: AMI names are unique per account and region. {fix}")
+        new_names.setdefault(plan["name"], []).append(source["ImageId"])
+    for new_name, image_ids in new_names.items():
+        if len(image_ids) > 1:
+            problems.append(
+                f"{' and '.join(image_ids)} would all be copied into {region} as {new_name!r}, and AMI names are unique per account and "
+                "region: copy them in separate tasks, each with a name of its own."
+            )
+    return plans, problems

@@ -9,14 +9,15 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
-def run_module(argument_spec, ensure, **fixed_result):
+def run_module(argument_spec, ensure, module_args=None, **fixed_result):
     """Build the module (check mode supported), run ``ensure(module)`` and exit with its result.
 
     An AnsibleAWSError (OrgShareError included) becomes ``fail_json`` with its message, and with the
     keyword arguments it was raised with as further result keys (data the operator needs to act on the
-    failure); ``fixed_result`` adds keys every result has (``changed=False`` for info modules).
+    failure); ``module_args`` are further AnsibleAWSModule arguments (``mutually_exclusive``...);
+    ``fixed_result`` adds keys every result has (``changed=False`` for info modules).
     """
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, **(module_args or {}))
     try:
         result = ensure(module)
     except AnsibleAWSError as e:

@@ -299,9 +299,7 @@ def load_images(ec2, image_ids, region):
 
 def load_encryption(ec2, kms, images, enforce):
     """``(snapshots by ID, key metadata by ARN)``; with ``enforce``, refuses images that cannot be shared or used."""
-    # Unencrypted snapshots have no key: only the encrypted ones are described (none, for plain images).
-    wanted = unique(snapshot_id for image in images for snapshot_id in _images.encrypted_snapshot_ids(image))
-    snapshots = {snapshot["SnapshotId"]: snapshot for snapshot in _ec2.describe_snapshots(ec2, wanted)} if wanted else {}
+    snapshots = _ec2.encrypted_snapshots_of(ec2, images)
     key_arns = unique(
         snapshot["KmsKeyId"] for snapshot in snapshots.values() if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
     )

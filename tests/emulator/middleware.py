@@ -105,6 +105,12 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number, 0 or more, got {value!r}")
+    return value
+
+
 def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be true or false, got {value!r}")
@@ -115,7 +121,7 @@ def current_settings() -> dict[str, Any]:
     """The emulator's behaviour switches (README, "Control API"), each with its current value."""
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
+    from .patches import copy_limits, ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     return {
@@ -125,6 +131,7 @@ def current_settings() -> dict[str, Any]:
         "key_policy_read_lag_seconds": kms.KEY_POLICY_READ_LAG["seconds"],
         "image_visibility_lag_seconds": visibility.IMAGE_VISIBILITY_LAG["seconds"],
         "put_key_policy_checks_principals": kms_principals.PRINCIPAL_CHECKS["on"],
+        "concurrent_copies_per_region": copy_limits.CONCURRENT_COPIES["per_region"],
     }
 
 
@@ -138,7 +145,7 @@ def change_settings(data: Any) -> dict[str, Any]:
     """
     from moto import settings  # pylint: disable=import-outside-toplevel
 
-    from .patches import ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
+    from .patches import copy_limits, ebs_defaults, kms, kms_principals, visibility  # pylint: disable=import-outside-toplevel
     from .patches.amis import COPY_PENDING  # pylint: disable=import-outside-toplevel
 
     parsers = {
@@ -148,6 +155,7 @@ def change_settings(data: Any) -> dict[str, Any]:
         "key_policy_read_lag_seconds": _seconds,
         "image_visibility_lag_seconds": _seconds,
         "put_key_policy_checks_principals": _flag,
+        "concurrent_copies_per_region": _count,
     }
     if not isinstance(data, dict) or set(data) - set(parsers):
         raise ValueError(f"settings take {', '.join(parsers)}")
@@ -165,6 +173,8 @@ def change_settings(data: Any) -> dict[str, Any]:
         visibility.IMAGE_VISIBILITY_LAG["seconds"] = values["image_visibility_lag_seconds"]
     if "put_key_policy_checks_principals" in values:
         kms_principals.PRINCIPAL_CHECKS["on"] = values["put_key_policy_checks_principals"]
+    if "concurrent_copies_per_region" in values:
+        copy_limits.CONCURRENT_COPIES["per_region"] = values["concurrent_copies_per_region"]
     return current_settings()
 
 

@@ -20,10 +20,10 @@ from .patches import apply_patches
 
 # The behaviour switches of a fresh emulator: copies available at once, IAM not enforced, no
 # region with EBS encryption by default unless an account enables it, key policies read back and
-# new copies seen at once, key policy principals not checked.
+# new copies seen at once, key policy principals not checked, concurrent copies unlimited.
 DEFAULT_SETTINGS = {"copy_pending_seconds": 0, "enforce_iam": False, "ebs_encryption_by_default": {},
                     "key_policy_read_lag_seconds": 0, "image_visibility_lag_seconds": 0,
-                    "put_key_policy_checks_principals": False}
+                    "put_key_policy_checks_principals": False, "concurrent_copies_per_region": 0}
 # How often the serving loop checks for shutdown: bounds how long stop() takes.
 _POLL_INTERVAL = 0.05
 

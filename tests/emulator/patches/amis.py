@@ -192,6 +192,7 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
     sources = [(mapping, _mapping_snapshot(source, mapping)) for mapping in source.block_device_mappings]
     encryptions = {snapshot.id: copy_encryption(backend, encrypt or snapshot.encrypted, kms_key_id) for _mapping, snapshot in sources if snapshot}
     failure = next((reason for _encrypted, _key, reason in encryptions.values() if reason), None)
+    failure = next((reason for _mapping, snapshot in sources if snapshot for reason in [_source_key_problem(source, snapshot)] if reason), failure)
     mappings = []
     for mapping, snapshot in sources:
         mapping = copy.deepcopy(mapping)
@@ -204,6 +205,23 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
                 mapping["Ebs"]["SnapshotId"] = _copy_snapshot_for(backend, image, source, snapshot, encrypted, kms_key_arn).id
         mappings.append(mapping)
     return mappings, failure
+
+
+def _source_key_problem(source: Any, snapshot: Any) -> str | None:
+    """Why EC2 cannot read an encrypted source snapshot for a copy, or None.
+
+    A copy decrypts the source's snapshots with their key; a disabled key or one pending deletion
+    refuses Decrypt (KMS developer guide, "Key states of AWS KMS keys": DisabledException, "<key ARN>
+    is disabled" / "is pending deletion"). EC2 checks keys after CopyImage has answered, so the copy
+    ends failed; the docs do not word its StateReason, which is the emulator's.
+    """
+    if not snapshot.encrypted or not snapshot.kms_key_id:
+        return None
+    owner = owner_backend(source)
+    key = find_key(owner.account_id, owner.region_name, snapshot.kms_key_id)
+    if key is None or key.key_state == "Enabled":
+        return None
+    return f"The KMS key {key.arn} of the source snapshot {snapshot.id} is {key.key_state}: the snapshot cannot be decrypted to be copied."
 
 
 def _check_name_free(backend: Any, name: str | None) -> None:

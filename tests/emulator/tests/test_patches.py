@@ -197,6 +197,19 @@ def test_copy_image_with_an_unusable_key_ends_failed():
     assert image_of(copy_id, "eu-west-1")["State"] == "failed"
 
 
+@pytest.mark.parametrize("make_unusable", ["disable_key", "schedule_key_deletion"])
+def test_copy_of_a_source_whose_key_is_unusable_ends_failed_with_its_reason(make_unusable):
+    key = customer_key()
+    source = create_image(client("ec2"), "source", encrypted=True, kms_key_id=key["Arn"])
+    getattr(client("kms"), make_unusable)(KeyId=key["KeyId"])
+    destination_key = customer_key("eu-west-1")
+    copy_id = client("ec2", "eu-west-1").copy_image(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1",
+                                                    Encrypted=True, KmsKeyId=destination_key["Arn"])["ImageId"]
+    copied = image_of(copy_id, "eu-west-1")
+    assert copied["State"] == "failed"
+    assert key["Arn"] in copied["StateReason"]["Message"] and source["snapshot_ids"][0] in copied["StateReason"]["Message"]
+
+
 def test_copy_image_names_are_unique_per_account_and_region():
     source = create_image(client("ec2"), "source")
     copy = dict(Name="copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -223,3 +224,58 @@ def test_an_ami_is_shared_with_at_most_1000_entities():
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}], "Remove": [accounts[0]]})
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [accounts[1]]})
     assert len(ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]) == 1001
+
+
+# --- 6. Concurrent AMI copies per destination Region, and time-based copies -------------------------
+
+
+def copy_into(region: str, source_id: str, name: str, **params: Any) -> str:
+    return client("ec2", region).copy_image(Name=name, SourceImageId=source_id, SourceRegion="us-east-1", **params)["ImageId"]
+
+
+def test_copies_beyond_the_quota_of_a_destination_region_are_refused_until_one_completes(switch):
+    source = create_image(client("ec2"), "many-copies")["image_id"]
+    switch({"concurrent_copies_per_region": 2, "copy_pending_seconds": 0.8})
+    first, second = copy_into("eu-west-1", source, "copy-1"), copy_into("eu-west-1", source, "copy-2")
+    error = error_of(client("ec2", "eu-west-1").copy_image, Name="copy-3", SourceImageId=source, SourceRegion="us-east-1")
+    assert error["Code"] == "ResourceLimitExceeded" and "2 concurrent AMI copies" in error["Message"]
+    assert len(client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"]) == 2  # the refused call made nothing
+    copy_into("ap-southeast-2", source, "copy-elsewhere")  # each destination region has its own quota
+    time.sleep(0.9)
+    assert {image_of_region(image_id, "eu-west-1")["State"] for image_id in (first, second)} == {"available"}
+    copy_into("eu-west-1", source, "copy-3")
+
+
+def test_without_the_switch_copies_are_unlimited(switch):
+    source = create_image(client("ec2"), "unlimited-copies")["image_id"]
+    switch({"copy_pending_seconds": 600})
+    copies = [copy_into("eu-west-1", source, f"copy-{number}") for number in range(5)]
+    assert {image_of_region(image_id, "eu-west-1")["State"] for image_id in copies} == {"pending"}
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "2"])
+def test_the_copy_quota_switch_takes_a_whole_number(switch, value):
+    with pytest.raises(ValueError):
+        switch({"concurrent_copies_per_region": value})
+    assert current_settings()["concurrent_copies_per_region"] == 0
+
+
+@pytest.mark.parametrize("minutes", [0, 10, 20, 2895, 3000])
+def test_a_completion_duration_outside_15_to_2880_minutes_in_steps_of_15_is_refused(minutes):
+    source = create_image(client("ec2"), "timed-copy")["image_id"]
+    error = error_of(client("ec2", "eu-west-1").copy_image, Name="copy", SourceImageId=source, SourceRegion="us-east-1",
+                     SnapshotCopyCompletionDurationMinutes=minutes)
+    assert error["Code"] == "InvalidParameterValue" and str(minutes) in error["Message"]
+    assert client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"] == []
+
+
+@pytest.mark.parametrize("minutes", [15, 2880])
+def test_a_time_based_copy_reports_its_duration_on_its_snapshots(minutes):
+    source = create_image(client("ec2"), "timed-copy")["image_id"]
+    copy_id = copy_into("eu-west-1", source, "timed", SnapshotCopyCompletionDurationMinutes=minutes)
+    (snapshot_id,) = copy_snapshot_ids(copy_id, "eu-west-1")
+    assert snapshot_of(snapshot_id, "eu-west-1")["CompletionDurationMinutes"] == minutes
+
+
+def image_of_region(image_id: str, region: str) -> dict:
+    return client("ec2", region).describe_images(ImageIds=[image_id])["Images"][0]

@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import ami_region_copy
 
-DEFAULTS = dict(source_image_id=None, source_region="us-east-1", kms_key_id=None, name=None, description=None, tags={}, wait=True, wait_timeout=60)
+DEFAULTS = dict({option: spec.get("default") for option, spec in ami_region_copy.ARGUMENT_SPEC.items()}, source_region="us-east-1", wait_timeout=60)
 SOURCE_REGION = "us-east-1"
 DESTINATION = "eu-west-1"
 
@@ -335,9 +335,9 @@ def named_image(emulator, world):  # pylint: disable=unused-argument
     return make
 
 
-def test_a_long_source_name_gets_a_copy_name_that_fits(copy, named_image, emulator, calls):
-    source = named_image(126)  # with "-copy" (a copy in the source's region) it would be 131 characters
-    args = dict(source_image_id=source["image_id"], region=SOURCE_REGION)
+def test_a_long_source_name_gets_a_copy_name_that_fits(copy, named_image, emulator, world, calls):
+    source = named_image(126)  # with "-copy" (a copy in the source's region, re-encrypted) it would be 131 characters
+    args = dict(source_image_id=source["image_id"], region=SOURCE_REGION, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"])
     checked = copy(check_mode=True, **args)
     assert checked["changed"] and len(checked["name"]) == 128 and checked["name"].endswith("-copy")
     assert checked["name"].startswith(source["name"][:100])
@@ -399,3 +399,249 @@ def test_an_asymmetric_default_key_is_refused_before_copying(refused, new_image,
     assert "ModifyEbsDefaultKmsKeyId" in message and "kms_key_id" in message
     assert "CopyImage" not in calls().get("ec2", {})
     assert copies_of(emulator, source, DEFAULT_ON) == []
+
+
+# --- Many AMIs into many regions in one task --------------------------------------------------------------
+
+SECOND = "eu-central-1"  # a second destination no other test copies into
+# The quota counts every pending copy of the account in a region: these tests copy where no other test leaves one.
+QUOTA_REGION = "ap-south-1"
+
+
+@pytest.fixture
+def second_key(emulator):
+    """A customer-managed key in the second destination region."""
+    return emulator.client("kms", region=SECOND).create_key(Description="second region key")["KeyMetadata"]["Arn"]
+
+
+@pytest.fixture
+def switches(emulator):
+    """Change emulator switches for one test; all are back to their defaults afterwards."""
+    yield emulator.settings
+    emulator.settings(copy_pending_seconds=0, concurrent_copies_per_region=0, image_visibility_lag_seconds=0)
+
+
+def writes(calls):
+    return {action: count for action, count in calls().get("ec2", {}).items() if action in ("CopyImage", "CreateTags", "ModifyImageAttribute")}
+
+
+def entries_by_place(result):
+    return {(entry["region"], entry["source_image_id"]): entry for entry in result["copies"]}
+
+
+def test_three_images_into_two_regions_in_four_runs(copy, new_image, emulator, world, second_key, calls):
+    sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]) for _number in range(3)]
+    keys = {DESTINATION: world["keys"][DESTINATION]["key_arn"], SECOND: second_key}
+    args = dict(source_image_ids=sources, destination_regions=[DESTINATION, SECOND], kms_key_ids=keys, tags={"team": "platform"}, diff=True)
+
+    def run(**extra):
+        emulator.reset_calls()
+        result = copy(**args, **extra)
+        return result, calls()
+
+    checked, made_calls = run(check_mode=True)
+    assert checked["changed"] and len(checked["copies"]) == 6
+    assert all(entry["changed"] and entry["image_id"] is None and entry["state"] is None for entry in checked["copies"])
+    assert {place: entry["kms_key_arn"] for place, entry in entries_by_place(checked).items()} == {
+        (region, source): keys[region] for region in keys for source in sources}
+    assert "image_id" not in checked and checked["diff"]["before"] == {"copies": []}
+    # One lookup per region and one for the sources, one key read per region: nothing else.
+    assert made_calls == {"ec2": {"DescribeImages": 3}, "kms": {"DescribeKey": 2}}
+    assert all(copies_of(emulator, source, region) == [] for source in sources for region in keys)
+
+    made, made_calls = run()
+    assert made["changed"] and all(entry["changed"] and entry["state"] == "available" and entry["error"] is None for entry in made["copies"])
+    # Per destination region: one lookup, three CopyImage, one poll (copies are instant here), one read of the new
+    # copies' keys; one DescribeImages for the sources.
+    assert made_calls == {"ec2": {"DescribeImages": 1 + 2 * 2, "CopyImage": 6, "DescribeSnapshots": 2}, "kms": {"DescribeKey": 2}}
+    for (region, source), entry in entries_by_place(made).items():
+        (found,) = copies_of(emulator, source, region)
+        assert found["ImageId"] == entry["image_id"] and snapshot_keys(emulator, found, region) == [keys[region]]
+        tags = {tag["Key"]: tag["Value"] for tag in found["Tags"]}
+        assert tags["orgshare:kms-key-arn"] == keys[region] and tags["team"] == "platform"
+        assert entry["kms_key_arn"] == keys[region] and entry["started"] <= entry["finished"]
+        check_entry = entries_by_place(checked)[(region, source)]
+        assert (check_entry["name"], check_entry["encrypted"]) == (entry["name"], entry["encrypted"])  # check mode predicted them
+    assert [entry["image_id"] for entry in made["diff"]["after"]["copies"]] == [entry["image_id"] for entry in made["copies"]]
+
+    for result, run_calls in (run(check_mode=True), run()):
+        assert not result["changed"] and not any(entry["changed"] for entry in result["copies"])
+        assert {place: entry["image_id"] for place, entry in entries_by_place(result).items()} == {
+            place: entry["image_id"] for place, entry in entries_by_place(made).items()}
+        assert result["diff"]["before"] == result["diff"]["after"]
+        # No write: per region one lookup and one read of the found copies' keys.
+        assert run_calls == {"ec2": {"DescribeImages": 3, "DescribeSnapshots": 2}, "kms": {"DescribeKey": 2}}
+
+
+def test_one_image_into_one_region_keeps_the_single_copy_result(copy, new_image):
+    result = copy(source_image_ids=[new_image()], destination_regions=[DESTINATION])
+    assert result["image_id"] == result["copies"][0]["image_id"] and result["region"] == DESTINATION and result["other_copies"] == []
+
+
+def test_copies_in_flight_stay_within_the_bound_under_the_quota(copy, new_image, switches, calls):
+    sources = [new_image() for _number in range(3)]
+    switches(concurrent_copies_per_region=2, copy_pending_seconds=1.5)
+    result = copy(source_image_ids=sources, max_concurrent_copies=2, region=QUOTA_REGION)
+    assert all(entry["state"] == "available" for entry in result["copies"])
+    assert calls()["ec2"]["CopyImage"] == 3  # never refused: at most 2 were ever pending
+    first_two, third = sorted(result["copies"], key=lambda entry: entry["started"])[:2], sorted(result["copies"], key=lambda entry: entry["started"])[2]
+    assert third["started"] >= min(entry["finished"] for entry in first_two)
+
+
+def test_a_copy_refused_for_the_quota_is_tried_again_as_copies_finish(stand_in, new_image, switches, calls):
+    sources = [new_image() for _number in range(3)]
+    switches(concurrent_copies_per_region=2, copy_pending_seconds=1.5)
+    module = stand_in(DEFAULTS, source_image_ids=sources, region=QUOTA_REGION)  # the bound is AWS's 100: the quota of 2 decides
+    result = ami_region_copy.ensure(module)
+    assert all(entry["state"] == "available" and entry["error"] is None for entry in result["copies"])
+    assert calls()["ec2"]["CopyImage"] > 3 and len(set(entry["image_id"] for entry in result["copies"])) == 3
+    (warning,) = module.warnings
+    assert "ResourceLimitExceeded" in warning and QUOTA_REGION in warning and "max_concurrent_copies" in warning
+
+
+def test_a_failed_copy_is_reported_with_its_reason_while_the_others_carry_on(stand_in, new_image, emulator, world, second_key, calls):
+    kms = emulator.client("kms", region=SOURCE_REGION)
+    doomed_key = kms.create_key(Description="disabled before the copy")["KeyMetadata"]["Arn"]
+    good = [new_image(), new_image()]
+    doomed = new_image(encrypted=True, kms_key_id=doomed_key)
+    kms.disable_key(KeyId=doomed_key.rsplit("/", 1)[-1])  # the copy cannot decrypt the source's snapshot
+    keys = {DESTINATION: world["keys"][DESTINATION]["key_arn"], SECOND: second_key}
+    module = stand_in(DEFAULTS, source_image_ids=good + [doomed], destination_regions=[DESTINATION, SECOND], kms_key_ids=keys, region=DESTINATION)
+    with pytest.raises(OrgShareError) as err:
+        ami_region_copy.ensure(module)
+    message, result = err.value.message, err.value.kwargs
+    assert message.startswith("2 of 6 copies did not succeed; the others did.")
+    assert result["changed"] and calls()["ec2"]["CopyImage"] == 6
+    for (region, source), entry in entries_by_place(result).items():
+        if source == doomed:
+            assert entry["state"] == "failed" and entry["state_reason"]["code"] == "Client.InvalidKMSKey.InvalidState"
+            assert doomed_key in entry["state_reason"]["message"] and entry["error"] in message and region in entry["error"]
+        else:
+            assert entry["state"] == "available" and entry["error"] is None and entry["state_reason"] is None
+
+
+def test_a_copy_whose_copyimage_is_refused_is_reported_and_the_others_made(copy, new_image, emulator, calls):
+    sources = [new_image() for _number in range(3)]
+    emulator.set_faults(rate=1.0, error="InvalidParameterValue", services=["ec2"], actions=["CopyImage"], skip=1, limit=1)
+    with pytest.raises(OrgShareError) as err:
+        copy(source_image_ids=sources)
+    refused = [entry for entry in err.value.kwargs["copies"] if entry["error"]]
+    assert len(refused) == 1 and refused[0]["image_id"] is None and not refused[0]["changed"]
+    assert refused[0]["state_reason"]["code"] == "InvalidParameterValue" and "could not be started" in refused[0]["error"]
+    assert sum(entry["state"] == "available" for entry in err.value.kwargs["copies"]) == 2
+    emulator.clear_faults()
+    again = copy(source_image_ids=sources)  # the next run makes only the missing one
+    assert [entry["changed"] for entry in again["copies"]] == [entry is refused[0] for entry in err.value.kwargs["copies"]]
+
+
+def test_a_run_cut_off_part_way_finds_its_pending_copies_and_waits_for_them(copy, new_image, emulator, switches, calls):
+    sources = [new_image() for _number in range(3)]
+    switches(copy_pending_seconds=8)
+    started = copy(source_image_ids=sources, wait=False)
+    assert started["changed"] and {entry["state"] for entry in started["copies"]} == {"pending"}
+    checked = copy(source_image_ids=sources, check_mode=True)
+    assert not checked["changed"] and {entry["state"] for entry in checked["copies"]} == {"pending"}
+    waited = copy(source_image_ids=sources)
+    assert not waited["changed"] and {entry["state"] for entry in waited["copies"]} == {"available"}
+    assert [entry["image_id"] for entry in waited["copies"]] == [entry["image_id"] for entry in started["copies"]]
+    assert calls()["ec2"]["CopyImage"] == 3
+    assert all(len(copies_of(emulator, source)) == 1 for source in sources)
+
+
+def test_copies_still_pending_at_the_timeout_are_named_and_found_next_time(copy, new_image, switches):
+    sources = [new_image() for _number in range(2)]
+    switches(copy_pending_seconds=600)
+    with pytest.raises(OrgShareError) as err:
+        copy(source_image_ids=sources, max_concurrent_copies=1, wait_timeout=1)
+    first, second = err.value.kwargs["copies"]
+    assert first["state"] == "pending" and "was still pending after 1 seconds" in first["error"] and "not made twice" in first["error"]
+    assert second["image_id"] is None and "was not started within 1 seconds" in second["error"] and "max_concurrent_copies" in second["error"]
+    again = copy(source_image_ids=sources, wait=False, max_concurrent_copies=2)
+    assert [entry["changed"] for entry in again["copies"]] == [False, True]
+    assert again["copies"][0]["image_id"] == first["image_id"]
+
+
+def test_time_based_copies_and_the_sources_tags_reach_ec2(copy, new_image, emulator):
+    source = new_image()
+    emulator.client("ec2", region=SOURCE_REGION).create_tags(Resources=[source], Tags=[{"Key": "os", "Value": "linux"}])
+    made = copy(source_image_ids=[source], snapshot_copy_completion_duration_minutes=15, copy_image_tags=True, tags={"team": "platform"})
+    (found,) = copies_of(emulator, source)
+    assert {"os": "linux", "team": "platform"}.items() <= {tag["Key"]: tag["Value"] for tag in found["Tags"]}.items()
+    ec2 = emulator.client("ec2", region=DESTINATION)
+    snapshot_ids = [mapping["Ebs"]["SnapshotId"] for mapping in found["BlockDeviceMappings"]]
+    assert {snapshot["CompletionDurationMinutes"] for snapshot in ec2.describe_snapshots(SnapshotIds=snapshot_ids)["Snapshots"]} == {15}
+    assert made["copies"][0]["image_id"] == found["ImageId"]
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (dict(destination_regions=[DESTINATION, "eu-wset-1"]), ["destination_regions: 'eu-wset-1' is not a region"]),
+        (dict(destination_regions=[DESTINATION, SECOND, DESTINATION]), [f"destination_regions names {DESTINATION} 2 times"]),
+        (dict(destination_regions=["cn-north-1"]), ["cn-north-1 is in the partition aws-cn", "CreateStoreImageTask"]),
+        (dict(max_concurrent_copies=0), ["max_concurrent_copies is 0", "Give 1 or more"]),
+        (dict(snapshot_copy_completion_duration_minutes=10), ["snapshot_copy_completion_duration_minutes is 10", "15 to 2880"]),
+        (dict(snapshot_copy_completion_duration_minutes=2895), ["is 2895", "steps of 15"]),
+        (dict(name="one-name"), ["name is the name of one copy, but source_image_ids names 2 AMIs"]),
+        (dict(destination_regions=[SECOND], kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"),
+         ["is a key of eu-west-1, but it is given for the copies in eu-central-1", "kms_key_ids"]),
+        (dict(kms_key_ids={"eu-wset-1": "alias/golden"}), ["kms_key_ids: 'eu-wset-1' is not a region"]),
+        (dict(source_image_ids=[]), ["source_image_ids is empty"]),
+    ],
+)
+def test_bad_input_is_refused_before_any_call(refused, args, fragments):
+    args = dict(dict(source_image_ids=["ami-0123456789abcdef0", "ami-0123456789abcdef1"]), **args)
+    message = refused(allow_calls=False, **args)
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_every_problem_is_named_at_once(refused):
+    message = refused(source_image_ids=["ami-0123456789abcdef0"], destination_regions=["eu-wset-1", SECOND, SECOND], max_concurrent_copies=0,
+                      allow_calls=False)
+    assert message.startswith("Nothing was changed.") and "'eu-wset-1' is not a region" in message
+    assert f"names {SECOND} 2 times" in message and "max_concurrent_copies is 0" in message
+
+
+def test_an_encrypted_source_needs_a_key_in_every_region(refused, new_image, emulator, world, calls):
+    sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]), new_image()]
+    emulator.reset_calls()
+    message = refused(source_image_ids=sources, destination_regions=[DESTINATION, SECOND, "ap-northeast-1"],
+                      kms_key_ids={DESTINATION: world["keys"][DESTINATION]["key_arn"]})
+    assert f"The source AMI {sources[0]} is encrypted, so its copy in {SECOND}, ap-northeast-1 must be encrypted" in message
+    assert f"give {SECOND}, ap-northeast-1 a key in kms_key_ids" in message
+    assert writes(calls) == {} and calls()["ec2"] == {"DescribeImages": 1}  # the sources only
+
+
+def test_a_copy_into_the_source_region_that_changes_nothing_is_refused(refused, copy, new_image, world, calls):
+    source = new_image()
+    message = refused(source_image_ids=[source], destination_regions=[SOURCE_REGION, DESTINATION])
+    assert f"{source} would be copied into its own region {SOURCE_REGION} unencrypted, as it already is" in message
+    assert writes(calls) == {}
+    made = copy(source_image_ids=[source], destination_regions=[SOURCE_REGION, DESTINATION],
+                kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]})
+    assert [entry["encrypted"] for entry in made["copies"]] == [True, False]
+    assert made["copies"][0]["name"].endswith("-copy")
+
+
+def test_missing_sources_are_all_named(refused, new_image, calls):
+    message = refused(source_image_ids=[new_image(), "ami-0000000000000dead", "ami-0000000000000beef"])
+    assert "ami-0000000000000dead does not exist in us-east-1" in message and "ami-0000000000000beef does not exist" in message
+    assert "check source_image_ids and source_region" in message and writes(calls) == {}
+
+
+class _Members:
+    def __init__(self, members):
+        self.meta = type("Meta", (), {"service_model": type("Model", (), {"operation_model": lambda _self, _name: type(
+            "Operation", (), {"input_shape": type("Shape", (), {"members": members})()})()})()})()
+
+
+def test_options_the_installed_botocore_lacks_are_refused_with_the_fix():
+    old = _Members({"SourceImageId": None, "SourceRegion": None, "Name": None})
+    params = dict(snapshot_copy_completion_duration_minutes=15, copy_image_tags=True)
+    problems = ami_region_copy.botocore_problems(old, params)
+    assert len(problems) == 2 and "snapshot_copy_completion_duration_minutes needs CopyImage's SnapshotCopyCompletionDurationMinutes" in problems[0]
+    assert "does not know: upgrade boto3 and botocore" in problems[0] and "copy_image_tags needs CopyImage's CopyImageTags" in problems[1]
+    assert ami_region_copy.botocore_problems(old, dict(snapshot_copy_completion_duration_minutes=None, copy_image_tags=False)) == []
+    new = _Members({"SnapshotCopyCompletionDurationMinutes": None, "CopyImageTags": None})
+    assert ami_region_copy.botocore_problems(new, params) == []

@@ -111,7 +111,8 @@ def run_like_the_role(stand_in, credentials, estate):
     share = dict(organization_arns=[], purge=False, check_encryption=True, max_concurrency=2)
     grant = dict(organization_arns=[], organizational_unit_arns=[], purge=False, grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
     source = ami_org_share.ensure(module(share, image_ids=[estate["image_id"]], organizational_unit_arns=ou_arns, state="present", check_mode=True))
-    copied = ami_region_copy.ensure(module(dict(name=None, description=None, tags={}, wait=True, wait_timeout=30), region="eu-west-1",
+    copy_defaults = dict({option: spec.get("default") for option, spec in ami_region_copy.ARGUMENT_SPEC.items()}, wait_timeout=30)
+    copied = ami_region_copy.ensure(module(copy_defaults, region="eu-west-1",
                                            source_image_id=estate["image_id"], source_region="us-east-1", kms_key_id=estate["keys"]["eu-west-1"]))
     for region, key in (("us-east-1", source["kms_key_arns"][0]), ("eu-west-1", copied["kms_key_arn"])):
         kms_org_grant.ensure(module(grant, region=region, key_id=key, organizational_unit_paths=paths, state="present"))
