@@ -59,7 +59,7 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
 
 from ._support import ec2_error, find_key, install, key_access
-from .amis import COPY_FAILED_CODE
+from .amis import COPY_FAILED_CODE, _find_image, _snapshot_ids
 from .ebs_symmetric import STATE_ATTR
 from .kms_accounts import caller_context
 from .sharing import owner_backend
@@ -100,22 +100,16 @@ def key_problem(response: Any, snapshot: Any) -> str | None:
     return f"The key policy of {key.arn} does not let {context.principal_arn} use it ({denied})."
 
 
-def _image_snapshots(image: Any) -> list[Any]:
-    """The snapshots ``image``'s EBS mappings reference, in the owner's account."""
+def _key_problems(response: Any, image: Any) -> list[str]:
+    """Why the caller may not use the keys of ``image``'s snapshots (in the owner's account), one line per key refused."""
     snapshots = owner_backend(image).snapshots
-    ids = [mapping["Ebs"]["SnapshotId"] for mapping in image.block_device_mappings if mapping.get("Ebs", {}).get("SnapshotId")]
-    return [snapshots[snapshot_id] for snapshot_id in ids if snapshot_id in snapshots]
+    found = [snapshots[snapshot_id] for snapshot_id in _snapshot_ids(image) if snapshot_id in snapshots]
+    return [problem for problem in (key_problem(response, snapshot) for snapshot in found) if problem]
 
 
 def _launchable(response: Any, image_id: str) -> Any:
     """The image ``image_id`` if the caller may launch it (it sees it, and it is available), else the EC2 error."""
-    try:
-        images = response.ec2_backend.describe_images(ami_ids=[image_id])
-    except InvalidAMIIdError:
-        images = []
-    if not images:
-        raise InvalidAMIIdError(image_id)
-    image = images[0]
+    image = _find_image(response.ec2_backend, image_id)
     if image.state != "available":
         raise ec2_error("InvalidAMIID.Unavailable", f"The image id '[{image_id}]' is not available (state {image.state}).")
     return image
@@ -128,8 +122,7 @@ def _run_instances(original: Any) -> Any:
         image_id = self._get_param("ImageId")
         problems: list[str] = []
         if image_id:
-            image = _launchable(self, image_id)
-            problems = [problem for problem in (key_problem(self, snapshot) for snapshot in _image_snapshots(image)) if problem]
+            problems = _key_problems(self, _launchable(self, image_id))
         result = original(self)
         for instance in result.result.instances:
             instance._state = InstanceState("pending", 0)
@@ -172,11 +165,9 @@ def _copy_image(original: Any) -> Any:
             source_backend = None
         if source_backend is not None and source_id and source_id not in source_backend.amis:
             try:
-                sources = source_backend.describe_images(ami_ids=[source_id])
-            except InvalidAMIIdError:
-                sources = []
-            for source in sources[:1]:
-                problems = [problem for problem in (key_problem(self, snapshot) for snapshot in _image_snapshots(source)) if problem]
+                problems = _key_problems(self, _find_image(source_backend, source_id))
+            except InvalidAMIIdError:  # moto's own CopyImage answers it
+                pass
         result = original(self)
         if problems:
             copy = self.ec2_backend.amis[result.result["ImageId"]]
