@@ -48,13 +48,17 @@ class EmulatorControl:
         """Whether the emulator answers."""
         return self._request("GET", "health") == {"status": "ok"}
 
-    def counts(self) -> dict[str, dict[str, dict[str, int]]]:
-        """``{"calls": {...}, "faults": {...}}`` in one request."""
+    def counts(self) -> dict[str, Any]:
+        """``{"calls": {...}, "faults": {...}, "by_region": {...}}`` in one request."""
         return self._request("GET", "calls")
 
     def calls(self) -> dict[str, dict[str, int]]:
         """Every AWS request received, per service and action (faulted ones included)."""
         return self.counts()["calls"]
+
+    def calls_by_region(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Every AWS request received, per region (as its signature names it), service and action."""
+        return self.counts()["by_region"]
 
     def faults_injected(self) -> dict[str, dict[str, int]]:
         """The requests answered with an injected fault, per service and action."""

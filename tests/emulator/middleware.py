@@ -25,49 +25,65 @@ INTERNAL_HEADER = "X-Orgshare-Emulator-Internal"
 _INTERNAL_ENVIRON_KEY = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
 # SigV4: "Credential=<key id>/<date>/<region>/<service>/aws4_request", in the Authorization
 # header or, for presigned URLs, the X-Amz-Credential query parameter.
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 UNKNOWN_ACTION = "Unknown"
+UNKNOWN_REGION = "unknown"
 
 StartResponse = Callable[..., Any]
 
 
 class CallCounter:
-    """Thread-safe counts of calls and of injected faults per service and action."""
+    """Thread-safe counts of calls and of injected faults per service and action, and of calls per region too."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: defaultdict[str, Counter] = defaultdict(Counter)
         self._faults: defaultdict[str, Counter] = defaultdict(Counter)
+        self._by_region: defaultdict[str, defaultdict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
 
-    def record(self, service: str, action: str, faulted: bool) -> None:
-        """Count one call, and one fault when it was answered with an injected error."""
+    def record(self, service: str, action: str, faulted: bool, region: str | None = None) -> None:
+        """Count one call (in ``region``, the region its signature names), and one fault when it was answered with an injected error."""
         with self._lock:
             self._calls[service][action] += 1
+            self._by_region[region or UNKNOWN_REGION][service][action] += 1
             if faulted:
                 self._faults[service][action] += 1
 
-    def snapshot(self) -> dict[str, dict[str, dict[str, int]]]:
-        """``{"calls": {service: {action: n}}, "faults": {...}}``, a copy."""
+    def snapshot(self) -> dict[str, Any]:
+        """``{"calls": {service: {action: n}}, "faults": {...}, "by_region": {region: {service: {action: n}}}}``, a copy."""
         with self._lock:
-            return {"calls": _plain(self._calls), "faults": _plain(self._faults)}
+            by_region = {region: _plain(counts) for region, counts in self._by_region.items() if _plain(counts)}
+            return {"calls": _plain(self._calls), "faults": _plain(self._faults), "by_region": by_region}
 
     def reset(self) -> None:
         """Forget every count."""
         with self._lock:
             self._calls.clear()
             self._faults.clear()
+            self._by_region.clear()
 
 
 def _plain(counts: dict[str, Counter]) -> dict[str, dict[str, int]]:
     return {service: dict(actions) for service, actions in counts.items() if actions}
 
 
-def service_of(environ: dict[str, Any]) -> str | None:
-    """The signing service of a SigV4 request (``ec2``, ``kms``...), None when unsigned."""
+def _credential_scope(environ: dict[str, Any]) -> re.Match[str] | None:
     match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     if match is None:
         match = _CREDENTIAL_SCOPE.search("Credential=" + parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0])
+    return match
+
+
+def service_of(environ: dict[str, Any]) -> str | None:
+    """The signing service of a SigV4 request (``ec2``, ``kms``...), None when unsigned."""
+    match = _credential_scope(environ)
     return match.group("service") if match else None
+
+
+def region_of(environ: dict[str, Any]) -> str | None:
+    """The region a SigV4 request is signed for (the client's region), None when unsigned."""
+    match = _credential_scope(environ)
+    return match.group("region") if match else None
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -223,7 +239,7 @@ class EmulatorMiddleware:
             return self.app(environ, start_response)
         action = action_of(environ)
         fault = self.faults.pick(service, action)
-        self.counter.record(service, action, faulted=fault is not None)
+        self.counter.record(service, action, faulted=fault is not None, region=region_of(environ))
         if fault is None:
             if service in _DENIAL_AS:
                 return _aws_style_access_denied(self.app, service, environ, start_response)

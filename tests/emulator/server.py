@@ -126,6 +126,10 @@ class Emulator:
         """Every AWS request received per service and action, faulted ones included."""
         return self.middleware.counter.snapshot()["calls"]
 
+    def calls_by_region(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Every AWS request received per region (as its signature names it), service and action."""
+        return self.middleware.counter.snapshot()["by_region"]
+
     def faults_injected(self) -> dict[str, dict[str, int]]:
         """The requests answered with an injected fault, per service and action."""
         return self.middleware.counter.snapshot()["faults"]

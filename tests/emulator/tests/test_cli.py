@@ -117,8 +117,8 @@ def test_seed_calls_and_faults_against_a_running_emulator(capsys):
         emu.client("ec2").describe_images(ImageIds=[world["images"]["plain"]["image_id"]])
 
         assert main(["calls", "--endpoint", emu.endpoint_url, "--reset"]) == 0
-        assert json.loads(capsys.readouterr().out) == {"calls": {"ec2": {"DescribeImages": 1}, "organizations": {"DescribeOrganization": 1}},
-                                                       "faults": {}}
+        calls = {"ec2": {"DescribeImages": 1}, "organizations": {"DescribeOrganization": 1}}
+        assert json.loads(capsys.readouterr().out) == {"calls": calls, "faults": {}, "by_region": {"us-east-1": calls}}
         assert emu.calls() == {}
 
         assert main(["faults", "--endpoint", emu.endpoint_url, "--clear"]) == 0

@@ -61,6 +61,19 @@ def test_counts_each_service_and_action(emu):
     assert emu.faults_injected() == {}
 
 
+def test_counts_each_region_as_the_signature_names_it(emu):
+    emu.client("ec2", region="eu-west-1").describe_images(Owners=["self"])
+    emu.client("ec2", region="us-east-1").describe_images(Owners=["self"])
+    emu.client("kms", region="eu-west-1").list_keys()
+    assert emu.calls_by_region() == {
+        "eu-west-1": {"ec2": {"DescribeImages": 1}, "kms": {"ListKeys": 1}},
+        "us-east-1": {"ec2": {"DescribeImages": 1}},
+    }
+    assert control(emu.endpoint_url).calls_by_region() == emu.calls_by_region()
+    emu.reset_calls()
+    assert emu.calls_by_region() == {}
+
+
 def test_reset_calls_clears_the_counts(emu):
     emu.client("sts").get_caller_identity()
     assert emu.calls() == {"sts": {"GetCallerIdentity": 1}}
@@ -226,7 +239,7 @@ def test_control_client_round_trip(emu):
         emu.client("kms", config=NO_RETRIES).list_keys()
     assert remote.calls() == remote.faults_injected() == {"kms": {"ListKeys": 1}}
     remote.reset_calls()
-    assert remote.counts() == {"calls": {}, "faults": {}}
+    assert remote.counts() == {"calls": {}, "faults": {}, "by_region": {}}
     remote.clear_faults()
     assert remote.faults() is None
     emu.client("kms", config=NO_RETRIES).list_keys()
@@ -244,7 +257,7 @@ def test_control_api_errors(emu):
 
 def test_control_api_is_never_faulted(emu):
     emu.set_faults(rate=1.0, error="5xx", services=["ec2", "kms", "organizations", "sts"])
-    assert http(emu, "GET", "/_emulator/calls") == (200, {"calls": {}, "faults": {}})
+    assert http(emu, "GET", "/_emulator/calls") == (200, {"calls": {}, "faults": {}, "by_region": {}})
     assert http(emu, "DELETE", "/_emulator/faults")[0] == 200
     emu.client("sts", config=NO_RETRIES).get_caller_identity()
 
