@@ -17,13 +17,11 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
 from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._images import FILTER_BATCH
 from ansible_collections.orgshare.aws.plugins.module_utils._images import encrypted_snapshot_ids
 
 # RequestLimitExceeded and InternalError are in AWSRetry's list already.
 ec2_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
-
-# DescribeImages/DescribeSnapshots take up to 200 values per filter.
-FILTER_BATCH = 200
 
 _list_all = ec2_retry(list_all)
 

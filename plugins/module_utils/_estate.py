@@ -80,12 +80,14 @@ def _failure(error):
 
 
 class OwnerReader:
-    """Reads an estate as its owner sees it. ``make_client(service, region)`` makes a boto3 client; ``warn(text)`` warns."""
+    """Reads an estate as its owner sees it. ``make_client(service, region)`` makes a boto3 client; ``warn(text)`` warns;
+    ``known_kms_keys`` is key metadata another task of the run read (:class:`_kms.KeyDirectory`), not described again."""
 
-    def __init__(self, make_client, warn, max_concurrency):
+    def __init__(self, make_client, warn, max_concurrency, known_kms_keys=None):
         self.make_client = make_client
         self.warn = warn
         self.max_concurrency = max_concurrency
+        self.directory = _kms.KeyDirectory(known_kms_keys)
         self._clients = {}
 
     def client_for(self, service, region):
@@ -117,12 +119,13 @@ class OwnerReader:
     # -- keys ---------------------------------------------------------------------------------------
 
     def keys(self, key_arns, caller_account_id):
-        """{key ARN: KeyInfo}: DescribeKey once per key, GetKeyPolicy once per own, customer-managed, usable key."""
+        """{key ARN: KeyInfo}: DescribeKey once per key (none for a key already read), GetKeyPolicy once per own, customer-managed,
+        usable key."""
 
         def read(key_arn):
             kms = self.client_for("kms", _share_audit.key_region(key_arn))
             try:
-                metadata = _kms.describe_key(kms, key_arn)
+                metadata = self.directory.describe(kms, key_arn)
             except OrgShareError as e:
                 return _share_audit.KeyInfo(key_arn, None, None, _failure(e))
             key = _share_audit.KeyInfo(key_arn, metadata, None, None)

@@ -47,6 +47,8 @@ LIVE_COPY_STATES = ("available", "pending")
 # The states in which a copy will never become available.
 FAILED_COPY_STATES = ("failed", "error", "invalid", "deregistered", "disabled")
 
+# DescribeImages and DescribeSnapshots take up to 200 values per filter.
+FILTER_BATCH = 200
 # EC2 User Guide, "Copy an AMI", "Cross-Region copying", Limits: "Destination Regions are limited to
 # 100 concurrent AMI copies." A CopyImage beyond the quota is refused with ResourceLimitExceeded.
 DEFAULT_CONCURRENT_COPIES = 100
@@ -392,7 +394,7 @@ def missing_keys_problem(encrypted_ids, regions, single_region):
     return (
         f"{sources} encrypted, so {copies} in {', '.join(regions)} must be encrypted with a customer-managed key of each region: "
         f"give {', '.join(regions)} a key in kms_key_ids (region: key), or set kms_key_id to an alias name that exists in every "
-        "destination region."
+        f"destination region (for the share_ami role: add {', '.join(regions)} to share_ami_region_kms_keys)."
     )
 
 

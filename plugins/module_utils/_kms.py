@@ -15,6 +15,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
 from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
+from ansible_collections.orgshare.aws.plugins.module_utils._api import client_region
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
@@ -78,6 +79,64 @@ def caller_account_id(client):
 def describe_key(client, key_id):
     """DescribeKey: the key's metadata (KeyManager, KeyState, Arn, ...)."""
     return kms_retry(client.describe_key)(KeyId=key_id)["KeyMetadata"]
+
+
+# The DescribeKey fields the collection's decisions read, by the names results (``kms_keys``) and the
+# ``known_kms_keys`` option give them.
+KEY_FIELDS = (
+    ("KeyId", "key_id"),
+    ("Arn", "arn"),
+    ("AWSAccountId", "aws_account_id"),
+    ("KeyManager", "key_manager"),
+    ("KeyState", "key_state"),
+    ("KeySpec", "key_spec"),
+    ("KeyUsage", "key_usage"),
+)
+# What an entry of ``known_kms_keys`` must hold: the rest defaults as DescribeKey's own defaults do.
+REQUIRED_KEY_FIELDS = ("arn", "key_id", "key_manager", "key_state")
+
+
+def key_summary(metadata):
+    """A key's DescribeKey metadata as results return it (``kms_keys``) and ``known_kms_keys`` takes it."""
+    return {name: metadata.get(field) for field, name in KEY_FIELDS}
+
+
+class KeyDirectory:
+    """The KMS keys one module run uses: each described once (DescribeKey), or taken as already read.
+
+    ``known`` is the ``known_kms_keys`` option: key metadata another task of the same run read
+    (its ``kms_keys``), found again by key ARN so that a run of several tasks describes each key
+    once. A key named any other way (a key ID or an alias name, which mean a different key in each
+    region) is described, once per region and name.
+    """
+
+    def __init__(self, known=None, option="known_kms_keys"):
+        self._by_arn = {}
+        self._by_name = {}
+        self._used = {}
+        for index, entry in enumerate(known or [], 1):
+            missing = [name for name in REQUIRED_KEY_FIELDS if not isinstance(entry, dict) or not entry.get(name)]
+            if missing:
+                raise OrgShareError(
+                    f"{option} entry {index} lacks {', '.join(missing)}: give the entries of kms_keys as a task of this collection "
+                    "returned them, or leave the key out (it is then described)."
+                )
+            metadata = {field: entry.get(name) for field, name in KEY_FIELDS if entry.get(name) is not None}
+            self._by_arn[metadata["Arn"]] = metadata
+
+    def describe(self, client, key_ref):
+        """The metadata of ``key_ref`` (key ARN, key ID, alias name or alias ARN) in ``client``'s region."""
+        metadata = self._by_arn.get(key_ref) or self._by_name.get((client_region(client), key_ref))
+        if metadata is None:
+            metadata = describe_key(client, key_ref)
+            self._by_arn.setdefault(metadata["Arn"], metadata)
+            self._by_name[(client_region(client), key_ref)] = metadata
+        self._used.setdefault(metadata["Arn"], metadata)
+        return metadata
+
+    def summaries(self):
+        """Every key this run used, by ARN (``kms_keys``; regions may be surveyed side by side, so use order is not stable)."""
+        return [key_summary(self._used[arn]) for arn in sorted(self._used)]
 
 
 @api_call("read the key policy of {0}", KMS_ERRORS)

@@ -103,6 +103,7 @@ options:
     version_added: 0.2.0
 extends_documentation_fragment:
   - orgshare.aws.attributes
+  - orgshare.aws.known_kms_keys
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -266,6 +267,50 @@ diff:
         ami-0123456789abcdef0:
           organization_arns: []
           organizational_unit_arns: [arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56]
+kms_keys:
+  description:
+    - The metadata of every KMS key this run described (C(DescribeKey)) or took from O(known_kms_keys), in the shape
+      O(known_kms_keys) of a later task takes it.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    arn:
+      description: The key ARN.
+      type: str
+      returned: always
+      sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    key_id:
+      description: The key ID.
+      type: str
+      returned: always
+      sample: 1234abcd-12ab-34cd-56ef-1234567890ab
+    aws_account_id:
+      description: The account that owns the key.
+      type: str
+      returned: always
+      sample: "111122223333"
+    key_manager:
+      description: C(CUSTOMER) for a customer-managed key, C(AWS) for an AWS-managed one.
+      type: str
+      returned: always
+      sample: CUSTOMER
+    key_state:
+      description: The key's state (C(Enabled), C(Disabled), C(PendingDeletion)...).
+      type: str
+      returned: always
+      sample: Enabled
+    key_spec:
+      description: The key's spec; Amazon EBS encrypts only with C(SYMMETRIC_DEFAULT).
+      type: str
+      returned: always
+      sample: SYMMETRIC_DEFAULT
+    key_usage:
+      description: The key's usage; Amazon EBS encrypts only with C(ENCRYPT_DECRYPT).
+      type: str
+      returned: always
+      sample: ENCRYPT_DECRYPT
 """
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
@@ -279,12 +324,25 @@ from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_sa
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_share_targets
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
-from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
+from ansible_collections.orgshare.aws.plugins.module_utils._kms import KeyDirectory
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import Targets
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import DEFAULT_SHARING_QUOTA
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import plan_launch_permissions
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import sharing_quota_problem
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
+
+
+ARGUMENT_SPEC = dict(
+    image_ids=dict(type="list", elements="str", required=True, aliases=["image_id"]),
+    organization_arns=dict(type="list", elements="str", default=[]),
+    organizational_unit_arns=dict(type="list", elements="str", default=[]),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    purge=dict(type="bool", default=False),
+    check_encryption=dict(type="bool", default=True),
+    max_concurrency=dict(type="int", default=4),
+    sharing_quota=dict(type="int", default=DEFAULT_SHARING_QUOTA),
+    known_kms_keys=dict(type="list", elements="dict", default=[], no_log=False),
+)
 
 
 def load_images(ec2, image_ids, region):
@@ -297,13 +355,15 @@ def load_images(ec2, image_ids, region):
     return [owned[image_id] for image_id in image_ids]
 
 
-def load_encryption(ec2, kms, images, enforce):
-    """``(snapshots by ID, key metadata by ARN)``; with ``enforce``, refuses images that cannot be shared or used."""
+def load_encryption(ec2, kms, images, enforce, directory):
+    """``(snapshots by ID, key metadata by ARN)``; with ``enforce``, refuses images that cannot be shared or used.
+
+    Each key is described once, unless ``directory`` (a :class:`KeyDirectory`) already holds it."""
     snapshots = _ec2.encrypted_snapshots_of(ec2, images)
     key_arns = unique(
         snapshot["KmsKeyId"] for snapshot in snapshots.values() if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
     )
-    keys = {key_arn: describe_key(kms, key_arn) for key_arn in key_arns}
+    keys = {key_arn: directory.describe(kms, key_arn) for key_arn in key_arns}
     if enforce:
         _images.raise_problems([problem for image in images for problem in _images.encryption_problems(image, snapshots, keys)])
     return snapshots, keys
@@ -402,13 +462,13 @@ def share(module, state, purge, enforce_keys):
         )
     if params["max_concurrency"] < 1:
         raise OrgShareError(f"max_concurrency must be at least 1, not {params['max_concurrency']}.")
-    # Callers of ensure() that predate the option (the role's tests) leave it out: it means the default quota.
-    quota = params.get("sharing_quota", DEFAULT_SHARING_QUOTA)
+    quota = params["sharing_quota"]
     if quota < 1:
         raise OrgShareError(
             f"sharing_quota must be at least 1, not {quota}: it is the account's AMI sharing quota "
             f"({DEFAULT_SHARING_QUOTA} unless raised)."
         )
+    directory = KeyDirectory(params["known_kms_keys"])
     region = module.region
     check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region, partition_of_region(region))
 
@@ -416,7 +476,7 @@ def share(module, state, purge, enforce_keys):
     images = load_images(ec2, image_ids, region)
     snapshots, keys = {}, {}
     if params["check_encryption"]:
-        snapshots, keys = load_encryption(ec2, module.client("kms"), images, enforce=enforce_keys)
+        snapshots, keys = load_encryption(ec2, module.client("kms"), images, enforce_keys, directory)
     outcomes = map_bounded(lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, params["max_concurrency"])
     first_failure(outcomes)
     plans = [plan_launch_permissions(outcome.value, desired, state, purge) for outcome in outcomes]
@@ -434,6 +494,7 @@ def share(module, state, purge, enforce_keys):
         "changed": any(plan.changed for plan in plans),
         "images": results,
         "kms_key_arns": unique(arn for result in results for arn in result["kms_key_arns"]),
+        "kms_keys": directory.summaries(),
     }
     if module._diff:  # pylint: disable=protected-access
         outcome["diff"] = {
@@ -461,17 +522,7 @@ def ensure(module):
 
 
 def main():
-    argument_spec = dict(
-        image_ids=dict(type="list", elements="str", required=True, aliases=["image_id"]),
-        organization_arns=dict(type="list", elements="str", default=[]),
-        organizational_unit_arns=dict(type="list", elements="str", default=[]),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
-        check_encryption=dict(type="bool", default=True),
-        max_concurrency=dict(type="int", default=4),
-        sharing_quota=dict(type="int", default=DEFAULT_SHARING_QUOTA),
-    )
-    run_module(argument_spec, ensure)
+    run_module(ARGUMENT_SPEC, ensure)
 
 
 if __name__ == "__main__":

@@ -169,6 +169,7 @@ options:
     default: 1800
 extends_documentation_fragment:
   - orgshare.aws.attributes
+  - orgshare.aws.known_kms_keys
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -398,6 +399,50 @@ other_copies:
   elements: dict
   version_added: 0.2.0
   contains: *other_copy_fields
+kms_keys:
+  description:
+    - The metadata of every KMS key this run described (C(DescribeKey)) or took from O(known_kms_keys), in the shape
+      O(known_kms_keys) of a later task takes it.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    arn:
+      description: The key ARN.
+      type: str
+      returned: always
+      sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    key_id:
+      description: The key ID.
+      type: str
+      returned: always
+      sample: 1234abcd-12ab-34cd-56ef-1234567890ab
+    aws_account_id:
+      description: The account that owns the key.
+      type: str
+      returned: always
+      sample: "111122223333"
+    key_manager:
+      description: C(CUSTOMER) for a customer-managed key, C(AWS) for an AWS-managed one.
+      type: str
+      returned: always
+      sample: CUSTOMER
+    key_state:
+      description: The key's state (C(Enabled), C(Disabled), C(PendingDeletion)...).
+      type: str
+      returned: always
+      sample: Enabled
+    key_spec:
+      description: The key's spec; Amazon EBS encrypts only with C(SYMMETRIC_DEFAULT).
+      type: str
+      returned: always
+      sample: SYMMETRIC_DEFAULT
+    key_usage:
+      description: The key's usage; Amazon EBS encrypts only with C(ENCRYPT_DECRYPT).
+      type: str
+      returned: always
+      sample: ENCRYPT_DECRYPT
 """
 
 import time
@@ -416,7 +461,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._copies import Region
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._key_policy import key_spec_problem
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import caller_account_id
-from ansible_collections.orgshare.aws.plugins.module_utils._kms import describe_key
+from ansible_collections.orgshare.aws.plugins.module_utils._kms import KeyDirectory
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 # CopyImage parameters that only newer botocore releases know, by the option that sets them.
@@ -439,6 +484,7 @@ ARGUMENT_SPEC = dict(
     max_concurrent_copies=dict(type="int", default=_images.DEFAULT_CONCURRENT_COPIES),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
+    known_kms_keys=dict(type="list", elements="dict", default=[], no_log=False),
 )
 
 
@@ -503,9 +549,9 @@ def load_sources(ec2, image_ids, source_region, option):
     return [found[image_id] for image_id in image_ids]
 
 
-def load_key(kms, key_id, region, option="kms_key_id"):
+def load_key(kms, directory, key_id, region, option="kms_key_id"):
     """The destination key's metadata (given in ``option``); it must be an enabled customer-managed key."""
-    key = describe_key(kms, key_id)
+    key = directory.describe(kms, key_id)
     if key.get("KeyManager") != "CUSTOMER":
         raise OrgShareError(
             f"{option} {key_id!r} is an AWS-managed key in {region}: copies encrypted with it cannot be shared. "
@@ -521,7 +567,7 @@ def load_key(kms, key_id, region, option="kms_key_id"):
     return key
 
 
-def load_default_key(ec2, kms, region):
+def load_default_key(ec2, kms, directory, region):
     """``(key, warning)``: the region's default EBS key when encryption by default is on there (a copy gets it), else None.
 
     An AWS-managed default (aws/ebs) is refused before any write: a copy encrypted with it could never be shared.
@@ -529,7 +575,7 @@ def load_default_key(ec2, kms, region):
     enabled, default_key_id = _ec2.ebs_encryption_by_default(ec2)
     if not enabled:
         return None, None
-    key = describe_key(kms, default_key_id)
+    key = directory.describe(kms, default_key_id)
     if key.get("KeyManager") != "CUSTOMER":
         raise OrgShareError(
             f"EBS encryption by default is on in {region}, with the AWS-managed key {key['Arn']} as the default key: a copy made "
@@ -557,12 +603,12 @@ def load_default_key(ec2, kms, region):
     return key, warning
 
 
-def survey_region(ec2, kms, region, key_ref, key_option, source_image_ids, source_region):
+def survey_region(ec2, kms, directory, region, key_ref, key_option, source_image_ids, source_region):
     """What one destination region holds: the key its copies get (None: unencrypted), a warning about it, and every earlier
     copy of the sources there (one batched lookup by the tags the copies carry) with how each is encrypted.
 
     ``key_ref`` is the key given for the region (in the option ``key_option``), None for none."""
-    key, warning = (load_key(kms, key_ref, region, key_option), None) if key_ref else load_default_key(ec2, kms, region)
+    key, warning = (load_key(kms, directory, key_ref, region, key_option), None) if key_ref else load_default_key(ec2, kms, directory, region)
     images = _ec2.describe_images_by_filters(
         ec2,
         [
@@ -582,7 +628,7 @@ def survey_region(ec2, kms, region, key_ref, key_option, source_image_ids, sourc
 
 def same_region_problems(module, source_ec2, sources, region, key_arn):
     """Copies into the sources' own region that would add nothing (see :func:`_images.same_region_problem`)."""
-    account_id = caller_account_id(module.client("sts"))
+    account_id = caller_account_id(module.client("sts", region=region))
     owned = [source for source in sources if source.get("OwnerId") == account_id]
     snapshots = _ec2.encrypted_snapshots_of(source_ec2, owned)
     problems = (_images.same_region_problem(source, _images.source_encryption(source, snapshots), key_arn, region, account_id) for source in owned)
@@ -692,11 +738,12 @@ def destinations_of(module):
     return regions or [module.region]
 
 
-def survey_regions(clients, destinations, keys, params, image_ids):
+def survey_regions(clients, directory, destinations, keys, params, image_ids):
     """Every destination region surveyed (:func:`survey_region`), the regions side by side; the first failure is raised."""
     def survey(region):
         key_option = _images.key_option(region, params["kms_key_ids"])
-        return survey_region(*clients[region], region, keys[region], key_option, image_ids, params["source_region"])
+        ec2, kms = clients[region]
+        return survey_region(ec2, kms, directory, region, keys[region], key_option, image_ids, params["source_region"])
 
     surveys = {}
     for region, outcome in zip(destinations, map_bounded(survey, destinations, len(destinations))):
@@ -734,6 +781,7 @@ def ensure(module):
     destinations = destinations_of(module)
     keys, key_problems = _images.region_keys(destinations, params["kms_key_id"], params["kms_key_ids"])
     refuse(input_problems(params, image_ids, destinations, key_problems))
+    directory = KeyDirectory(params["known_kms_keys"])
     clients = {region: (module.client("ec2", region=region), module.client("kms", region=region)) for region in destinations}
     refuse(botocore_problems(clients[destinations[0]][0], params))
 
@@ -742,7 +790,7 @@ def ensure(module):
     encrypted_ids = [source["ImageId"] for source in sources if _images.image_encrypted(source)]
     without_key = [region for region in destinations if not keys[region]]
     refuse([problem for problem in [_images.missing_keys_problem(encrypted_ids, without_key, single_region=not params["destination_regions"])] if problem])
-    surveys = survey_regions(clients, destinations, keys, params, image_ids)
+    surveys = survey_regions(clients, directory, destinations, keys, params, image_ids)
     plans_by_region = plan_copies(module, source_ec2, sources, surveys)
 
     before = [copy_entry(plan, surveys[region]["encryptions"]) for region, plans in plans_by_region.items() for plan in plans if plan["copy"]]
@@ -752,7 +800,8 @@ def ensure(module):
         copy_entry(plan, surveys[region]["encryptions"], plan.get("job"), module.check_mode)
         for region, plans in plans_by_region.items() for plan in plans
     ]
-    result = {"changed": any(entry["changed"] for entry in entries), "source_region": source_region, "copies": entries}
+    result = {"changed": any(entry["changed"] for entry in entries), "source_region": source_region, "copies": entries,
+              "kms_keys": directory.summaries()}
     single = len(entries) == 1
     if single:
         result.update({field: entries[0][field] for field in COPY_FIELDS}, other_copies=entries[0]["other_copies"])

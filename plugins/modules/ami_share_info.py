@@ -149,6 +149,8 @@ options:
     default: 4
 notes:
   - The module never writes, in check mode or not; C(changed) is always false.
+  - O(known_kms_keys) serves the owner's audit only; from a consumer account every key is described, since whether it answers
+    C(DescribeKey) for the consumer is what is checked.
   - A key of another account (a central key account) cannot have its policy read from here; the finding names the account, the
     statements its policy must hold (RV(findings[].owner_statements)) and the M(orgshare.aws.kms_org_grant) task to run with its
     credentials.
@@ -156,6 +158,7 @@ notes:
     "What consumers need".
 extends_documentation_fragment:
   - orgshare.aws.attributes
+  - orgshare.aws.known_kms_keys
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -635,6 +638,27 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 
+ARGUMENT_SPEC = dict(
+    perspective=dict(type="str", choices=["owner", "consumer"], default="owner"),
+    regions=dict(type="list", elements="str"),
+    image_ids=dict(type="list", elements="str"),
+    name_patterns=dict(type="list", elements="str"),
+    tags=dict(type="dict"),
+    filters=dict(type="dict"),
+    organization_tree=dict(type="str", choices=["auto", "required", "skip"], default="auto"),
+    list_accounts=dict(type="bool", default=False),
+    trusted_organization_arns=dict(type="list", elements="str", default=[]),
+    trusted_organizational_unit_arns=dict(type="list", elements="str", default=[]),
+    trusted_account_ids=dict(type="list", elements="str", default=[]),
+    auto_scaling=dict(type="bool", default=False),
+    statement_id_prefix=dict(type="str", default=DEFAULT_PREFIX),
+    kms_key_arns=dict(type="list", elements="str", default=[], no_log=False),
+    image_kms_key_arns=dict(type="dict", no_log=False),
+    max_concurrency=dict(type="int", default=4),
+    known_kms_keys=dict(type="list", elements="dict", default=[], no_log=False),
+)
+
+
 def check_params(module):
     """Every option checked before the first call; returns ``(regions, partition)``."""
     params = module.params
@@ -647,6 +671,9 @@ def check_params(module):
     _estate.check_trust(params)
     _estate.check_key_arns(params.get("kms_key_arns"))
     _estate.check_image_keys(params.get("image_kms_key_arns"))
+    if params.get("perspective") == "consumer" and params.get("known_kms_keys"):
+        raise OrgShareError("known_kms_keys is for perspective=owner: from a consumer account, whether each key answers DescribeKey for it is "
+                            "what the audit checks, so every key is described.")
     if params.get("perspective") == "consumer" and params.get("tags"):
         raise OrgShareError("tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags "
                             "it put on them itself. Use image_ids or name_patterns.")
@@ -660,18 +687,18 @@ def organization_result(organization):
             "root_id": organization.root_id, "tree_read": organization.tree_read}
 
 
-def reader_and_caller(module, reader_type, regions):
+def reader_and_caller(module, reader_type, regions, **options):
     """A reader of ``reader_type`` on the module's clients (the first region by default) and the caller's account."""
     default_region = regions[0]
     caller = _kms.caller_account_id(module.client("sts", region=default_region))
     reader = reader_type(lambda service, region: module.client(service, region=region or default_region), module.warn,
-                         module.params["max_concurrency"])
+                         module.params["max_concurrency"], **options)
     return reader, caller
 
 
 def audit_as_owner(module, regions, partition):
     """The owner's audit: read the estate, judge it."""
-    reader, caller = reader_and_caller(module, _estate.OwnerReader, regions)
+    reader, caller = reader_and_caller(module, _estate.OwnerReader, regions, known_kms_keys=module.params["known_kms_keys"])
     estate = _estate.read_owner_estate(reader, module.params, regions, partition, caller)
     return dict(caller_account_id=caller, organization=organization_result(estate.organization), **_share_audit.audit(estate))
 
@@ -692,25 +719,7 @@ def ensure(module):
 
 
 def main():
-    argument_spec = dict(
-        perspective=dict(type="str", choices=["owner", "consumer"], default="owner"),
-        regions=dict(type="list", elements="str"),
-        image_ids=dict(type="list", elements="str"),
-        name_patterns=dict(type="list", elements="str"),
-        tags=dict(type="dict"),
-        filters=dict(type="dict"),
-        organization_tree=dict(type="str", choices=["auto", "required", "skip"], default="auto"),
-        list_accounts=dict(type="bool", default=False),
-        trusted_organization_arns=dict(type="list", elements="str", default=[]),
-        trusted_organizational_unit_arns=dict(type="list", elements="str", default=[]),
-        trusted_account_ids=dict(type="list", elements="str", default=[]),
-        auto_scaling=dict(type="bool", default=False),
-        statement_id_prefix=dict(type="str", default=DEFAULT_PREFIX),
-        kms_key_arns=dict(type="list", elements="str", default=[], no_log=False),
-        image_kms_key_arns=dict(type="dict", no_log=False),
-        max_concurrency=dict(type="int", default=4),
-    )
-    run_module(argument_spec, ensure, changed=False)
+    run_module(ARGUMENT_SPEC, ensure, changed=False)
 
 
 if __name__ == "__main__":

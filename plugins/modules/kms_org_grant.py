@@ -196,6 +196,7 @@ options:
     version_added: 0.2.0
 extends_documentation_fragment:
   - orgshare.aws.attributes
+  - orgshare.aws.known_kms_keys
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -408,12 +409,69 @@ diff:
       description: The policy after (would-be in check mode), as a dict.
       type: dict
       returned: always
+kms_keys:
+  description:
+    - The metadata of every KMS key this run described (C(DescribeKey)) or took from O(known_kms_keys), in the shape
+      O(known_kms_keys) of a later task takes it.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    arn:
+      description: The key ARN.
+      type: str
+      returned: always
+      sample: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    key_id:
+      description: The key ID.
+      type: str
+      returned: always
+      sample: 1234abcd-12ab-34cd-56ef-1234567890ab
+    aws_account_id:
+      description: The account that owns the key.
+      type: str
+      returned: always
+      sample: "111122223333"
+    key_manager:
+      description: C(CUSTOMER) for a customer-managed key, C(AWS) for an AWS-managed one.
+      type: str
+      returned: always
+      sample: CUSTOMER
+    key_state:
+      description: The key's state (C(Enabled), C(Disabled), C(PendingDeletion)...).
+      type: str
+      returned: always
+      sample: Enabled
+    key_spec:
+      description: The key's spec; Amazon EBS encrypts only with C(SYMMETRIC_DEFAULT).
+      type: str
+      returned: always
+      sample: SYMMETRIC_DEFAULT
+    key_usage:
+      description: The key's usage; Amazon EBS encrypts only with C(ENCRYPT_DECRYPT).
+      type: str
+      returned: always
+      sample: ENCRYPT_DECRYPT
 """
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
+
+ARGUMENT_SPEC = dict(
+    key_id=dict(type="str", required=True, aliases=["key_arn"]),
+    organization_arns=dict(type="list", elements="str", default=[]),
+    organizational_unit_arns=dict(type="list", elements="str", default=[]),
+    organizational_unit_paths=dict(type="list", elements="str", default=[]),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    purge=dict(type="bool", default=False),
+    grant_for_aws_resource_only=dict(type="bool", default=True),
+    statement_id_prefix=dict(type="str", default=_key_policy.DEFAULT_PREFIX),
+    foreign_key=dict(type="str", choices=["fail", "report"], default="fail"),
+    known_kms_keys=dict(type="list", elements="dict", default=[], no_log=False),
+)
 
 FIXES = {
     "Disabled": "enable it (EnableKey) first",
@@ -471,11 +529,11 @@ def owner_task(params, key_ref, state):
     }
 
 
-def foreign_key(module, kms, owner, caller, state, prefix, requested):
+def foreign_key(module, kms, directory, owner, caller, state, prefix, requested):
     """A key of another account: no policy read, no write; the owner's statements and task, reported or failed with."""
     params = module.params
     try:
-        key, refusal = _kms.describe_key(kms, params["key_id"]), None
+        key, refusal = directory.describe(kms, params["key_id"]), None
     except OrgShareError as e:
         refusal = _kms.describe_refusal(e)
         if refusal is None:
@@ -493,6 +551,7 @@ def foreign_key(module, kms, owner, caller, state, prefix, requested):
         "owner_account_id": owner,
         "owner_statements": _key_policy.owner_statements(requested, prefix, params["grant_for_aws_resource_only"]),
         "owner_task": owner_task(params, key_ref, state),
+        "kms_keys": directory.summaries(),
     }
     message = _key_policy.foreign_key_message(key_ref, owner, caller, state, refusal)
     if params["foreign_key"] == "fail":
@@ -518,11 +577,12 @@ def grant(module, state, purge):
             "(or, to take every organization and OU out of the managed statements, purge=true with none listed)."
         )
 
+    directory = _kms.KeyDirectory(params["known_kms_keys"])
     kms = module.client("kms")
     elsewhere = foreign_owner(module, params["key_id"])
     if elsewhere:
-        return foreign_key(module, kms, *elsewhere, state, prefix, requested)
-    key = _kms.describe_key(kms, params["key_id"])
+        return foreign_key(module, kms, directory, *elsewhere, state, prefix, requested)
+    key = directory.describe(kms, params["key_id"])
     check_key(key, params["key_id"], state, module.region)
 
     def plan_for(policy):
@@ -554,6 +614,7 @@ def grant(module, state, purge):
         "statements": [statement for statement in _key_policy.statements_of(after) if _key_policy.owned(statement, prefix)],
         "added": plan.added.as_dict(),
         "removed": plan.removed.as_dict(),
+        "kms_keys": directory.summaries(),
     }
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = {"before": plan.before, "after": after}
@@ -578,18 +639,7 @@ def ensure(module):
 
 
 def main():
-    argument_spec = dict(
-        key_id=dict(type="str", required=True, aliases=["key_arn"]),
-        organization_arns=dict(type="list", elements="str", default=[]),
-        organizational_unit_arns=dict(type="list", elements="str", default=[]),
-        organizational_unit_paths=dict(type="list", elements="str", default=[]),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
-        grant_for_aws_resource_only=dict(type="bool", default=True),
-        statement_id_prefix=dict(type="str", default=_key_policy.DEFAULT_PREFIX),
-        foreign_key=dict(type="str", choices=["fail", "report"], default="fail"),
-    )
-    run_module(argument_spec, ensure)
+    run_module(ARGUMENT_SPEC, ensure)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,14 @@ from ansible_collections.orgshare.aws.plugins.module_utils._organizations import
 from ansible_collections.orgshare.aws.plugins.module_utils._organizations import OrganizationsAccessDenied
 
 
+ARGUMENT_SPEC = dict(
+    organizational_units=dict(type="list", elements="str", default=[]),
+    organization_id=dict(type="str"),
+    management_account_id=dict(type="str"),
+    partition=dict(type="str", default="aws"),
+)
+
+
 def requested_organization(params):
     """``(organization_id, management_account_id, partition)`` from the options, each checked; None where not given."""
     organization_id, management_account_id = None, None
@@ -282,13 +290,7 @@ def describe_arns(module):
 
 
 def main():
-    argument_spec = dict(
-        organizational_units=dict(type="list", elements="str", default=[]),
-        organization_id=dict(type="str"),
-        management_account_id=dict(type="str"),
-        partition=dict(type="str", default="aws"),
-    )
-    run_module(argument_spec, describe_arns, changed=False)
+    run_module(ARGUMENT_SPEC, describe_arns, changed=False)
 
 
 if __name__ == "__main__":

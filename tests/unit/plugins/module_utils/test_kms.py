@@ -191,3 +191,54 @@ def test_the_caller_s_account_comes_from_sts(emulator, world, calls):
     member = world["member_account"]["id"]
     assert _kms.caller_account_id(emulator.client("sts", account_id=member)) == member
     assert calls()["sts"] == {"GetCallerIdentity": 2}
+
+
+# -- KeyDirectory: each key described once per run, or taken as already read ------------------------------
+
+
+def test_a_key_is_described_once_whatever_it_is_called_and_summarised_for_the_next_task(emulator, world, calls):
+    key = world["keys"]["eu-west-1"]
+    directory = _kms.KeyDirectory()
+    client = kms_in(emulator, "eu-west-1")
+    first = directory.describe(client, key["alias"])
+    assert directory.describe(client, key["alias"]) is first
+    assert directory.describe(client, key["key_arn"]) is first
+    assert calls()["kms"] == {"DescribeKey": 1}
+    (summary,) = directory.summaries()
+    assert summary == {"key_id": first["KeyId"], "arn": key["key_arn"], "aws_account_id": first["AWSAccountId"], "key_manager": "CUSTOMER",
+                       "key_state": "Enabled", "key_spec": first.get("KeySpec"), "key_usage": first.get("KeyUsage")}
+    # The next task of the run takes the summary and describes nothing.
+    following = _kms.KeyDirectory([summary])
+    assert following.describe(client, key["key_arn"])["KeyManager"] == "CUSTOMER"
+    assert following.summaries() == [summary]
+    assert calls()["kms"] == {"DescribeKey": 1}
+
+
+def test_an_alias_names_a_key_per_region(emulator, world, calls):
+    directory = _kms.KeyDirectory()
+    found = {region: directory.describe(kms_in(emulator, region), world["keys"][region]["alias"])["Arn"] for region in ("us-east-1", "eu-west-1")}
+    assert found == {region: world["keys"][region]["key_arn"] for region in found}
+    assert calls()["kms"] == {"DescribeKey": 2}
+    assert [summary["arn"] for summary in directory.summaries()] == sorted(found.values())
+
+
+def test_a_known_key_is_found_by_its_arn_only(emulator, world, calls):
+    key = world["keys"]["eu-west-1"]
+    known = {"arn": key["key_arn"], "key_id": key["key_arn"].rsplit("/", 1)[1], "key_manager": "CUSTOMER", "key_state": "Disabled"}
+    directory = _kms.KeyDirectory([known])
+    assert directory.describe(kms_in(emulator, "eu-west-1"), key["key_arn"])["KeyState"] == "Disabled"  # trusted as given
+    assert calls().get("kms") is None
+    assert directory.describe(kms_in(emulator, "eu-west-1"), key["alias"])["KeyState"] == "Enabled"  # an alias is looked up
+    assert calls()["kms"] == {"DescribeKey": 1}
+
+
+@pytest.mark.parametrize("entry, missing", [
+    ({"arn": "arn:aws:kms:eu-west-1:111122223333:key/k", "key_id": "k", "key_manager": "CUSTOMER"}, "key_state"),
+    ({"key_id": "k", "key_manager": "CUSTOMER", "key_state": "Enabled"}, "arn"),
+    ("arn:aws:kms:eu-west-1:111122223333:key/k", "arn, key_id, key_manager, key_state"),
+])
+def test_a_known_key_without_what_decisions_read_is_refused(entry, missing):
+    with pytest.raises(OrgShareError) as err:
+        _kms.KeyDirectory([{"arn": "arn:aws:kms:eu-west-1:111122223333:key/ok", "key_id": "ok", "key_manager": "CUSTOMER",
+                            "key_state": "Enabled"}, entry])
+    assert err.value.message.startswith(f"known_kms_keys entry 2 lacks {missing}: give the entries of kms_keys as a task")

@@ -41,6 +41,11 @@ class StandInModule:
         self.warnings.append(message)
 
 
+def defaults_of(module):
+    """The parameters a module gets when none is given: the defaults of its ARGUMENT_SPEC (None where it has none)."""
+    return {option: spec.get("default") for option, spec in module.ARGUMENT_SPEC.items()}
+
+
 @pytest.fixture
 def stand_in(emulator, world):  # pylint: disable=unused-argument
     """``stand_in(defaults, **params_and_options)`` builds a StandInModule on the session's emulator."""

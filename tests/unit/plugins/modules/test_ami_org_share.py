@@ -16,8 +16,9 @@ import pytest
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import ami_org_share
 
-DEFAULTS = dict(image_ids=[], organization_arns=[], organizational_unit_arns=[], state="present", purge=False, check_encryption=True, max_concurrency=4,
-                sharing_quota=1000)
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
+
+DEFAULTS = defaults_of(ami_org_share)
 ORG_ARN = "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5"
 OU_ARN = "arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"
 
@@ -358,3 +359,16 @@ def test_a_sharing_quota_below_one_is_refused_before_any_call(refused, world):
     ou = world["organizational_units"]["Root/Security"]["arn"]
     message = refused(image_ids=["ami-12345678"], organizational_unit_arns=[ou], sharing_quota=0, allow_calls=False)
     assert "sharing_quota must be at least 1, not 0" in message
+
+
+def test_keys_are_returned_for_the_next_task_and_taken_from_the_last(share, new_image, world, emulator, calls):
+    key_arn = world["keys"]["us-east-1"]["key_arn"]
+    images = [new_image(encrypted=True, kms_key_id=key_arn) for _index in range(2)]
+    emulator.reset_calls()
+    checked = share(image_ids=images, organizational_unit_arns=[OU_ARN], check_mode=True)
+    assert [key["arn"] for key in checked["kms_keys"]] == [key_arn]
+    assert calls()["kms"] == {"DescribeKey": 1}  # one key under both images: described once
+    emulator.reset_calls()
+    shared = share(image_ids=images, organizational_unit_arns=[OU_ARN], known_kms_keys=checked["kms_keys"])
+    assert shared["changed"] and shared["kms_key_arns"] == [key_arn] and shared["kms_keys"] == checked["kms_keys"]
+    assert "kms" not in calls()

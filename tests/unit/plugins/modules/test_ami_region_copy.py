@@ -17,7 +17,9 @@ import pytest
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import ami_region_copy
 
-DEFAULTS = dict({option: spec.get("default") for option, spec in ami_region_copy.ARGUMENT_SPEC.items()}, source_region="us-east-1", wait_timeout=60)
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
+
+DEFAULTS = dict(defaults_of(ami_region_copy), source_region="us-east-1", wait_timeout=60)
 SOURCE_REGION = "us-east-1"
 DESTINATION = "eu-west-1"
 
@@ -657,3 +659,33 @@ def test_options_the_installed_botocore_lacks_are_refused_with_the_fix():
     assert ami_region_copy.botocore_problems(old, dict(snapshot_copy_completion_duration_minutes=None, copy_image_tags=False)) == []
     new = _Members({"SnapshotCopyCompletionDurationMinutes": None, "CopyImageTags": None})
     assert ami_region_copy.botocore_problems(new, params) == []
+
+
+def test_keys_read_by_the_plan_are_not_described_again(copy, new_image, emulator, world, calls):
+    """The plan (check mode) returns the metadata of the keys it read; the copy that follows, given it, describes no key."""
+    sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]) for _index in range(2)]
+    arns = {DESTINATION: world["keys"][DESTINATION]["key_arn"],
+            "ap-southeast-2": emulator.client("kms", region="ap-southeast-2").create_key(Description="known keys")["KeyMetadata"]["Arn"]}
+    args = dict(source_image_ids=sources, destination_regions=list(arns), kms_key_ids=arns)
+    emulator.reset_calls()
+    plan = copy(check_mode=True, **args)
+    assert sorted(key["arn"] for key in plan["kms_keys"]) == sorted(arns.values())
+    assert calls()["kms"] == {"DescribeKey": 2}
+
+    emulator.reset_calls()
+    made = copy(known_kms_keys=plan["kms_keys"], **args)
+    assert "kms" not in emulator.calls()
+    assert sorted(entry["region"] for entry in made["copies"] if entry["changed"]) == sorted(list(arns) * 2)
+    assert made["kms_keys"] == plan["kms_keys"]
+    for region, arn in arns.items():
+        for source in sources:
+            (found,) = copies_of(emulator, source, region)
+            assert snapshot_keys(emulator, found, region) == [arn]
+
+
+def test_a_copy_in_place_needs_no_connection_region(copy, new_image, world):
+    """With destination_regions, the connection's region may be unset: every call names its region (STS too)."""
+    source = new_image(encrypted=True)  # under aws/ebs
+    plan = copy(region=None, check_mode=True, source_image_ids=[source], destination_regions=[SOURCE_REGION],
+                kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]})
+    assert [(entry["region"], entry["changed"]) for entry in plan["copies"]] == [(SOURCE_REGION, True)]

@@ -16,13 +16,10 @@ import pytest
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import ami_share_info
 from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
 
-DEFAULTS = dict(perspective="owner", kms_key_arns=[], image_kms_key_arns=None, regions=None, image_ids=None, name_patterns=None, tags=None, filters=None,
-                organization_tree="auto", list_accounts=False,
-                trusted_organization_arns=[], trusted_organizational_unit_arns=[], trusted_account_ids=[], auto_scaling=False,
-                statement_id_prefix="OrgShare", max_concurrency=4)
-GRANT = dict(organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[], state="present", purge=False,
-             foreign_key="fail", grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
+DEFAULTS = defaults_of(ami_share_info)
+GRANT = defaults_of(kms_org_grant)
 # What an audit must never call: every EC2, KMS and Organizations action that changes something.
 WRITE_PREFIXES = ("Create", "Modify", "Put", "Delete", "Copy", "Register", "Deregister", "Enable", "Disable", "Replace", "Reset", "Revoke",
                   "Schedule", "Cancel", "Tag", "Untag", "Move", "Attach", "Detach", "Update", "Run", "Terminate")
@@ -337,3 +334,23 @@ def test_a_botocore_without_allowed_amis_degrades_with_a_clear_warning():
 def test_tags_cannot_select_images_shared_with_a_consumer(stand_in):
     with pytest.raises(OrgShareError, match="tags are never shared"):
         ami_share_info.ensure(stand_in(DEFAULTS, allow_calls=False, perspective="consumer", tags={"team": "a"}))
+
+
+def test_keys_read_earlier_in_the_run_are_not_described_again(audit, make_image, new_key, shared, grant, world, emulator, calls):
+    """The owner's audit takes key metadata another task read (known_kms_keys): GetKeyPolicy still, DescribeKey not."""
+    prod = world["organizational_units"]["Root/Workloads/Prod"]
+    key = new_key()
+    shared(make_image(kms_key_id=key), prod["arn"])
+    grant(key, organizational_unit_arns=[prod["arn"]])
+    metadata = emulator.client("kms").describe_key(KeyId=key)["KeyMetadata"]
+    known = {"arn": key, "key_id": metadata["KeyId"], "aws_account_id": metadata["AWSAccountId"], "key_manager": "CUSTOMER", "key_state": "Enabled"}
+    emulator.reset_calls()
+    result = audit(known_kms_keys=[known])
+    assert result["findings"] == []
+    assert calls()["kms"] == {"GetKeyPolicy": 1}
+
+
+def test_a_consumer_describes_every_key_itself(stand_in):
+    known = {"arn": "arn:aws:kms:us-east-1:111122223333:key/k", "key_id": "k", "key_manager": "CUSTOMER", "key_state": "Enabled"}
+    with pytest.raises(OrgShareError, match="known_kms_keys is for perspective=owner"):
+        ami_share_info.ensure(stand_in(DEFAULTS, allow_calls=False, perspective="consumer", known_kms_keys=[known]))

@@ -25,6 +25,8 @@ from ansible_collections.orgshare.aws.plugins.modules import ami_region_copy
 from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
 from ansible_collections.orgshare.aws.plugins.modules import org_arn_info
 
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
+
 POLICY_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "iam-policy.json")
 with open(POLICY_PATH, encoding="utf-8") as handle:
     POLICY = json.load(handle)
@@ -104,14 +106,14 @@ def run_like_the_role(stand_in, credentials, estate):
         modules.append(stand_in(defaults, credentials=credentials, **params))
         return modules[-1]
 
-    resolved = org_arn_info.describe_arns(module(dict(organization_id=None, management_account_id=None, partition="aws"),
+    resolved = org_arn_info.describe_arns(module(defaults_of(org_arn_info),
                                                  organizational_units=["Root/Workloads/Prod", estate["ou_id"]]))
     ou_arns = [unit["arn"] for unit in resolved["organizational_units"]]
     paths = [unit["principal_org_paths"] for unit in resolved["organizational_units"]]
-    share = dict(organization_arns=[], purge=False, check_encryption=True, max_concurrency=2)
-    grant = dict(organization_arns=[], organizational_unit_arns=[], purge=False, grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
+    share = dict(defaults_of(ami_org_share), max_concurrency=2)
+    grant = defaults_of(kms_org_grant)
     source = ami_org_share.ensure(module(share, image_ids=[estate["image_id"]], organizational_unit_arns=ou_arns, state="present", check_mode=True))
-    copy_defaults = dict({option: spec.get("default") for option, spec in ami_region_copy.ARGUMENT_SPEC.items()}, wait_timeout=30)
+    copy_defaults = dict(defaults_of(ami_region_copy), wait_timeout=30)
     copied = ami_region_copy.ensure(module(copy_defaults, region="eu-west-1",
                                            source_image_id=estate["image_id"], source_region="us-east-1", kms_key_id=estate["keys"]["eu-west-1"]))
     for region, key in (("us-east-1", source["kms_key_arns"][0]), ("eu-west-1", copied["kms_key_arn"])):

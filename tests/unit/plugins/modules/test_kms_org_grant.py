@@ -28,8 +28,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import kms_org_grant
 
-DEFAULTS = dict(key_id=None, organization_arns=[], organizational_unit_arns=[], organizational_unit_paths=[], state="present", purge=False, foreign_key="fail",
-                grant_for_aws_resource_only=True, statement_id_prefix="OrgShare")
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
+
+DEFAULTS = defaults_of(kms_org_grant)
 USE = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
 ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
         "Action": "kms:*", "Resource": "*"}
@@ -1025,3 +1026,39 @@ def test_check_mode_warns_of_unique_ids_in_foreign_statements(run, stand_in, new
         module = stand_in(DEFAULTS, key_id=key["KeyId"], organization_arns=[org["arn"]], check_mode=True)
         kms_org_grant.ensure(module)
         assert module.warnings == []
+
+
+def test_a_key_read_earlier_in_the_run_is_not_described_again(run, new_key, world, emulator, calls):
+    """The check returns the key's metadata (kms_keys); the grant given it (known_kms_keys) calls no DescribeKey."""
+    key = new_key()
+    args = dict(key_id=key["Arn"], organization_arns=[world["organization"]["arn"]])
+    emulator.reset_calls()
+    checked = run(check_mode=True, **args)
+    (summary,) = checked["kms_keys"]
+    assert (summary["arn"], summary["key_id"], summary["key_manager"], summary["key_state"]) == (key["Arn"], key["KeyId"], "CUSTOMER", "Enabled")
+    emulator.reset_calls()
+    granted = run(known_kms_keys=checked["kms_keys"], **args)
+    assert granted["changed"] and granted["kms_keys"] == checked["kms_keys"]
+    assert "DescribeKey" not in kms_calls(calls) and kms_calls(calls)["PutKeyPolicy"] == 1
+
+
+def test_a_known_key_is_judged_by_what_was_read(refused, new_key, world, emulator, calls):
+    """What the earlier task read decides, as a described key would: a key read as disabled is refused before any call."""
+    key = new_key()
+    known = {"arn": key["Arn"], "key_id": key["KeyId"], "key_manager": "CUSTOMER", "key_state": "Disabled"}
+    emulator.reset_calls()
+    message = refused(key_id=key["Arn"], organization_arns=[world["organization"]["arn"]], known_kms_keys=[known])
+    assert message.startswith(f"The key {key['Arn']!r} ({key['Arn']}) is Disabled")
+    assert kms_calls(calls) == {}
+
+
+def test_a_key_of_another_account_read_earlier_is_not_described_again(stand_in, new_key, member, world, emulator, calls):
+    key = new_key(client=member.kms)
+    known = {"arn": key["Arn"], "key_id": key["KeyId"], "aws_account_id": member.id, "key_manager": "CUSTOMER", "key_state": "Enabled"}
+    emulator.reset_calls()
+    module = _foreign_module(stand_in, member, "answers", key_id=key["Arn"], organization_arns=[world["organization"]["arn"]], foreign_key="report",
+                             known_kms_keys=[known])
+    result = kms_org_grant.ensure(module)
+    assert result["owner_account_id"] == member.id and result["key_state"] == "Enabled"
+    assert [entry["arn"] for entry in result["kms_keys"]] == [key["Arn"]]
+    assert kms_calls(calls) == {}

@@ -14,11 +14,12 @@ import pytest
 
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import org_arn_info
+from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
 
 PAGE_SIZE = 20  # Organizations' (and the emulator's) default page for ListOrganizationalUnitsForParent
 
 
-DEFAULTS = dict(organizational_units=[], organization_id=None, management_account_id=None, partition="aws")
+DEFAULTS = defaults_of(org_arn_info)
 
 
 @pytest.fixture
