@@ -5,12 +5,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
+    ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
+
 echo "== Emulator at ${AWS_ENDPOINT_URL}, world in ${ORGSHARE_WORLD_FILE}"
-ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default \
-ANSIBLE_CALLBACK_RESULT_FORMAT=yaml \
-ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
-ANSIBLE_LOCALHOST_WARNING=false \
-ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
-  ansible-playbook "${here}/demo.yml"
+ansible-playbook "${here}/demo.yml"
+echo "== The share_ami role: the audit (--check), what a share would copy, grant and share, with the audit's findings"
+ansible-playbook "${here}/demo_role.yml" --check
+echo "== The share_ami role: the share, every region's copies at once"
+ansible-playbook "${here}/demo_role.yml"
+echo "== The share_ami role: the audit again, nothing left to change"
+ansible-playbook "${here}/demo_role.yml" --check
 echo "== API calls the demo made (from the emulator's counter):"
 python -m emulator calls --endpoint "${AWS_ENDPOINT_URL}"

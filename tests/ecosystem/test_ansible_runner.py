@@ -25,12 +25,12 @@ from .helpers import (artifact_text, assert_shared, isolated_env, job_events, pl
 # Tasks of the role (names as the events carry them) that a share across two regions must run, not skip.
 ROLE_TASKS = (
     "Resolve the organization and OUs, once per play",
-    "Check the source AMIs (exist, owned, available; keys too when they are shared themselves)",
-    "Check that every other region has a key for the encrypted AMIs",
-    "Copy the AMIs, re-encrypted with the region's key, to eu-west-1",
-    "Let the organization and OUs use each key once, in us-east-1",
-    "Let the organization and OUs use each key once, in eu-west-1",
-    "Share the AMIs in eu-west-1",
+    "Check the source AMIs shared in their own region (exist, owned, available, keys usable)",
+    "Plan the copies into every region (keys, encryption by default, names, earlier copies)",
+    "Check every key (customer-managed, usable, symmetric, in this account, policy within limits)",
+    "Copy the AMIs into every region at once, re-encrypted with each region's key",
+    "Let the organization and OUs use the keys",
+    "Share the AMIs, one task per region",
     "Summary, one line per region and image",
 )
 

@@ -75,16 +75,64 @@ ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json --check --diff "$
 ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json "$@" | tee in_place_2.log
 [ "$(recap_changed in_place_2.log)" -eq 0 ]
 
+# 8b. The key grant is taken away from a shared AMI (its consumers see it, and their instances die at launch): the audit
+# reports the grant due for that AMI, with the audit's finding, and a real run restores it. The key's statements for
+# Root/Security and for the whole organization (an earlier scenario shared with it) are taken out.
+security_path="$(var ../../integration_config.yml orgshare_world organizational_units Root/Security path)"
+in_place_key="$(var vars_in_place.json share_ami_region_kms_keys us-east-1)"
+python - "${endpoint}" "${in_place_key}" "${security_path}*" <<'PY'
+import json, sys, boto3
+kms = boto3.client("kms", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id="testing", aws_secret_access_key="testing")
+policy = json.loads(kms.get_key_policy(KeyId=sys.argv[2], PolicyName="default")["Policy"])
+for statement in policy["Statement"]:
+    paths = statement.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("aws:PrincipalOrgPaths")
+    if paths is not None:
+        statement["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"] = [path for path in paths if path != sys.argv[3]]
+policy["Statement"] = [s for s in policy["Statement"] if s.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("aws:PrincipalOrgPaths", [1])
+                       and "aws:PrincipalOrgID" not in s.get("Condition", {}).get("StringEquals", {})]
+kms.put_key_policy(KeyId=sys.argv[2], PolicyName="default", Policy=json.dumps(policy))
+PY
+check_copies us-east-1 "${in_place_id}" "${security_ou}" --shared 1 --key "${in_place_key}" --path "${security_path}" --granted no
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json --check --diff "$@" | tee seeded_audit.log
+[ "$(recap_changed seeded_audit.log)" -gt 0 ]
+tr -s ' \n' ' ' < seeded_audit.log | grep -q "us-east-1 ${in_place_id} -> ami-[0-9a-f]*: would grant the key; shared with 0 organization(s) and 1 OU(s); keys: ${in_place_key}; findings: [a-z_, ]*key_denies_share"
+check_copies us-east-1 "${in_place_id}" "${security_ou}" --key "${in_place_key}" --path "${security_path}" --granted no
+ansible-playbook orgshare.aws.share_ami -e @vars_in_place.json "$@" | tee seeded_share.log
+tr -s ' \n' ' ' < seeded_share.log | grep -q "us-east-1 ${in_place_id} -> ami-[0-9a-f]*: key granted; shared with"
+check_copies us-east-1 "${in_place_id}" "${security_ou}" --shared 1 --key "${in_place_key}" --path "${security_path}" --granted yes
+
+# 8c. Every region's copies are started before any is waited for: with each copy pending for 20 s, the four copies of two
+# AMIs into two regions all start within those 20 s (one region after the other, or one copy after another, would not).
+control PUT settings '{"copy_pending_seconds": 20}' > /dev/null
+ansible-playbook orgshare.aws.share_ami -e @vars_fleet.json "$@" | tee fleet.log
+control PUT settings '{"copy_pending_seconds": 0}' > /dev/null
+python - "${endpoint}" "$(var vars_fleet.json share_ami_image_ids 0)" "$(var vars_fleet.json share_ami_image_ids 1)" <<'PY'
+import datetime, sys, boto3
+started = []
+for region in ("eu-west-1", "ap-southeast-2"):
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=sys.argv[1], aws_access_key_id="testing", aws_secret_access_key="testing")
+    images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag:orgshare:source-image-id", "Values": sys.argv[2:]}])["Images"]
+    assert len(images) == 2 and all(image["State"] == "available" for image in images), images
+    started += [datetime.datetime.fromisoformat(image["CreationDate"].replace("Z", "+00:00")) for image in images]
+spread = (max(started) - min(started)).total_seconds()
+assert spread < 20, f"the copies started {spread} s apart: not all before the first wait"
+print(f"4 copies started within {spread} s")
+PY
+for source in $(var vars_fleet.json share_ami_image_ids 0) $(var vars_fleet.json share_ami_image_ids 1); do
+    for region in eu-west-1 ap-southeast-2; do check_copies "${region}" "${source}" "${security_ou}" --shared 1 --unshared 0; done
+done
+grep -c "Copy the AMIs into every region at once" fleet.log | grep -qx 1
+
 # 9. share_ami_wait: false: the copy is started and reported pending, its key granted; a later run shares it.
 no_wait_id=$(var vars_no_wait.json share_ami_image_ids 0)
-control PUT settings '{"copy_pending_seconds": 25}' > /dev/null
+control PUT settings '{"copy_pending_seconds": 60}' > /dev/null
 ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_1.log
 grep -q "pending (shared on a later run, once available)" no_wait_1.log
 check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 1 --shared 0 --unshared 0
 ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_2.log  # still pending: nothing new
 check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 1 --shared 0
 control PUT settings '{"copy_pending_seconds": 0}' > /dev/null
-for _ in $(seq 30); do check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 0 > /dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 90); do check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 0 > /dev/null 2>&1 && break; sleep 1; done
 ansible-playbook orgshare.aws.share_ami -e @vars_no_wait.json "$@" | tee no_wait_3.log
 check_copies eu-west-1 "${no_wait_id}" "${security_ou}" --pending 0 --shared 1 --unshared 0
 

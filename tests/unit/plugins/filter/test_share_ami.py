@@ -3,19 +3,20 @@
 # Copyright: Contributors to the orgshare.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The share_ami role's filters: role variables as lists, and the copies of each source in a region."""
+"""The share_ami role's filters: role variables as lists, and the steps of its plan (decided in _share_plan)."""
+
+import os
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.orgshare.aws.plugins.filter.share_ami import STEPS
 from ansible_collections.orgshare.aws.plugins.filter.share_ami import FilterModule
 from ansible_collections.orgshare.aws.plugins.filter.share_ami import as_list
-from ansible_collections.orgshare.aws.plugins.filter.share_ami import copies_of
-from ansible_collections.orgshare.aws.plugins.filter.share_ami import owner_grant
-
-SOURCE_A = "ami-0aaaaaaaaaaaaaaaa"
-SOURCE_B = "ami-0bbbbbbbbbbbbbbbb"
+from ansible_collections.orgshare.aws.plugins.filter.share_ami import share_ami_plan
+from ansible_collections.orgshare.aws.plugins.module_utils import _share_plan
 
 
 @pytest.mark.parametrize(
@@ -39,57 +40,37 @@ def test_as_list_refuses_the_rest_naming_the_variable(value):
     assert "share_ami_image_ids must be a list" in str(err.value)
 
 
-def info_image(image_id, source, state="available", created="2026-11-01T00:00:00.000Z", source_region="us-east-1"):
-    """An image as amazon.aws.ec2_ami_info returns it (snake_case, tags as a dict)."""
-    tags = {"orgshare:source-image-id": source, "orgshare:source-region": source_region, "team": "platform"}
-    return {"image_id": image_id, "state": state, "creation_date": created, "tags": tags}
-
-
-def test_copies_of_follows_the_one_copy_rule():
-    images = [
-        info_image("ami-00000000000000001", SOURCE_A, state="failed", created="2026-12-01T00:00:00.000Z"),
-        info_image("ami-00000000000000002", SOURCE_A, created="2026-10-01T00:00:00.000Z"),
-        info_image("ami-00000000000000003", SOURCE_A, created="2026-11-01T00:00:00.000Z"),
-        info_image("ami-00000000000000004", SOURCE_B, state="pending"),
-        info_image("ami-00000000000000005", SOURCE_B, source_region="eu-central-1"),
-        {"image_id": "ami-00000000000000006", "state": "available", "tags": {}},
-    ]
-    assert copies_of(images, [SOURCE_B, SOURCE_A], "us-east-1") == [
-        {"source_image_id": SOURCE_B, "image_id": "ami-00000000000000004", "state": "pending"},
-        {"source_image_id": SOURCE_A, "image_id": "ami-00000000000000003", "state": "available"},
-        {"source_image_id": SOURCE_A, "image_id": "ami-00000000000000002", "state": "available"},
-    ]
-
-
-def test_copies_of_can_list_the_sources_first():
-    images = [info_image("ami-00000000000000002", SOURCE_A)]
-    assert copies_of(images, [SOURCE_A, SOURCE_B], "us-east-1", include_sources=True) == [
-        {"source_image_id": SOURCE_A, "image_id": SOURCE_A, "state": None},
-        {"source_image_id": SOURCE_A, "image_id": "ami-00000000000000002", "state": "available"},
-        {"source_image_id": SOURCE_B, "image_id": SOURCE_B, "state": None},
-    ]
-    assert copies_of(None, [SOURCE_A], "us-east-1") == []
-
-
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"as_list", "copies_of", "owner_grant"}
+    assert set(FilterModule().filters()) == {"as_list", "share_ami_plan"}
 
 
-FOREIGN_RESULT = {
-    "changed": False, "key_arn": "arn:aws:kms:eu-west-1:444455556666:key/k", "owner_account_id": "444455556666",
-    "owner_statements": [{"Sid": "OrgShareOrgUse"}], "owner_task": {"key_id": "arn:aws:kms:eu-west-1:444455556666:key/k"},
-    "warnings": ["..."], "invocation": {"module_args": {}},
-}
+def test_each_step_calls_its_planner_with_its_keyword_arguments():
+    variables = {"image_ids": "ami-0aaaaaaaaaaaaaaaa", "source_region": "us-east-1", "regions": "us-east-1,eu-west-1",
+                 "region_kms_keys": {"eu-west-1": "alias/golden"}}
+    read = share_ami_plan(variables, "inputs")
+    assert read == _share_plan.role_inputs(variables)
+    assert share_ami_plan(read, "copy_lookups") == _share_plan.copy_lookups(read)
+    assert share_ami_plan([], "summary", check_mode=True, state="absent") == []
 
 
-def test_owner_grant_keeps_what_the_owner_needs_and_the_region():
-    assert owner_grant(FOREIGN_RESULT, "eu-west-1") == {
-        "key_arn": "arn:aws:kms:eu-west-1:444455556666:key/k", "owner_account_id": "444455556666",
-        "owner_statements": [{"Sid": "OrgShareOrgUse"}], "owner_task": {"key_id": "arn:aws:kms:eu-west-1:444455556666:key/k"},
-        "region": "eu-west-1",
-    }
+def test_the_planners_refusals_become_filter_errors():
+    with pytest.raises(AnsibleFilterError, match="share_ami_image_ids is empty"):
+        share_ami_plan({"image_ids": [], "source_region": "us-east-1"}, "inputs")
+    with pytest.raises(AnsibleFilterError, match="Nothing to share with"):
+        share_ami_plan(_share_plan.role_inputs({"image_ids": ["ami-0aaaaaaaaaaaaaaaa"], "source_region": "us-east-1"}), "principals",
+                       organization={"skipped": True})
 
 
-def test_owner_grant_refuses_a_result_for_a_key_of_this_account():
-    with pytest.raises(AnsibleFilterError, match="lacks owner_account_id, owner_statements, owner_task"):
-        owner_grant({"changed": True, "key_arn": "arn:aws:kms:eu-west-1:111122223333:key/k"}, "eu-west-1")
+def test_an_unknown_step_or_keyword_is_refused_with_what_there_is():
+    with pytest.raises(AnsibleFilterError, match="share_ami_plan has no step 'share'; its steps are inputs, principals"):
+        share_ami_plan({}, "share")
+    with pytest.raises(AnsibleFilterError, match=r"share_ami_plan\('keys'\) takes sources, copy_plan, not copies"):
+        share_ami_plan({}, "keys", copies={})
+
+
+def test_the_documented_steps_are_the_steps():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "filter", "share_ami_plan.yml")
+    with open(path, encoding="utf-8") as handle:
+        documented = yaml.safe_load(handle)["DOCUMENTATION"]["options"]
+    assert documented["step"]["choices"] == list(STEPS)
+    assert set(documented) - {"_input", "step"} == {name for _function, names in STEPS.values() for name in names}
