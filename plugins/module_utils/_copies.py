@@ -26,9 +26,11 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
-# Polls come 2, 4 and 8 seconds apart, then every POLL_SECONDS: a copy that ends soon is
-# noticed soon, a long one (minutes to hours on AWS) costs one call per region per POLL_SECONDS.
-POLL_DELAYS = (2, 4, 8)
+# Polls come 1, 2, 3, 5 and 8 seconds apart, then every POLL_SECONDS: a copy that ends soon (a
+# small AMI, or a copy in its own region) is noticed within a second or three, which matters when
+# the quota makes the copies of a region go in rounds; a long one (minutes to hours on AWS) costs
+# one call per region per POLL_SECONDS.
+POLL_DELAYS = (1, 2, 3, 5, 8)
 POLL_SECONDS = 15
 # "Eventual consistency in the Amazon EC2 API": a resource just created may be missing from
 # Describe calls for a while. A copy missing for this long after CopyImage is gone.

@@ -98,8 +98,8 @@ def test_never_more_than_the_bound_in_flight_and_one_describe_per_poll():
     assert [job.state for job in work] == ["available"] * 5 and all(job.error is None and job.changed for job in work)
     assert ec2.copy_calls == 5 and ec2.most_pending == 2 and copies.refusals == 0 and copies.most_in_flight == 2
     assert max(ec2.describe_calls) <= 2  # one DescribeImages for every copy in flight
-    # Three rounds of 600 s each, polled at 2, 4, 8, then every 15 seconds.
-    assert clock.sleeps[:5] == [2, 4, 8, 15, 15] and 1800 <= clock.now < 1800 + 60
+    # Three rounds of 600 s each, polled 1, 2, 3, 5 and 8 seconds apart, then every 15 seconds.
+    assert clock.sleeps[:7] == [1, 2, 3, 5, 8, 15, 15] and 1800 <= clock.now < 1800 + 60
     assert work[2].started >= min(job.finished for job in work[:2])
 
 
