@@ -13,6 +13,7 @@ API calls that feed them live in ``_ec2.py`` and ``_kms.py``.
 import hashlib
 import re
 
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
@@ -28,8 +29,6 @@ IMAGE_NAME_RULE = "3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _"
 # The length of the digest that keeps a shortened default name unique ("-" and 8 hexadecimal digits).
 _NAME_DIGEST = 9
 _IMAGE_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-# Key states in which a grant cannot let anyone use the key.
-UNUSABLE_KEY_STATES = ("Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable")
 COPY_FIX = (
     "copy the AMI re-encrypted with a customer-managed key and share the copy (orgshare.aws.ami_region_copy with kms_key_id "
     "and source_region equal to the region; in the orgshare.aws.share_ami role, give the region a key in share_ami_region_kms_keys)"
@@ -150,12 +149,12 @@ def encryption_problems(image, snapshots, keys):
         if not snapshot.get("Encrypted") or not key_arn:
             continue
         key = keys.get(key_arn, {})
-        if key.get("KeyManager") == "AWS":
+        if _keys.is_aws_managed(key):
             problems.append(
-                f"{image_id}: snapshot {snapshot_id} is encrypted with the AWS-managed key {key_arn}, and snapshots encrypted with an "
-                f"AWS-managed key can never be shared; {COPY_FIX}."
+                f"{image_id}: snapshot {snapshot_id} is encrypted with the AWS-managed key {key_arn}, and {_keys.AWS_MANAGED_REASON}; "
+                f"{COPY_FIX}."
             )
-        elif key.get("KeyState") in UNUSABLE_KEY_STATES:
+        elif _keys.unusable_state(key):
             problems.append(
                 f"{image_id}: snapshot {snapshot_id} is encrypted with {key_arn}, which is {key['KeyState']}: nobody it is shared with "
                 "could launch it; enable the key (or cancel its deletion) first, or copy the AMI under another customer-managed key."

@@ -644,15 +644,13 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
     return PolicyPlan(before, after, True, added, removed, new_owned)
 
 
-# --- keys kms_org_grant cannot or need not grant -----------------------------------------------
+# --- key and alias ARNs ------------------------------------------------------------------------
 
 # A key ARN or alias ARN (partition aws[a-z-]*, account 12 digits, as in _arns). KMS API reference:
 # DescribeKey, "Cross-account use: Yes. To perform this operation with a KMS key in a different AWS
 # account, specify the key ARN or alias ARN"; so a key ID or an alias name always names a key of the
 # caller's own account.
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$")
-SYMMETRIC_KEY_SPEC = "SYMMETRIC_DEFAULT"
-ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
 
 
 class KmsArn(namedtuple("KmsArn", "region account kind name")):
@@ -665,29 +663,6 @@ def parse_kms_arn(key_ref):
     """The parts of a key ARN or alias ARN, or None for anything else (a key ID, an alias name)."""
     match = _KMS_ARN.match(key_ref) if isinstance(key_ref, str) else None
     return KmsArn(**match.groupdict()) if match else None
-
-
-def key_spec_problem(metadata, key_ref, region):
-    """Why EBS cannot use this key (a message naming the key, its spec and usage, and the fix), or None.
-
-    ``metadata`` is DescribeKey's KeyMetadata. Amazon EBS encrypts only with symmetric encryption keys
-    (EC2 API reference, CopyImage and ModifyEbsDefaultKmsKeyId: "Amazon EBS does not support asymmetric
-    KMS keys"), that is KeySpec ``SYMMETRIC_DEFAULT`` (formerly CustomerMasterKeySpec) with KeyUsage
-    ``ENCRYPT_DECRYPT``; an HMAC key (``GENERATE_VERIFY_MAC``) is no encryption key at all. DescribeKey
-    always reports both; a metadata without them is taken for the default, symmetric encryption key.
-    """
-    spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec") or SYMMETRIC_KEY_SPEC
-    usage = metadata.get("KeyUsage") or ENCRYPT_DECRYPT
-    if spec == SYMMETRIC_KEY_SPEC and usage == ENCRYPT_DECRYPT:
-        return None
-    arn = metadata.get("Arn") or key_ref
-    named = f"{key_ref!r} ({arn})" if arn != key_ref else repr(key_ref)
-    return (
-        f"The key {named} in {region} has KeySpec {spec} and KeyUsage {usage}: Amazon EBS encrypts volumes and snapshots only "
-        f"with symmetric encryption keys (KeySpec {SYMMETRIC_KEY_SPEC}, KeyUsage {ENCRYPT_DECRYPT}), so no snapshot of an AMI can be "
-        "encrypted with it and a grant on it would let nobody launch anything. Use a symmetric encryption key (what CreateKey "
-        "makes by default) instead."
-    )
 
 
 def owner_statements(requested, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True):

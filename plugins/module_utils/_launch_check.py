@@ -14,6 +14,7 @@ who must act: ``owner`` (the AMI's account), ``account <id>`` (the key's) or ``c
 
 from collections import namedtuple
 
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._share_audit import Findings
 from ansible_collections.orgshare.aws.plugins.module_utils._share_audit import _all_of
 from ansible_collections.orgshare.aws.plugins.module_utils._share_audit import _is_past
@@ -150,7 +151,7 @@ class _Checker:
                                   + ").")
             return False, answer.error
         state = answer.metadata.get("KeyState")
-        if state != "Enabled":
+        if not _keys.can_encrypt_now(answer.metadata):
             self.findings.add("unusable_key", "high", region, answer.arn, image_id=image_id, who=f"account {owner}",
                               cause=f"The key {answer.arn} is {state}: nobody can launch the images under it.",
                               fix=f"The key's owner, account {owner}, enables it (or cancels its deletion).")

@@ -40,6 +40,7 @@ from collections import namedtuple
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_access
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import root_id_of_ou
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
@@ -256,9 +257,9 @@ def blocking_kind(key_arn, metadata, caller_account_id):
     """What stands between a key and a launch before its policy is looked at: ``aws_managed``, ``unusable``, ``foreign``, or
     None (its policy decides, so it is worth reading)."""
     metadata = metadata or {}
-    if metadata.get("KeyManager") == "AWS":
+    if _keys.is_aws_managed(metadata):
         return "aws_managed"
-    if metadata.get("KeyState") in _images.UNUSABLE_KEY_STATES:
+    if _keys.unusable_state(metadata):
         return "unusable"
     if key_account(key_arn) not in (None, caller_account_id):
         return "foreign"

@@ -315,6 +315,7 @@ kms_keys:
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._api import aws_cause
 from ansible_collections.orgshare.aws.plugins.module_utils._api import denied_hint
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
@@ -435,7 +436,7 @@ def apply_plans(ec2, images, plans, max_concurrency, region, check_encryption):
 
 
 def image_result(image, plan, region, snapshots, keys):
-    key_arns = [arn for arn in _images.image_key_arns(image, snapshots) if keys.get(arn, {}).get("KeyManager") == "CUSTOMER"]
+    key_arns = [arn for arn in _images.image_key_arns(image, snapshots) if _keys.is_customer_managed(keys.get(arn))]
     return {
         "image_id": image["ImageId"],
         "name": image.get("Name"),

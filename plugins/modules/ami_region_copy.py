@@ -449,17 +449,17 @@ import time
 
 try:
     import botocore
-    import botocore.session
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore/boto3 itself.
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _ec2
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
+from ansible_collections.orgshare.aws.plugins.module_utils._api import known_regions
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import CopyJob
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import RegionCopies
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
-from ansible_collections.orgshare.aws.plugins.module_utils._key_policy import key_spec_problem
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import caller_account_id
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import KeyDirectory
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
@@ -488,12 +488,6 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def known_regions():
-    """Region -> partition, for every region in which the installed botocore knows EC2."""
-    session = botocore.session.get_session()
-    return {region: partition for partition in session.get_available_partitions() for region in session.get_available_regions("ec2", partition)}
-
-
 def refuse(problems):
     """Raise the problems found (all of them), if any."""
     if len(problems) == 1:
@@ -511,7 +505,7 @@ def input_problems(params, image_ids, destinations, key_problems):
         )
     elif params["name"]:
         problems.append(_images.image_name_problem(params["name"]))
-    partitions = known_regions()
+    partitions = known_regions("ec2")
     problems.extend(_images.region_problems(destinations, partitions, params["source_region"]))
     problems.extend(_images.unknown_region_problem(region, "kms_key_ids") for region in params["kms_key_ids"] or {} if region not in partitions)
     problems.append(_images.concurrent_copies_problem(params["max_concurrent_copies"]))
@@ -552,15 +546,15 @@ def load_sources(ec2, image_ids, source_region, option):
 def load_key(kms, directory, key_id, region, option="kms_key_id"):
     """The destination key's metadata (given in ``option``); it must be an enabled customer-managed key."""
     key = directory.describe(kms, key_id)
-    if key.get("KeyManager") != "CUSTOMER":
+    if not _keys.is_customer_managed(key):
         raise OrgShareError(
-            f"{option} {key_id!r} is an AWS-managed key in {region}: copies encrypted with it cannot be shared. "
-            f"Give a customer-managed key in {region}."
+            f"{option} {key_id!r} is an AWS-managed key in {region}, and {_keys.AWS_MANAGED_REASON}: no copy encrypted with it "
+            f"could be. Give a customer-managed key in {region}."
         )
-    spec_problem = key_spec_problem(key, key_id, region)
+    spec_problem = _keys.key_spec_problem(key, key_id, region)
     if spec_problem:
         raise OrgShareError(f"{option}: {spec_problem} Set {option} to a symmetric encryption customer-managed key of {region}.")
-    if key.get("KeyState") != "Enabled":
+    if not _keys.can_encrypt_now(key):
         raise OrgShareError(
             f"{option} {key_id!r} in {region} is {key.get('KeyState')}: a copy cannot be encrypted with it; enable it first."
         )
@@ -576,14 +570,14 @@ def load_default_key(ec2, kms, directory, region):
     if not enabled:
         return None, None
     key = directory.describe(kms, default_key_id)
-    if key.get("KeyManager") != "CUSTOMER":
+    if not _keys.is_customer_managed(key):
         raise OrgShareError(
             f"EBS encryption by default is on in {region}, with the AWS-managed key {key['Arn']} as the default key: a copy made "
-            f"there would be encrypted with it and could never be shared. Set kms_key_id to a customer-managed key of {region} "
+            f"there would be encrypted with it and could never be shared: {_keys.AWS_MANAGED_REASON}. Set kms_key_id to a customer-managed key of {region} "
             f"(for the share_ami role: share_ami_region_kms_keys['{region}']), or make a customer-managed key the region's "
             "default EBS key (ModifyEbsDefaultKmsKeyId)."
         )
-    spec_problem = key_spec_problem(key, key["Arn"], region)
+    spec_problem = _keys.key_spec_problem(key, key["Arn"], region)
     if spec_problem:
         raise OrgShareError(
             f"EBS encryption by default is on in {region}, so a copy made there would be encrypted with the region's default EBS key. "
@@ -591,7 +585,7 @@ def load_default_key(ec2, kms, directory, region):
             f"Set kms_key_id to a symmetric encryption customer-managed key of {region}, or make one the region's default EBS key "
             "(ModifyEbsDefaultKmsKeyId)."
         )
-    if key.get("KeyState") != "Enabled":
+    if not _keys.can_encrypt_now(key):
         raise OrgShareError(
             f"EBS encryption by default is on in {region}, and its default key {key['Arn']} is {key.get('KeyState')}: a copy "
             f"cannot be encrypted with it. Enable it, or set kms_key_id to a usable customer-managed key of {region}."

@@ -456,6 +456,7 @@ kms_keys:
 """
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
+from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
@@ -473,31 +474,24 @@ ARGUMENT_SPEC = dict(
     known_kms_keys=dict(type="list", elements="dict", default=[], no_log=False),
 )
 
-FIXES = {
-    "Disabled": "enable it (EnableKey) first",
-    "PendingDeletion": "cancel its deletion (CancelKeyDeletion) and enable it first",
-    "PendingReplicaDeletion": "cancel the deletion of its replica first",
-    "PendingImport": "import its key material first",
-    "Unavailable": "reconnect its custom key store first",
-}
-
 
 def check_key(key, requested_key_id, state, region=None):
     """Refuse keys whose policy must not or need not be changed, and (to grant) keys EBS cannot encrypt with."""
     arn = key["Arn"]
-    if key.get("KeyManager") == "AWS":
+    if _keys.is_aws_managed(key):
         raise OrgShareError(
-            f"{requested_key_id!r} ({arn}) is an AWS-managed key: its policy cannot be changed and snapshots encrypted with it "
-            "cannot be shared at all. Copy the AMI re-encrypted with a customer-managed key (orgshare.aws.ami_region_copy) "
-            "and grant that key instead."
+            f"{requested_key_id!r} ({arn}) is an AWS-managed key: its policy cannot be changed, and {_keys.AWS_MANAGED_REASON}. "
+            "Copy the AMI re-encrypted with a customer-managed key (orgshare.aws.ami_region_copy) and grant that key instead."
         )
-    key_state = key.get("KeyState")
-    if key_state == "PendingDeletion" or (state == "present" and key_state in FIXES):
+    # Taking principals out of a disabled key's policy is still worth doing (it may be enabled again); a key about to be
+    # deleted is left alone either way.
+    key_state = _keys.unusable_state(key)
+    if key_state == "PendingDeletion" or (state == "present" and key_state):
         raise OrgShareError(
             f"The key {requested_key_id!r} ({arn}) is {key_state}: nobody could use it through a grant, so its policy is left "
-            f"alone; {FIXES[key_state]}."
+            f"alone; {_keys.UNUSABLE_STATE_FIXES[key_state]}."
         )
-    problem = _key_policy.key_spec_problem(key, requested_key_id, region or "this region") if state == "present" else None
+    problem = _keys.key_spec_problem(key, requested_key_id, region or "this region") if state == "present" else None
     if problem:
         raise OrgShareError(problem)
 

@@ -917,23 +917,6 @@ def test_a_key_ebs_cannot_use_is_refused_before_any_read_of_its_policy(spec, usa
     assert not run(key_id=key["KeyId"], organization_arns=[world["organization"]["arn"]], state="absent")["changed"]
 
 
-@pytest.mark.parametrize(
-    "metadata, expected",
-    [
-        ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT"}, None),
-        ({}, None),  # DescribeKey always reports both; without them, the default key
-        ({"CustomerMasterKeySpec": "RSA_4096", "KeyUsage": "ENCRYPT_DECRYPT"}, "has KeySpec RSA_4096 and KeyUsage ENCRYPT_DECRYPT"),
-        ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "GENERATE_VERIFY_MAC"}, "has KeySpec SYMMETRIC_DEFAULT and KeyUsage GENERATE_VERIFY_MAC"),
-    ],
-)
-def test_key_spec_problem(metadata, expected):
-    problem = _key_policy.key_spec_problem(dict(metadata, Arn="arn:aws:kms:eu-west-1:111122223333:key/k"), "alias/k", "eu-west-1")
-    if expected is None:
-        assert problem is None
-    else:
-        assert problem.startswith(f"The key 'alias/k' (arn:aws:kms:eu-west-1:111122223333:key/k) in eu-west-1 {expected}: Amazon EBS")
-
-
 def test_kms_arns_are_taken_apart():
     assert _key_policy.parse_kms_arn("arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/a/b") == ("us-gov-west-1", "111122223333", "alias", "a/b")
     assert _key_policy.parse_kms_arn("arn:aws:kms:eu-west-1:111122223333:key/k").kind == "key"
