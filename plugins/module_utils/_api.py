@@ -20,6 +20,8 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore/boto3 itself.
 
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 
@@ -77,34 +79,50 @@ def client_region(client):
     return getattr(getattr(client, "meta", None), "region_name", None) or "the client's region"
 
 
-def api_call(description, rules=()):
-    """Decorate a function ``f(client, *args)`` making one AWS call (or one paginated listing).
+class ErrorHandler(AWSErrorHandler):
+    """amazon.aws's AWSErrorHandler, raising :class:`OrgShareError`, with what the collection's calls need besides.
 
-    ``description`` reads after "Failed to ..." and is formatted with the
-    positional arguments that follow the client.
+    amazon.aws's ``common_error_handler`` turns a botocore error into ``Failed to <description>`` and one exception
+    type; :meth:`api_call` keeps that shape and message and does more, which is why the collection does not use
+    ``common_error_handler`` itself: the description is formatted with the call's positional arguments (amazon.aws 9.0.0,
+    the oldest release this collection supports, formats nothing, and later releases format named parameters only);
+    :class:`ErrorRule` gives known AWS error codes a message that says why and how to fix it, and an exception type of
+    their own; and an access denial names the IAM action the caller's policy may lack.
     """
 
-    def decorate(func):
-        @functools.wraps(func)
-        def call(client, *args):
-            what = description.format(*args)
-            try:
-                return func(client, *args)
-            except botocore.exceptions.ClientError as e:
-                code = error_code(e)
-                hint = denied_hint(client, e)
-                for rule in rules:
-                    if code in rule.codes:
-                        # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
-                        message = rule.template.format(what=what, code=code, region=client_region(client)).rstrip(".") + hint
-                        raise rule.exception_type(message, exception=e) from e
-                raise OrgShareError(f"Failed to {what}{hint}", exception=e) from e
-            except botocore.exceptions.BotoCoreError as e:
-                raise OrgShareError(f"Failed to {what}", exception=e) from e
+    _CUSTOM_EXCEPTION = OrgShareError
 
-        return call
+    @classmethod
+    def api_call(cls, description, rules=()):
+        """Decorate a function ``f(client, *args)`` making one AWS call (or one paginated listing).
 
-    return decorate
+        ``description`` reads after "Failed to ..." and is formatted with the positional arguments that follow the client.
+        """
+
+        def decorate(func):
+            @functools.wraps(func)
+            def call(client, *args):
+                what = description.format(*args)
+                try:
+                    return func(client, *args)
+                except botocore.exceptions.ClientError as e:
+                    code = error_code(e)
+                    hint = denied_hint(client, e)
+                    for rule in rules:
+                        if code in rule.codes:
+                            # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
+                            message = rule.template.format(what=what, code=code, region=client_region(client)).rstrip(".") + hint
+                            raise rule.exception_type(message, exception=e) from e
+                    raise cls._CUSTOM_EXCEPTION(message=f"Failed to {what}{hint}", exception=e) from e
+                except botocore.exceptions.BotoCoreError as e:
+                    raise cls._CUSTOM_EXCEPTION(message=f"Failed to {what}", exception=e) from e
+
+            return call
+
+        return decorate
+
+
+api_call = ErrorHandler.api_call
 
 
 def partition_of_region(region):
@@ -133,12 +151,6 @@ def list_all(client, operation, **params):
     return client.get_paginator(operation).paginate(**params).build_full_result()
 
 
-def batches(items, size):
-    """Consecutive slices of at most ``size`` items."""
-    items = list(items)
-    return [items[start:start + size] for start in range(0, len(items), size)]
-
-
 class Outcome:
     """The result of one call made by :func:`map_bounded`: a value or an exception."""
 
@@ -146,6 +158,13 @@ class Outcome:
 
     def __init__(self, item, value=None, error=None):
         self.item, self.value, self.error = item, value, error
+
+
+def raise_first_error(outcomes):
+    """Raise the error of the first :class:`Outcome` that has one (once every call has finished), if any."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
 
 
 def map_bounded(func, items, max_workers):

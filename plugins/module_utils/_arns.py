@@ -24,6 +24,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 
 PARTITION_PATTERN = r"aws[a-z-]*"
 ACCOUNT_ID_PATTERN = r"\d{12}"
@@ -374,11 +375,6 @@ def check_same_partition(arns, region, expected):
                 f"{arn!r} is in partition {partition}, but region {region} is in partition {expected}: an AMI can only be "
                 "shared with organizations and OUs of its own partition."
             )
-
-
-def unique(items):
-    """The items without repeats, in first-seen order."""
-    return list(dict.fromkeys(items))
 
 
 def _empty_value_error(value, what, option, index):

@@ -13,9 +13,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.orgshare.aws.plugins.module_utils._api import ErrorRule
 from ansible_collections.orgshare.aws.plugins.module_utils._api import api_call
-from ansible_collections.orgshare.aws.plugins.module_utils._api import batches
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import batches
 from ansible_collections.orgshare.aws.plugins.module_utils._api import list_all
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._images import FILTER_BATCH
 from ansible_collections.orgshare.aws.plugins.module_utils._images import encrypted_snapshot_ids

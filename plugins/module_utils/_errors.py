@@ -5,9 +5,9 @@
 
 """The one exception type the collection's module_utils raise.
 
-Modules catch it in one place in ``main()`` and turn it into ``fail_json``;
-its message is written for the operator: it quotes the offending input, names
-the resource, the cause and the fix.
+``_module.run_module`` catches it, in one place for every module, and turns it
+into ``fail_json``; its message is written for the operator: it quotes the
+offending input, names the resource, the cause and the fix.
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError

@@ -30,7 +30,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_ac
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_organization_arn
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_ou_arn
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import principal_org_path
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._images import check_image_ids
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 

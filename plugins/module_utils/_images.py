@@ -14,7 +14,7 @@ import hashlib
 import re
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _keys
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 # An AMI name (EC2 API Reference, RegisterImage and CreateImage, ``Name``): "Constraints: 3-128

@@ -54,11 +54,13 @@ import json
 import re
 from collections import namedtuple
 
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_organization_arn
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import parse_ou_arn
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import principal_org_paths_value
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 
 # AWS KMS Developer Guide, "Key policy format" (key-policy-overview.html#key-policy-format): a key
 # policy document is "up to 32 kilobytes (32,768 bytes)"; the Quotas page lists the key policy
@@ -515,7 +517,11 @@ def _normalize_statement(statement):
 
 
 def same_statements(first, second):
-    """Whether two lists of statements mean the same, whatever their formatting and order."""
+    """Whether two lists of statements mean the same, whatever their formatting and order.
+
+    Unlike :func:`same_policy`, repeats count: amazon.aws's ``compare_policies`` compares statements as a set, but an
+    owned statement found twice is a change to make (the two are merged into one), not the same policy.
+    """
     def canonical(statements):
         return sorted(json.dumps(_normalize_statement(statement), sort_keys=True) for statement in statements)
 
@@ -547,11 +553,13 @@ def _compact(policy):
 
 
 def same_policy(first, second):
-    """Whether two key policies (JSON text or dicts) are the same document, whatever their formatting."""
-    def canonical(document):
-        return json.dumps(normalize(parse_policy(document)), sort_keys=True)
+    """Whether two key policies (JSON text or dicts) are the same document, whatever their formatting.
 
-    return canonical(first) == canonical(second)
+    amazon.aws's ``compare_policies`` decides (order, lone strings for lists, ``true`` for true, ``"*"`` for
+    ``{"AWS": "*"}`` and an account's root ARN for its ID are all the same to it); no ``Version`` is assumed, so a
+    policy that lost its ``Version`` is another document.
+    """
+    return not compare_policies(parse_policy(first), parse_policy(second), default_version=None)
 
 
 def serialize(policy):

@@ -13,7 +13,7 @@ neither added nor removed, whatever the options say.
 
 from collections import namedtuple
 
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 
 ORGANIZATION_KEY = "OrganizationArn"
 UNIT_KEY = "OrganizationalUnitArn"

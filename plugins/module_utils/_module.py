@@ -3,7 +3,8 @@
 # Copyright: Contributors to the orgshare.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""How every module of the collection runs: one place where the exception type becomes fail_json."""
+"""How every module of the collection runs: one place where the exception type becomes fail_json, and where
+O(state) picks ``ensure_present`` or ``ensure_absent``."""
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -28,3 +29,22 @@ def run_module(argument_spec, ensure, module_args=None, **fixed_result):
             module.fail_json_aws(e.exception, msg=e.message, **extra)
         module.fail_json(msg=e.message, **extra)
     module.exit_json(**fixed_result, **result)
+
+
+PURGE_IGNORED = "purge only applies with state=present; it is ignored with state=absent."
+
+
+def by_state(ensure_present, ensure_absent):
+    """The ``ensure(module)`` of a module with O(state) and O(purge): ``ensure_present`` or ``ensure_absent`` by the state.
+
+    O(purge) only makes sense with V(present); with V(absent) it is ignored, with a warning that says so.
+    """
+
+    def ensure(module):
+        if module.params["state"] == "present":
+            return ensure_present(module)
+        if module.params["purge"]:
+            module.warn(PURGE_IGNORED)
+        return ensure_absent(module)
+
+    return ensure

@@ -42,7 +42,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _key_access
 from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import root_id_of_ou
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -544,7 +544,7 @@ class _Auditor:
     # -- shares ---------------------------------------------------------------------------------
 
     def share_entry(self, view, principal, key_arns, arn):
-        region, image_id = view.region, view.image["ImageId"]
+        image_id = view.image["ImageId"]
         organization = self.organization
         unit = organization.units.get(principal.id) if organization and principal.kind == "organizational_unit" else None
         share = {

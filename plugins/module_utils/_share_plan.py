@@ -31,7 +31,7 @@ import json
 from ansible.module_utils.common.validation import check_type_list
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
 NOBODY = (

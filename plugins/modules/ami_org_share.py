@@ -321,15 +321,17 @@ from ansible_collections.orgshare.aws.plugins.module_utils._api import denied_hi
 from ansible_collections.orgshare.aws.plugins.module_utils._api import error_code
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
 from ansible_collections.orgshare.aws.plugins.module_utils._api import partition_of_region
+from ansible_collections.orgshare.aws.plugins.module_utils._api import raise_first_error
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_same_partition
 from ansible_collections.orgshare.aws.plugins.module_utils._arns import check_share_targets
-from ansible_collections.orgshare.aws.plugins.module_utils._arns import unique
+from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.module_utils._kms import KeyDirectory
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import Targets
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import DEFAULT_SHARING_QUOTA
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import plan_launch_permissions
 from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions import sharing_quota_problem
+from ansible_collections.orgshare.aws.plugins.module_utils._module import by_state
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 
@@ -368,13 +370,6 @@ def load_encryption(ec2, kms, images, enforce, directory):
     if enforce:
         _images.raise_problems([problem for image in images for problem in _images.encryption_problems(image, snapshots, keys)])
     return snapshots, keys
-
-
-def first_failure(outcomes):
-    """Raise the first captured error, if any (after every call has finished)."""
-    for outcome in outcomes:
-        if outcome.error is not None:
-            raise outcome.error
 
 
 # The code EC2 answers ModifyImageAttribute with for an image whose snapshots are under an
@@ -479,7 +474,7 @@ def share(module, state, purge, enforce_keys):
     if params["check_encryption"]:
         snapshots, keys = load_encryption(ec2, module.client("kms"), images, enforce_keys, directory)
     outcomes = map_bounded(lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, params["max_concurrency"])
-    first_failure(outcomes)
+    raise_first_error(outcomes)
     plans = [plan_launch_permissions(outcome.value, desired, state, purge) for outcome in outcomes]
     _images.raise_problems([
         problem for problem in (
@@ -512,14 +507,10 @@ def ensure_present(module):
 
 def ensure_absent(module):
     """Remove the listed organizations/OUs; keys are reported but not judged, since nobody gains access."""
-    if module.params["purge"]:
-        module.warn("purge only applies with state=present; it is ignored with state=absent.")
     return share(module, "absent", False, enforce_keys=False)
 
 
-def ensure(module):
-    """The module's whole job, for either state."""
-    return ensure_present(module) if module.params["state"] == "present" else ensure_absent(module)
+ensure = by_state(ensure_present, ensure_absent)
 
 
 def main():

@@ -457,6 +457,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils._api import known_regions
 from ansible_collections.orgshare.aws.plugins.module_utils._api import map_bounded
+from ansible_collections.orgshare.aws.plugins.module_utils._api import raise_first_error
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import CopyJob
 from ansible_collections.orgshare.aws.plugins.module_utils._copies import RegionCopies
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
@@ -710,9 +711,7 @@ def run_copies(module, clients, plans_by_region, params, source_region):
         jobs = [plan["job"] for plan in plans if plan["job"] is not None]
         if jobs:
             runners.append(RegionCopies(clients[region][0], region, jobs, params["max_concurrent_copies"], params["wait"], deadline, params["wait_timeout"]))
-    for outcome in map_bounded(lambda runner: runner.run(), runners, len(runners)):
-        if outcome.error is not None:
-            raise outcome.error
+    raise_first_error(map_bounded(lambda runner: runner.run(), runners, len(runners)))
     for runner in runners:
         if runner.refusals:
             module.warn(
@@ -739,12 +738,9 @@ def survey_regions(clients, directory, destinations, keys, params, image_ids):
         ec2, kms = clients[region]
         return survey_region(ec2, kms, directory, region, keys[region], key_option, image_ids, params["source_region"])
 
-    surveys = {}
-    for region, outcome in zip(destinations, map_bounded(survey, destinations, len(destinations))):
-        if outcome.error is not None:
-            raise outcome.error
-        surveys[region] = outcome.value
-    return surveys
+    outcomes = map_bounded(survey, destinations, len(destinations))
+    raise_first_error(outcomes)
+    return {region: outcome.value for region, outcome in zip(destinations, outcomes)}
 
 
 def plan_copies(module, source_ec2, sources, surveys):

@@ -459,6 +459,7 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _key_policy
 from ansible_collections.orgshare.aws.plugins.module_utils import _keys
 from ansible_collections.orgshare.aws.plugins.module_utils import _kms
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+from ansible_collections.orgshare.aws.plugins.module_utils._module import by_state
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 ARGUMENT_SPEC = dict(
@@ -622,14 +623,10 @@ def ensure_present(module):
 
 def ensure_absent(module):
     """Take the listed principals out of the managed statements."""
-    if module.params["purge"]:
-        module.warn("purge only applies with state=present; it is ignored with state=absent.")
     return grant(module, "absent", False)
 
 
-def ensure(module):
-    """The module's whole job, for either state."""
-    return ensure_present(module) if module.params["state"] == "present" else ensure_absent(module)
+ensure = by_state(ensure_present, ensure_absent)
 
 
 def main():

@@ -12,6 +12,9 @@ through ``build_ignore``), amazon.aws from the copy that ``make collections``
 extracted from the ``ansible`` wheel.
 
 Run with ``make ecosystem``, which builds that copy and sets ``ORGSHARE_COLLECTIONS``.
+
+Also the emulator and the AWX-style private data directory (both collections installed from their artifacts) that the
+ansible-runner and AWX job template tests run their jobs with.
 """
 
 import json
@@ -22,7 +25,9 @@ import sys
 import pytest
 import yaml
 
-from .helpers import LITTER, ROOT, isolated_env, run, tool
+from emulator import Emulator, seed_world
+
+from .helpers import LITTER, ROOT, isolated_env, run, share_job_extravars, tool, write_private_data_dir
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +89,28 @@ def amazon_aws_tarball(collections_root, tmp_path_factory):
     run([tool("ansible-galaxy"), "collection", "build", str(source), "--output-path", str(out)], env=env)
     (tarball,) = out.glob("amazon-aws-*.tar.gz")
     return tarball
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """A fresh emulator with the seeded world."""
+    with Emulator() as emu:
+        yield emu, seed_world(emu.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def private_data_dir(tmp_path_factory, emulator, collection_tarball, amazon_aws_tarball):
+    """An AWX-style private data directory for the share of one encrypted and one plain AMI with an OU, in two regions."""
+    emu, world = emulator
+    pdd = tmp_path_factory.mktemp("job")
+    collections = pdd / "requirements_collections"
+    env = isolated_env(pdd / "ansible-home", collections)
+    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(amazon_aws_tarball), str(collection_tarball)],
+        env=env)
+
+    credentials = emu.credentials()
+    # What AWX's "Amazon Web Services" credential injects, and where the project's collections are.
+    envvars = {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+               "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOME": str(pdd / "ansible-home")}
+    return write_private_data_dir(pdd, envvars, share_job_extravars(world, emu.endpoint_url),
+                                  {"process_isolation": False, "job_timeout": 600}, sys.executable)

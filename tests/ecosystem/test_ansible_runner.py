@@ -13,14 +13,9 @@ emulator, with the collection installed from its Galaxy artifact, and reads the 
 back with boto3, independently of the collection.
 """
 
-import sys
-
 import pytest
 
-from emulator import Emulator, seed_world
-
-from .helpers import (artifact_text, assert_shared, isolated_env, job_events, play_stats, run, share_job_extravars, tool,
-                      write_private_data_dir)
+from .helpers import artifact_text, assert_shared, isolated_env, job_events, play_stats, run, tool
 
 # Tasks of the role (names as the events carry them) that a share across two regions must run, not skip.
 ROLE_TASKS = (
@@ -33,31 +28,6 @@ ROLE_TASKS = (
     "Share the AMIs, one task per region",
     "Summary, one line per region and image",
 )
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    """A fresh emulator with the seeded world."""
-    with Emulator() as emu:
-        yield emu, seed_world(emu.endpoint_url)
-
-
-@pytest.fixture(scope="module")
-def private_data_dir(tmp_path_factory, emulator, collection_tarball, amazon_aws_tarball):
-    """An AWX-style private data directory for the share of one encrypted and one plain AMI with an OU, in two regions."""
-    emu, world = emulator
-    pdd = tmp_path_factory.mktemp("job")
-    collections = pdd / "requirements_collections"
-    env = isolated_env(pdd / "ansible-home", collections)
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(amazon_aws_tarball), str(collection_tarball)],
-        env=env)
-
-    credentials = emu.credentials()
-    # What AWX's "Amazon Web Services" credential injects, and where the project's collections are.
-    envvars = {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-               "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOME": str(pdd / "ansible-home")}
-    return write_private_data_dir(pdd, envvars, share_job_extravars(world, emu.endpoint_url),
-                                  {"process_isolation": False, "job_timeout": 600}, sys.executable)
 
 
 def run_job(pdd, ident):

@@ -19,8 +19,6 @@ import yaml
 
 from .helpers import COPY_REGION, OU_PATH, ROOT, SOURCE_REGION, artifact_text, assert_shared, isolated_env, job_events, play_stats, run, tool
 from .test_docs_examples import SURVEY, TEMPLATES, launch_extra_vars
-# The emulator and the AWX-style private data directory (both collections installed) of the ansible-runner test.
-from .test_ansible_runner import emulator, private_data_dir  # noqa: F401  pylint: disable=unused-import
 
 WRITES = ("Modify", "Put", "Copy", "Create", "Register", "Enable", "Disable", "Reset")
 
@@ -63,7 +61,7 @@ def writes(emu):
     return sorted(action for actions in emu.calls().values() for action in actions if action.startswith(WRITES))
 
 
-def test_the_audit_the_share_and_the_audit_again(emulator, private_data_dir):  # pylint: disable=redefined-outer-name
+def test_the_audit_the_share_and_the_audit_again(emulator, private_data_dir):
     emu, world = emulator
     emu.reset_calls()
     events, stdout = launch(private_data_dir, emulator, "job_template_audit.json", "audit")

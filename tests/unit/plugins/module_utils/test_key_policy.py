@@ -1225,3 +1225,52 @@ def test_statements_written_without_generate_data_key_are_brought_up_to_date():
     assert "kms:GenerateDataKey" in use["Action"]
     assert upgraded.after["Statement"][0] == ROOT_STATEMENT
     assert not plan(upgraded.after, organization_arns=[ORG_ARN]).changed
+
+
+# --- same_policy: amazon.aws's compare_policies, pinned where the collection relies on it -----------------
+
+BASE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "OrgShareOuUse", "Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*",
+         "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]},
+                       "Bool": {"kms:GrantIsForAWSResource": True}}},
+    ],
+}
+
+
+def _variant(change):
+    policy = copy.deepcopy(BASE_POLICY)
+    change(policy)
+    return policy
+
+
+@pytest.mark.parametrize("name, variant", [
+    ("JSON text, indented", json.dumps(BASE_POLICY, indent=2)),
+    ("JSON text, compact, keys sorted", json.dumps(BASE_POLICY, separators=(",", ":"), sort_keys=True)),
+    ("statements in another order", _variant(lambda p: p["Statement"].reverse())),
+    ("actions in another order", _variant(lambda p: p["Statement"][1]["Action"].reverse())),
+    ("a lone string for a one-item list", _variant(lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
+        {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"}))),
+    ("a list for a lone string", _variant(lambda p: p["Statement"][0].update(Action=["kms:*"]))),
+    ('"true" for true', _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": "true"}))),
+    ('{"AWS": "*"} for "*"', _variant(lambda p: p["Statement"][1].update(Principal={"AWS": "*"}))),
+])
+def test_same_policy_whatever_the_formatting(name, variant):  # pylint: disable=unused-argument
+    assert _key_policy.same_policy(BASE_POLICY, variant)
+    assert _key_policy.same_policy(json.dumps(variant) if isinstance(variant, dict) else variant, json.dumps(BASE_POLICY))
+
+
+@pytest.mark.parametrize("name, variant", [
+    ("another OU path", _variant(lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
+        {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-99999999/*"]}))),
+    ("one action fewer", _variant(lambda p: p["Statement"][1].update(Action=["kms:Decrypt"]))),
+    ("a statement fewer", _variant(lambda p: p["Statement"].pop())),
+    ("false for true", _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": False}))),
+    ("no Version", _variant(lambda p: p.pop("Version"))),
+    ("Deny for Allow", _variant(lambda p: p["Statement"][1].update(Effect="Deny"))),
+])
+def test_another_policy_is_not_the_same(name, variant):  # pylint: disable=unused-argument
+    assert not _key_policy.same_policy(BASE_POLICY, variant)

@@ -9,8 +9,20 @@ Module logic (``describe_arns``, ``ensure``) runs unchanged on it, so the
 emulator's counter shows exactly which AWS calls a run makes.
 """
 
+import contextlib
+import json
+from unittest import mock
+
 import botocore.config
 import pytest
+from ansible.module_utils import basic
+
+from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19 reads the arguments from basic._ANSIBLE_ARGS
+    patch_module_args = None
 
 
 class StandInModule:
@@ -56,3 +68,47 @@ def stand_in(emulator, world):  # pylint: disable=unused-argument
         return StandInModule(emulator, defaults, kwargs, **options)
 
     return build
+
+
+@pytest.fixture
+def runner_of(stand_in):
+    """``runner_of(module, entry="ensure", **fixed)``: a function that runs the module's ``entry`` on a stand-in.
+
+    Its keyword arguments are module options (over the module's defaults and ``fixed``) or stand-in options
+    (``check_mode``, ``region``...)."""
+
+    def make(module, entry="ensure", **fixed):
+        defaults = dict(defaults_of(module), **fixed)
+
+        def run(**kwargs):
+            return getattr(module, entry)(stand_in(defaults, **kwargs))
+
+        return run
+
+    return make
+
+
+@pytest.fixture
+def refusal_of():
+    """``refusal_of(run)``: a function that runs ``run``, which must fail, and returns the OrgShareError's message."""
+
+    def make(run):
+        def refused(**kwargs):
+            with pytest.raises(OrgShareError) as err:
+                run(**kwargs)
+            return err.value.message
+
+        return refused
+
+    return make
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """The module arguments a module built inside this context reads, as Ansible hands them over."""
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
+        yield

@@ -40,23 +40,14 @@ def new_image(ec2, world):  # pylint: disable=unused-argument
 
 
 @pytest.fixture
-def share(stand_in):
+def share(runner_of):
     """Run the module's logic and return its result."""
-
-    def invoke(**kwargs):
-        return ami_org_share.ensure(stand_in(DEFAULTS, **kwargs))
-
-    return invoke
+    return runner_of(ami_org_share)
 
 
 @pytest.fixture
-def refused(share):
-    def invoke(**kwargs):
-        with pytest.raises(OrgShareError) as err:
-            share(**kwargs)
-        return err.value.message
-
-    return invoke
+def refused(share, refusal_of):
+    return refusal_of(share)
 
 
 def launch_permissions(ec2, image_id):

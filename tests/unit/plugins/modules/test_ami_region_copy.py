@@ -36,22 +36,20 @@ def new_image(emulator, world):  # pylint: disable=unused-argument
 
 
 @pytest.fixture
-def copy(stand_in):
+def copy(runner_of):
+    """Run the module's logic into DESTINATION (unless a region is given) and return its result."""
+    run = runner_of(ami_region_copy, source_region=SOURCE_REGION, wait_timeout=60)
+
     def invoke(**kwargs):
         kwargs.setdefault("region", DESTINATION)
-        return ami_region_copy.ensure(stand_in(DEFAULTS, **kwargs))
+        return run(**kwargs)
 
     return invoke
 
 
 @pytest.fixture
-def refused(copy):
-    def invoke(**kwargs):
-        with pytest.raises(OrgShareError) as err:
-            copy(**kwargs)
-        return err.value.message
-
-    return invoke
+def refused(copy, refusal_of):
+    return refusal_of(copy)
 
 
 def copies_of(emulator, image_id, region=DESTINATION):

@@ -73,23 +73,14 @@ def new_key(kms):
 
 
 @pytest.fixture
-def run(stand_in):
+def run(runner_of):
     """Run the module's logic and return its result."""
-
-    def invoke(**kwargs):
-        return kms_org_grant.ensure(stand_in(DEFAULTS, **kwargs))
-
-    return invoke
+    return runner_of(kms_org_grant)
 
 
 @pytest.fixture
-def refused(run):
-    def invoke(**kwargs):
-        with pytest.raises(OrgShareError) as err:
-            run(**kwargs)
-        return err.value.message
-
-    return invoke
+def refused(run, refusal_of):
+    return refusal_of(run)
 
 
 def policy_text(kms, key_id):

@@ -12,7 +12,6 @@ exactly which Organizations calls were made.
 
 import pytest
 
-from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.plugins.modules import org_arn_info
 from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import defaults_of
 
@@ -23,25 +22,15 @@ DEFAULTS = defaults_of(org_arn_info)
 
 
 @pytest.fixture
-def run(stand_in):
+def run(runner_of):
     """Run org_arn_info's logic; keyword arguments are module options or stand-in options."""
-
-    def invoke(**kwargs):
-        return org_arn_info.describe_arns(stand_in(DEFAULTS, **kwargs))
-
-    return invoke
+    return runner_of(org_arn_info, entry="describe_arns")
 
 
 @pytest.fixture
-def error_of(run):
+def error_of(run, refusal_of):
     """The OrgShareError message of a run that must fail."""
-
-    def invoke(**kwargs):
-        with pytest.raises(OrgShareError) as err:
-            run(**kwargs)
-        return err.value.message
-
-    return invoke
+    return refusal_of(run)
 
 
 def org_calls(calls):
