@@ -15,7 +15,7 @@ import boto3
 def share(image_ids, ou_arn, region="us-east-1"):
     ec2 = boto3.client("ec2", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
     for start in range(0, len(image_ids), 200):
-        ec2.describe_images(Filters=[{"Name": "image-id", "Values": image_ids[start:start + 200]}])
+        ec2.describe_images(Filters=[{"Name": "image-id", "Values": image_ids[start : start + 200]}])
     for image_id in image_ids:
         permissions = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]
         if {"OrganizationalUnitArn": ou_arn} not in permissions:

@@ -31,9 +31,16 @@ ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 # docs.ansible.com labels that antsibull-docs' page templates refer to: (label, page#anchor, title).
 INVENTORY = (
     ("common_return_values", "reference_appendices/common_return_values.html#common-return-values", "Return Values"),
-    ("ansible_configuration_settings", "reference_appendices/config.html#ansible-configuration-settings", "Ansible Configuration Settings"),
-    ("ansible_collections.amazon.aws.ec2_ami_info_module", "collections/amazon/aws/ec2_ami_info_module.html#ansible-collections-amazon-aws-ec2-ami-info-module",
-     "amazon.aws.ec2_ami_info module"),
+    (
+        "ansible_configuration_settings",
+        "reference_appendices/config.html#ansible-configuration-settings",
+        "Ansible Configuration Settings",
+    ),
+    (
+        "ansible_collections.amazon.aws.ec2_ami_info_module",
+        "collections/amazon/aws/ec2_ami_info_module.html#ansible-collections-amazon-aws-ec2-ami-info-module",
+        "amazon.aws.ec2_ami_info module",
+    ),
 )
 
 # Files of the checkout the guide pages include: (path in the checkout, path under files/).
@@ -96,9 +103,22 @@ def build(work, dest, root=ROOT):
     os.makedirs(work, mode=0o700)  # antsibull-docs wants a directory only its owner can write
     os.chmod(work, 0o700)
     subprocess.run(
-        ["antsibull-docs", "sphinx-init", "--use-current", "--squash-hierarchy", "--fail-on-error",
-         "--project", COLLECTION, "--copyright", "Contributors to the orgshare.aws collection",
-         "--title", f"{COLLECTION} collection", "--dest-dir", work, COLLECTION],
+        [
+            "antsibull-docs",
+            "sphinx-init",
+            "--use-current",
+            "--squash-hierarchy",
+            "--fail-on-error",
+            "--project",
+            COLLECTION,
+            "--copyright",
+            "Contributors to the orgshare.aws collection",
+            "--title",
+            f"{COLLECTION} collection",
+            "--dest-dir",
+            work,
+            COLLECTION,
+        ],
         check=True,
     )
     with open(os.path.join(work, "conf.py"), "a", encoding="utf-8") as conf:

@@ -69,8 +69,18 @@ def ensure_base_image():
 def galaxy_build(source, out_dir, env):
     """``ansible-galaxy collection build`` of ``source`` into ``out_dir``; the artifact's path."""
     before = set(os.listdir(out_dir))
-    run([os.path.join(os.path.dirname(sys.executable), "ansible-galaxy"), "collection", "build", "--force", source, "--output-path", out_dir],
-        env=env)
+    run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-galaxy"),
+            "collection",
+            "build",
+            "--force",
+            source,
+            "--output-path",
+            out_dir,
+        ],
+        env=env,
+    )
     (artifact,) = set(os.listdir(out_dir)) - before
     return os.path.join(out_dir, artifact)
 
@@ -110,9 +120,25 @@ def build(collections_root, work, tag):
 
     started = time.monotonic()
     extra = f"--volume {HOST_CA}:{HOST_CA}:ro --network host"
-    run([os.path.join(os.path.dirname(sys.executable), "ansible-builder"), "build", "--file", os.path.join(definition_dir, "execution-environment.yml"),
-         "--context", os.path.join(work, "context"), "--tag", tag, "--container-runtime", "podman", "--verbosity", "2",
-         "--extra-build-cli-args", extra], env=env)
+    run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-builder"),
+            "build",
+            "--file",
+            os.path.join(definition_dir, "execution-environment.yml"),
+            "--context",
+            os.path.join(work, "context"),
+            "--tag",
+            tag,
+            "--container-runtime",
+            "podman",
+            "--verbosity",
+            "2",
+            "--extra-build-cli-args",
+            extra,
+        ],
+        env=env,
+    )
     timings["build_seconds"] = round(time.monotonic() - started, 1)
     inspected = json.loads(output(["podman", "image", "inspect", tag]))[0]
     return {"tag": tag, "id": inspected["Id"], "size_bytes": inspected["Size"], "base_image": BASE_IMAGE, **timings}
@@ -121,7 +147,9 @@ def build(collections_root, work, tag):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", required=True, help="collections root holding amazon.aws (make collections)")
-    parser.add_argument("--work", required=True, help="scratch directory for the definition, the context and build.json")
+    parser.add_argument(
+        "--work", required=True, help="scratch directory for the definition, the context and build.json"
+    )
     parser.add_argument("--tag", default="localhost/orgshare-aws-ee:latest")
     args = parser.parse_args()
     if not os.environ.get("CONTAINERS_CONF"):

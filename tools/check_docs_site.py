@@ -29,14 +29,27 @@ import yaml
 
 # What a headless Chromium needs to run as root in a container, and to stay off the network.
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 WINDOW_SIZE = (1280, 900)
 SCREENSHOT_PAGE = "ami_org_share_module.html"  # the module page kept as a screenshot
 RENDER_TIMEOUT = 120  # seconds for one page, on a busy 2-core machine
 # (tag, attribute) pairs whose URLs must resolve.
-LINK_ATTRIBUTES = {("a", "href"), ("area", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src")}
+LINK_ATTRIBUTES = {
+    ("a", "href"),
+    ("area", "href"),
+    ("link", "href"),
+    ("img", "src"),
+    ("script", "src"),
+    ("iframe", "src"),
+}
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "javascript", "data", "tel"}
 
 
@@ -163,20 +176,29 @@ def missing_pages(pages, expected, start="index.html"):
 
 def expected_pages(collection_root):
     """The pages the collection's tree calls for: index, one per module, filter and role, and every guide page."""
+
     def names(directory, suffixes):
         path = os.path.join(collection_root, directory)
         if not os.path.isdir(path):
             return []
-        return sorted({os.path.splitext(name)[0] for name in os.listdir(path)
-                       if name.endswith(suffixes) and not name.startswith("_")})
+        return sorted(
+            {
+                os.path.splitext(name)[0]
+                for name in os.listdir(path)
+                if name.endswith(suffixes) and not name.startswith("_")
+            }
+        )
 
     pages = ["index.html"]
     pages += [f"{name}_module.html" for name in names("plugins/modules", (".py",))]
     pages += [f"{name}_filter.html" for name in names("plugins/filter", (".yml", ".yaml"))]
     roles = os.path.join(collection_root, "roles")
     if os.path.isdir(roles):
-        pages += [f"{name}_role.html" for name in sorted(os.listdir(roles))
-                  if os.path.exists(os.path.join(roles, name, "meta", "argument_specs.yml"))]
+        pages += [
+            f"{name}_role.html"
+            for name in sorted(os.listdir(roles))
+            if os.path.exists(os.path.join(roles, name, "meta", "argument_specs.yml"))
+        ]
     index = os.path.join(collection_root, "docs", "docsite", "extra-docs.yml")
     if os.path.exists(index):
         with open(index, encoding="utf-8") as handle:
@@ -201,8 +223,13 @@ def chromium_run(chromium, *args):
     """Run headless Chromium once, with a profile directory of its own that is removed afterwards."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     try:
-        return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=True)
+        return subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=RENDER_TIMEOUT,
+            check=True,
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -243,13 +270,18 @@ def check(html_dir, collection_root, screenshots_dir, chromium="chromium", jobs=
     expected = expected_pages(collection_root)
     problems = missing_pages(pages, expected) + broken_links(pages, files)
     os.makedirs(screenshots_dir, exist_ok=True)
-    shots = [screenshot(chromium, html_dir, page, os.path.join(screenshots_dir, page.replace("/", "_")[:-5] + ".png"))
-             for page in ("index.html", SCREENSHOT_PAGE) if page in files]
+    shots = [
+        screenshot(chromium, html_dir, page, os.path.join(screenshots_dir, page.replace("/", "_")[:-5] + ".png"))
+        for page in ("index.html", SCREENSHOT_PAGE)
+        if page in files
+    ]
     if len(shots) < 2:
         problems.append(f"no screenshot of {SCREENSHOT_PAGE}: the page is not in the site")
     links = sum(len(page.links) for page in pages.values())
-    summary = [f"{len(pages)} pages rendered in Chromium, {links} links checked, {len(expected)} expected pages present and linked",
-               *(f"screenshot: {path}" for path in shots)]
+    summary = [
+        f"{len(pages)} pages rendered in Chromium, {links} links checked, {len(expected)} expected pages present and linked",
+        *(f"screenshot: {path}" for path in shots),
+    ]
     return problems, summary
 
 
@@ -257,7 +289,9 @@ def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", help="the built site (the directory with index.html)")
-    parser.add_argument("--collection", required=True, help="the collection's root, which says which pages must be there")
+    parser.add_argument(
+        "--collection", required=True, help="the collection's root, which says which pages must be there"
+    )
     parser.add_argument("--screenshots", required=True, help="where the screenshots go")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium", help="the Chromium binary")
     parser.add_argument("--jobs", type=int, default=2, help="pages rendered at once")

@@ -24,14 +24,18 @@ def checkout_files(source):
     try:
         listing = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=source, check=True, capture_output=True,
+            cwd=source,
+            check=True,
+            capture_output=True,
         ).stdout.decode("utf-8")
         names = [name for name in listing.split("\0") if name]
     except (OSError, subprocess.CalledProcessError):
         names = []
         for top, dirs, files in os.walk(source):
             rel_top = os.path.relpath(top, source)
-            dirs[:] = [d for d in dirs if os.path.normpath(os.path.join(rel_top, d)) not in SKIP_DIRS and d not in SKIP_DIRS]
+            dirs[:] = [
+                d for d in dirs if os.path.normpath(os.path.join(rel_top, d)) not in SKIP_DIRS and d not in SKIP_DIRS
+            ]
             names.extend(os.path.normpath(os.path.join(rel_top, f)) for f in files)
     return sorted(name for name in names if os.path.isfile(os.path.join(source, name)))
 
@@ -56,7 +60,11 @@ def sync(source, dest):
             os.rmdir(top)
     for rel_path in wanted:
         src, dst = os.path.join(source, rel_path), os.path.join(dest, rel_path)
-        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src) and os.path.getsize(dst) == os.path.getsize(src):
+        if (
+            os.path.exists(dst)
+            and os.path.getmtime(dst) >= os.path.getmtime(src)
+            and os.path.getsize(dst) == os.path.getsize(src)
+        ):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy2(src, dst)

@@ -12,7 +12,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _audit_report
 
 def _checked(result, name):
     if not isinstance(result, dict) or "findings" not in result or "images" not in result:
-        raise AnsibleFilterError(f"{name} takes the result of orgshare.aws.ami_share_info (with images and findings), not {type(result).__name__}.")
+        raise AnsibleFilterError(
+            f"{name} takes the result of orgshare.aws.ami_share_info (with images and findings), not {type(result).__name__}."
+        )
     return result
 
 

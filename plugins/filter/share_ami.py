@@ -19,8 +19,10 @@ STEPS = {
     "grants_due": (_share_plan.grants_due, ()),
     "shares": (_share_plan.shares, ("sources", "copy_plan", "copies", "check_mode")),
     "audit_scope": (_share_plan.audit_scope, ("sources", "copy_plan")),
-    "report": (_share_plan.present_report,
-               ("principals", "sources", "copy_plan", "copies", "key_checks", "grants", "shares", "audit", "check_mode")),
+    "report": (
+        _share_plan.present_report,
+        ("principals", "sources", "copy_plan", "copies", "key_checks", "grants", "shares", "audit", "check_mode"),
+    ),
     "owner_grants": (_share_plan.owner_grants, ()),
     "copy_lookups": (_share_plan.copy_lookups, ()),
     "unshares": (_share_plan.unshares, ("found",)),
@@ -46,7 +48,9 @@ def share_ami_plan(value, step, **kwargs):
     function, names = STEPS[step]
     unknown = sorted(set(kwargs) - set(names))
     if unknown:
-        raise AnsibleFilterError(f"share_ami_plan({step!r}) takes {', '.join(names) or 'no keyword argument'}, not {', '.join(unknown)}.")
+        raise AnsibleFilterError(
+            f"share_ami_plan({step!r}) takes {', '.join(names) or 'no keyword argument'}, not {', '.join(unknown)}."
+        )
     try:
         return function(value, *(kwargs.get(name) for name in names))
     except OrgShareError as e:

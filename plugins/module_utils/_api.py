@@ -39,7 +39,9 @@ class ErrorRule:
 
 
 # Codes with which AWS says "your IAM policy does not allow this call".
-ACCESS_DENIED_CODES = frozenset(("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"))
+ACCESS_DENIED_CODES = frozenset(
+    ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess")
+)
 
 
 def iam_action(client, exception):
@@ -71,7 +73,11 @@ def aws_cause(exception):
 def denied_hint(client, exception):
     """For an access-denied error, the IAM action the caller's policy may be missing (else "")."""
     action = iam_action(client, exception) if error_code(exception) in ACCESS_DENIED_CODES else None
-    return f" (if the caller's IAM policy is what denies it, it needs {action}; see docs/iam-policy.json)" if action else ""
+    return (
+        f" (if the caller's IAM policy is what denies it, it needs {action}; see docs/iam-policy.json)"
+        if action
+        else ""
+    )
 
 
 def client_region(client):
@@ -111,7 +117,10 @@ class ErrorHandler(AWSErrorHandler):
                     for rule in rules:
                         if code in rule.codes:
                             # fail_json_aws appends ": <AWS error>", so the message ends without a full stop.
-                            message = rule.template.format(what=what, code=code, region=client_region(client)).rstrip(".") + hint
+                            message = (
+                                rule.template.format(what=what, code=code, region=client_region(client)).rstrip(".")
+                                + hint
+                            )
                             raise rule.exception_type(message, exception=e) from e
                     raise cls._CUSTOM_EXCEPTION(message=f"Failed to {what}{hint}", exception=e) from e
                 except botocore.exceptions.BotoCoreError as e:
@@ -140,8 +149,11 @@ def known_regions(service):
     botocore cannot say."""
     try:
         session = botocore.session.get_session()
-        return {region: partition for partition in session.get_available_partitions()
-                for region in session.get_available_regions(service, partition_name=partition)}
+        return {
+            region: partition
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions(service, partition_name=partition)
+        }
     except (AttributeError, botocore.exceptions.BotoCoreError):
         return {}
 

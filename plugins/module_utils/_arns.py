@@ -175,7 +175,9 @@ def _arn_problem(text, resource_type):
         return f"the resource is {pieces[0]!r}, not {resource_type!r}"
     expected = 2 if resource_type == "organization" else 3
     if len(pieces) != expected:
-        return f"the resource part {resource!r} should be " + ("organization/<o-id>" if expected == 2 else "ou/<o-id>/<ou-id>")
+        return f"the resource part {resource!r} should be " + (
+            "organization/<o-id>" if expected == 2 else "ou/<o-id>/<ou-id>"
+        )
     if not _ORGANIZATION_ID.match(pieces[1]):
         return f"{pieces[1]!r} is not an organization ID ({ORG_ID_FORMAT})"
     if resource_type == "ou" and not _OU_ID.match(pieces[2]):
@@ -203,7 +205,9 @@ def parse_ou_arn(text, option=None, index=None):
     if _OU_ID.match(text):
         raise _bare_id_error(text, "OU")
     if _ORGANIZATION_ID.match(text):
-        raise OrgShareError(f"{_quote(text)} is an organization ID, not an OU ARN ({OU_ARN_FORMAT}); {ORG_ARN_INFO_HINT}.")
+        raise OrgShareError(
+            f"{_quote(text)} is an organization ID, not an OU ARN ({OU_ARN_FORMAT}); {ORG_ARN_INFO_HINT}."
+        )
     problem = _arn_problem(text, "ou")
     if problem:
         raise OrgShareError(f"{_quote(text)} is not a valid OU ARN ({OU_ARN_FORMAT}): {problem}.")
@@ -269,7 +273,9 @@ def parse_ou_reference(text, option=None, index=None):
         raise OrgShareError(f"{_quote(text)} is a root ID, and {SHARE_WITH_ORGANIZATION}.")
     segments = text.split("/")
     if len(segments) == 1 and text.lower() == ROOT_NAME.lower():
-        raise OrgShareError(f"{_quote(text)} is the root of the organization, not an OU, and {SHARE_WITH_ORGANIZATION}.")
+        raise OrgShareError(
+            f"{_quote(text)} is the root of the organization, not an OU, and {SHARE_WITH_ORGANIZATION}."
+        )
     if len(segments) == 1:
         raise OrgShareError(
             f"{_quote(text)} is a single name, but name paths start at the root, which AWS Organizations names "
@@ -286,14 +292,18 @@ def parse_ou_reference(text, option=None, index=None):
 
 def check_units_in_organization(references, organization):
     """Refuse OU ARNs that name another organization, management account or partition."""
-    fix = ("an OU can only be resolved within its own organization; check the ARN, or give that organization's "
-           "organization_id and management_account_id.")
+    fix = (
+        "an OU can only be resolved within its own organization; check the ARN, or give that organization's "
+        "organization_id and management_account_id."
+    )
     for ref in references:
         unit = ref.ou
         if unit is None:
             continue
         if unit.organization_id is not None and unit.organization_id != organization.id:
-            raise OrgShareError(f"The OU {ref.requested!r} belongs to organization {unit.organization_id}, not to {organization.id}: {fix}")
+            raise OrgShareError(
+                f"The OU {ref.requested!r} belongs to organization {unit.organization_id}, not to {organization.id}: {fix}"
+            )
         if unit.management_account_id is not None and unit.management_account_id != organization.management_account_id:
             raise OrgShareError(
                 f"The OU ARN {ref.requested!r} names management account {unit.management_account_id}, but organization "
@@ -316,7 +326,9 @@ def common_root_id(references):
     root_ids = unique(root_id for _requested, root_id in roots)
     if len(root_ids) > 1:
         listing = ", ".join(f"{requested!r} (root {root_id})" for requested, root_id in roots)
-        raise OrgShareError(f"These OUs sit under different roots, so they cannot belong to one organization: {listing}.")
+        raise OrgShareError(
+            f"These OUs sit under different roots, so they cannot belong to one organization: {listing}."
+        )
     return root_ids[0] if root_ids else None
 
 
@@ -347,7 +359,9 @@ def parse_ou_references(texts, option="organizational_units"):
     return [parse_ou_reference(text, option, index) for index, text in enumerate(texts or [], 1)]
 
 
-def check_share_targets(organization_arns, organizational_unit_arns, options=("organization_arns", "organizational_unit_arns")):
+def check_share_targets(
+    organization_arns, organizational_unit_arns, options=("organization_arns", "organizational_unit_arns")
+):
     """Validate and de-duplicate the organization and OU ARNs to share with.
 
     Returns two lists in first-seen order. Raises OrgShareError naming the first

@@ -43,8 +43,14 @@ def _finding_cell(image, findings_by_id):
 def image_row(image, findings_by_id, perspective="owner"):
     """One table row (a tuple of cell texts) for an image entry of the result."""
     if perspective == "consumer":
-        return (image["image_id"], image.get("name") or "", image.get("owner_id") or "", _YES_NO[image.get("visible")],
-                _YES_NO[image.get("can_launch")], _finding_cell(image, findings_by_id))
+        return (
+            image["image_id"],
+            image.get("name") or "",
+            image.get("owner_id") or "",
+            _YES_NO[image.get("visible")],
+            _YES_NO[image.get("can_launch")],
+            _finding_cell(image, findings_by_id),
+        )
     shares = image.get("shares") or []
     shared_with = "; ".join(share_label(share) for share in shares) or "nobody"
     launch = "; ".join(f"{share_label(share)}: {_YES_NO[share.get('can_launch')]}" for share in shares) or "n/a"
@@ -52,14 +58,24 @@ def image_row(image, findings_by_id, perspective="owner"):
 
 
 def finding_row(finding):
-    return (finding["severity"], finding["code"], finding.get("region") or "", finding.get("resource") or "",
-            ", ".join(finding.get("image_ids") or []), finding["cause"], finding["fix"], finding.get("who") or "")
+    return (
+        finding["severity"],
+        finding["code"],
+        finding.get("region") or "",
+        finding.get("resource") or "",
+        ", ".join(finding.get("image_ids") or []),
+        finding["cause"],
+        finding["fix"],
+        finding.get("who") or "",
+    )
 
 
 def finding_line(finding):
     """One line for the play output: severity, code, region, images, cause."""
     images = ", ".join(finding.get("image_ids") or []) or finding.get("resource") or ""
-    return f"{finding['severity'].upper()} {finding['code']} {finding.get('region') or '-'} {images}: {finding['cause']}"
+    return (
+        f"{finding['severity'].upper()} {finding['code']} {finding.get('region') or '-'} {images}: {finding['cause']}"
+    )
 
 
 def lines(result):
@@ -90,8 +106,12 @@ def _sections(result):
 
 def _summary(result):
     counts = count_by_severity(result.get("findings") or [])
-    return (f"Account {result.get('caller_account_id') or 'unknown'}, perspective {result.get('perspective', 'owner')}: "
-            f"{len(result.get('images') or [])} image(s), " + ", ".join(f"{counts[severity]} {severity}" for severity in SEVERITIES) + ".")
+    return (
+        f"Account {result.get('caller_account_id') or 'unknown'}, perspective {result.get('perspective', 'owner')}: "
+        f"{len(result.get('images') or [])} image(s), "
+        + ", ".join(f"{counts[severity]} {severity}" for severity in SEVERITIES)
+        + "."
+    )
 
 
 def _markdown_cell(text):
@@ -113,9 +133,18 @@ def markdown(result, title="AMI sharing audit"):
 
 
 def html_report(result, title="AMI sharing audit"):
-    out = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">", f"<title>{html.escape(title)}</title>",
-           "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:left;vertical-align:top}</style>",
-           "</head>", "<body>", f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_summary(result))}</p>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:left;vertical-align:top}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(_summary(result))}</p>",
+    ]
     for heading, columns, rows in _sections(result):
         out.append(f"<h2>{html.escape(heading)}</h2>")
         if not rows:

@@ -66,7 +66,11 @@ class CopyJob:
 
     def what(self, region):
         """How messages name this copy."""
-        return f"The copy {self.image_id} of {self.source_image_id} in {region}" if self.image_id else f"The copy of {self.source_image_id} into {region}"
+        return (
+            f"The copy {self.image_id} of {self.source_image_id} in {region}"
+            if self.image_id
+            else f"The copy of {self.source_image_id} into {region}"
+        )
 
     def fail(self, error, state_reason=None):
         self.error, self.state_reason = error, state_reason
@@ -81,8 +85,21 @@ class RegionCopies:
     ``sleep`` and ``now`` stand in for ``time.monotonic``, ``time.sleep`` and :func:`utc_now` in tests.
     """
 
-    def __init__(self, client, region, jobs, bound, wait, deadline, timeout, clock=None, sleep=None, now=None,
-                 poll_seconds=POLL_SECONDS, grace=MISSING_GRACE_SECONDS):
+    def __init__(
+        self,
+        client,
+        region,
+        jobs,
+        bound,
+        wait,
+        deadline,
+        timeout,
+        clock=None,
+        sleep=None,
+        now=None,
+        poll_seconds=POLL_SECONDS,
+        grace=MISSING_GRACE_SECONDS,
+    ):
         self.client, self.region, self.jobs = client, region, jobs
         self.bound, self.wait, self.deadline, self.timeout = bound, wait, deadline, timeout
         self.clock, self.sleep, self.now = clock or time.monotonic, sleep or time.sleep, now or utc_now
@@ -136,8 +153,10 @@ class RegionCopies:
             except OrgShareError as e:
                 queue.pop(0)
                 cause = aws_cause(e.exception)
-                job.fail(f"{job.what(self.region)} could not be started: {e.message}" + (f": {cause}." if cause else "."),
-                         {"code": error_code(e.exception), "message": cause} if cause else None)
+                job.fail(
+                    f"{job.what(self.region)} could not be started: {e.message}" + (f": {cause}." if cause else "."),
+                    {"code": error_code(e.exception), "message": cause} if cause else None,
+                )
                 continue
             queue.pop(0)
             job.state, job.changed, job.started, job.watched_since = "pending", True, self.now(), self.clock()
@@ -149,13 +168,18 @@ class RegionCopies:
         """One DescribeImages (batched) for every copy in flight; those that ended are recorded."""
         if not in_flight:
             return
-        found = {image["ImageId"]: image for image in _ec2.describe_images(self.client, [job.image_id for job in in_flight], ["self"])}
+        found = {
+            image["ImageId"]: image
+            for image in _ec2.describe_images(self.client, [job.image_id for job in in_flight], ["self"])
+        }
         for job in in_flight:
             image = found.get(job.image_id)
             if image is None:
                 if self.clock() - job.watched_since >= self.grace:
                     job.state = None
-                    job.fail(f"{job.what(self.region)} disappeared (it is no longer found; was it deregistered?): run again to copy it anew.")
+                    job.fail(
+                        f"{job.what(self.region)} disappeared (it is no longer found; was it deregistered?): run again to copy it anew."
+                    )
                 continue  # not visible yet: EC2 is eventually consistent
             job.state = image.get("State")
             if job.state == "available":
@@ -163,9 +187,11 @@ class RegionCopies:
             elif job.state in _images.FAILED_COPY_STATES:
                 job.finished = self.now()
                 reason = image.get("StateReason") or {}
-                job.fail(f"{job.what(self.region)} is in state {job.state}: {reason.get('Message') or 'EC2 gave no reason'}"
-                         + (f" ({reason['Code']})." if reason.get("Code") else "."),
-                         {"code": reason.get("Code"), "message": reason.get("Message")})
+                job.fail(
+                    f"{job.what(self.region)} is in state {job.state}: {reason.get('Message') or 'EC2 gave no reason'}"
+                    + (f" ({reason['Code']})." if reason.get("Code") else "."),
+                    {"code": reason.get("Code"), "message": reason.get("Message")},
+                )
 
     def _time_out(self, queue, in_flight):
         for job in queue:
@@ -175,20 +201,30 @@ class RegionCopies:
             )
         if self.wait:
             for job in in_flight:
-                job.fail(f"{job.what(self.region)} was still {job.state} after {self.timeout} seconds; run again later "
-                         "(the copy will be found, not made twice).")
+                job.fail(
+                    f"{job.what(self.region)} was still {job.state} after {self.timeout} seconds; run again later "
+                    "(the copy will be found, not made twice)."
+                )
 
     def _lost_sight(self, queue, in_flight, error):
         cause = aws_cause(error.exception)
         detail = f"{error.message}" + (f": {cause}" if cause else "")
         for job in in_flight:
-            job.fail(f"{job.what(self.region)} could not be watched ({detail}); run again later (the copy will be found, not made twice).")
+            job.fail(
+                f"{job.what(self.region)} could not be watched ({detail}); run again later (the copy will be found, not made twice)."
+            )
         for job in queue:
-            job.fail(f"{job.what(self.region)} was not started: the copies in flight could not be watched ({detail}). Run again.")
+            job.fail(
+                f"{job.what(self.region)} was not started: the copies in flight could not be watched ({detail}). Run again."
+            )
 
     def _read_keys(self):
         """The key each new available copy's snapshots are encrypted with (one DescribeSnapshots for the region)."""
-        finished = [job for job in self.jobs if job.image is not None and job.changed and _images.encrypted_snapshot_ids(job.image)]
+        finished = [
+            job
+            for job in self.jobs
+            if job.image is not None and job.changed and _images.encrypted_snapshot_ids(job.image)
+        ]
         if not finished:
             return
         try:

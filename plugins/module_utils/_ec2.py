@@ -51,7 +51,16 @@ def describe_images_by_filters(client, filters, batched_filter=None):
     found = []
     for batch in batches(values, FILTER_BATCH):
         batch_filters = filters + ([{"Name": name, "Values": batch}] if name else [])
-        found.extend(_list_all(client, "describe_images", Owners=["self"], Filters=batch_filters, IncludeDeprecated=True, IncludeDisabled=True)["Images"])
+        found.extend(
+            _list_all(
+                client,
+                "describe_images",
+                Owners=["self"],
+                Filters=batch_filters,
+                IncludeDeprecated=True,
+                IncludeDisabled=True,
+            )["Images"]
+        )
     return found
 
 
@@ -101,7 +110,9 @@ def describe_snapshots(client, snapshot_ids):
     """The snapshots among ``snapshot_ids`` (batched); the caller's own and those shared with it."""
     found = []
     for batch in batches(snapshot_ids, FILTER_BATCH):
-        found.extend(_list_all(client, "describe_snapshots", Filters=[{"Name": "snapshot-id", "Values": batch}])["Snapshots"])
+        found.extend(
+            _list_all(client, "describe_snapshots", Filters=[{"Name": "snapshot-id", "Values": batch}])["Snapshots"]
+        )
     return found
 
 
@@ -112,13 +123,19 @@ def encrypted_snapshots_of(client, images):
     have no key to look up.
     """
     snapshot_ids = unique(snapshot_id for image in images for snapshot_id in encrypted_snapshot_ids(image))
-    return {snapshot["SnapshotId"]: snapshot for snapshot in describe_snapshots(client, snapshot_ids)} if snapshot_ids else {}
+    return (
+        {snapshot["SnapshotId"]: snapshot for snapshot in describe_snapshots(client, snapshot_ids)}
+        if snapshot_ids
+        else {}
+    )
 
 
 @api_call("read the launch permissions of {0}")
 def describe_launch_permissions(client, image_id):
     """The image's launch permissions (accounts, public, organizations, OUs)."""
-    return ec2_retry(client.describe_image_attribute)(ImageId=image_id, Attribute="launchPermission").get("LaunchPermissions", [])
+    return ec2_retry(client.describe_image_attribute)(ImageId=image_id, Attribute="launchPermission").get(
+        "LaunchPermissions", []
+    )
 
 
 @api_call("change the launch permissions of {0}")
@@ -133,12 +150,27 @@ def describe_owned_images(client, region, filters, image_ids=None):  # pylint: d
     ``image_ids``, only those, in batches of :data:`FILTER_BATCH` (an ID that is not there is simply absent). Deprecated and
     disabled images are included: an audit must see them."""
     if not image_ids:
-        return _list_all(client, "describe_images", Owners=["self"], Filters=list(filters), IncludeDeprecated=True, IncludeDisabled=True)["Images"]
+        return _list_all(
+            client,
+            "describe_images",
+            Owners=["self"],
+            Filters=list(filters),
+            IncludeDeprecated=True,
+            IncludeDisabled=True,
+        )["Images"]
     found = []
     for batch in batches(image_ids, FILTER_BATCH):
         batch_filters = list(filters) + [{"Name": "image-id", "Values": batch}]
-        found.extend(_list_all(client, "describe_images", Owners=["self"], Filters=batch_filters, IncludeDeprecated=True,
-                               IncludeDisabled=True)["Images"])
+        found.extend(
+            _list_all(
+                client,
+                "describe_images",
+                Owners=["self"],
+                Filters=batch_filters,
+                IncludeDeprecated=True,
+                IncludeDisabled=True,
+            )["Images"]
+        )
     return found
 
 
@@ -148,11 +180,19 @@ def describe_launchable_images(client, region, filters, image_ids=None):  # pyli
     ones and ones shared with it; batched, the others are absent); else every image explicitly shared with it
     (``ExecutableUsers=self``) matching ``filters``."""
     if not image_ids:
-        return _list_all(client, "describe_images", ExecutableUsers=["self"], Filters=list(filters), IncludeDeprecated=True)["Images"]
+        return _list_all(
+            client, "describe_images", ExecutableUsers=["self"], Filters=list(filters), IncludeDeprecated=True
+        )["Images"]
     found = []
     for batch in batches(image_ids, FILTER_BATCH):
-        found.extend(_list_all(client, "describe_images", Filters=list(filters) + [{"Name": "image-id", "Values": batch}],
-                               IncludeDeprecated=True)["Images"])
+        found.extend(
+            _list_all(
+                client,
+                "describe_images",
+                Filters=list(filters) + [{"Name": "image-id", "Values": batch}],
+                IncludeDeprecated=True,
+            )["Images"]
+        )
     return found
 
 
@@ -160,4 +200,8 @@ def describe_launchable_images(client, region, filters, image_ids=None):  # pyli
 def get_allowed_images_settings(client, region):  # pylint: disable=unused-argument
     """GetAllowedImagesSettings: ``{"State", "ImageCriteria", "ManagedBy"}`` of the caller's account in the client's region."""
     answer = ec2_retry(client.get_allowed_images_settings)()
-    return {"State": answer.get("State"), "ImageCriteria": answer.get("ImageCriteria", []), "ManagedBy": answer.get("ManagedBy")}
+    return {
+        "State": answer.get("State"),
+        "ImageCriteria": answer.get("ImageCriteria", []),
+        "ManagedBy": answer.get("ManagedBy"),
+    }

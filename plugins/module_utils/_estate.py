@@ -34,10 +34,16 @@ from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 from ansible_collections.orgshare.aws.plugins.module_utils._images import check_image_ids
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 
-TREE_ACTIONS = ("organizations:ListRoots", "organizations:ListParents", "organizations:DescribeOrganizationalUnit",
-                "organizations:ListOrganizationalUnitsForParent")
-TREE_LOSS = ("OU names and full paths are unknown (an OU share is judged with the path o-x/r-y/ou-z/ only, so some answers are "
-             "unknown), OUs that no longer exist are not found, OUs below a trusted OU are not recognised, and no account is listed")
+TREE_ACTIONS = (
+    "organizations:ListRoots",
+    "organizations:ListParents",
+    "organizations:DescribeOrganizationalUnit",
+    "organizations:ListOrganizationalUnitsForParent",
+)
+TREE_LOSS = (
+    "OU names and full paths are unknown (an OU share is judged with the path o-x/r-y/ou-z/ only, so some answers are "
+    "unknown), OUs that no longer exist are not found, OUs below a trusted OU are not recognised, and no account is listed"
+)
 
 
 def now():
@@ -53,22 +59,33 @@ def check_regions(regions):
     known = known_regions("ec2")
     unknown = [region for region in regions if not isinstance(region, str) or known and region not in known]
     if unknown:
-        raise OrgShareError(f"Unknown region(s): {', '.join(map(repr, unknown))}. EC2 has no such region in any partition the installed "
-                            "botocore knows; check the spelling (for example eu-west-1), or upgrade botocore for a region newer than it.")
+        raise OrgShareError(
+            f"Unknown region(s): {', '.join(map(repr, unknown))}. EC2 has no such region in any partition the installed "
+            "botocore knows; check the spelling (for example eu-west-1), or upgrade botocore for a region newer than it."
+        )
     partitions = unique(known.get(region, "aws") for region in regions)
     if len(partitions) > 1:
-        raise OrgShareError(f"regions spans the partitions {', '.join(partitions)}: one set of credentials reaches one partition, so audit "
-                            "each partition in its own task.")
+        raise OrgShareError(
+            f"regions spans the partitions {', '.join(partitions)}: one set of credentials reaches one partition, so audit "
+            "each partition in its own task."
+        )
     return unique(regions), partitions[0]
 
 
 def check_trust(params):
     """The trusted organizations, OUs and accounts as a :class:`_share_audit.Trust`, or None when none is given."""
-    organizations = [parse_organization_arn(arn, "trusted_organization_arns", index).id
-                     for index, arn in enumerate(params.get("trusted_organization_arns") or [], 1)]
-    units = [parse_ou_arn(arn, "trusted_organizational_unit_arns", index).id
-             for index, arn in enumerate(params.get("trusted_organizational_unit_arns") or [], 1)]
-    accounts = [parse_account_id(account, "trusted account ID", "trusted_account_ids") for account in params.get("trusted_account_ids") or []]
+    organizations = [
+        parse_organization_arn(arn, "trusted_organization_arns", index).id
+        for index, arn in enumerate(params.get("trusted_organization_arns") or [], 1)
+    ]
+    units = [
+        parse_ou_arn(arn, "trusted_organizational_unit_arns", index).id
+        for index, arn in enumerate(params.get("trusted_organizational_unit_arns") or [], 1)
+    ]
+    accounts = [
+        parse_account_id(account, "trusted account ID", "trusted_account_ids")
+        for account in params.get("trusted_account_ids") or []
+    ]
     if not organizations and not units and not accounts:
         return None
     return _share_audit.Trust(unique(organizations), unique(units), unique(accounts))
@@ -102,18 +119,35 @@ class OwnerReader:
         """``([ImageView], {(region, snapshot ID): snapshot})`` of one region."""
         ec2 = self.client_for("ec2", region)
         images = _ec2.describe_owned_images(ec2, region, filters, image_ids)
-        outcomes = map_bounded(lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, self.max_concurrency)
-        views = [_share_audit.ImageView(region, outcome.item, outcome.value if outcome.error is None else None,
-                                        None if outcome.error is None else _failure(outcome.error)) for outcome in outcomes]
-        wanted = unique(mapping["Ebs"]["SnapshotId"] for image in images for mapping in image.get("BlockDeviceMappings", [])
-                        if (mapping.get("Ebs") or {}).get("Encrypted") and mapping["Ebs"].get("SnapshotId"))
+        outcomes = map_bounded(
+            lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, self.max_concurrency
+        )
+        views = [
+            _share_audit.ImageView(
+                region,
+                outcome.item,
+                outcome.value if outcome.error is None else None,
+                None if outcome.error is None else _failure(outcome.error),
+            )
+            for outcome in outcomes
+        ]
+        wanted = unique(
+            mapping["Ebs"]["SnapshotId"]
+            for image in images
+            for mapping in image.get("BlockDeviceMappings", [])
+            if (mapping.get("Ebs") or {}).get("Encrypted") and mapping["Ebs"].get("SnapshotId")
+        )
         snapshots = {}
         if wanted:
             try:
-                snapshots = {(region, snapshot["SnapshotId"]): snapshot for snapshot in _ec2.describe_snapshots(ec2, wanted)}
+                snapshots = {
+                    (region, snapshot["SnapshotId"]): snapshot for snapshot in _ec2.describe_snapshots(ec2, wanted)
+                }
             except OrgShareError as e:
-                self.warn(f"The snapshots of the images in {region} could not be described ({_failure(e)}): their keys are unknown; "
-                          "give the auditing credentials ec2:DescribeSnapshots.")
+                self.warn(
+                    f"The snapshots of the images in {region} could not be described ({_failure(e)}): their keys are unknown; "
+                    "give the auditing credentials ec2:DescribeSnapshots."
+                )
         return views, snapshots
 
     # -- keys ---------------------------------------------------------------------------------------
@@ -148,24 +182,36 @@ class OwnerReader:
         except OrgShareError as e:
             if error_code(getattr(e, "exception", None)) == "AWSOrganizationsNotInUseException":
                 return None
-            self.warn(f"The caller's organization could not be described ({_failure(e)}): shares are not compared with it; give the "
-                      "auditing credentials organizations:DescribeOrganization.")
+            self.warn(
+                f"The caller's organization could not be described ({_failure(e)}): shares are not compared with it; give the "
+                "auditing credentials organizations:DescribeOrganization."
+            )
             return None
-        base = dict(id=described["Id"], arn=described.get("Arn"), management_account_id=described.get("MasterAccountId"))
+        base = dict(
+            id=described["Id"], arn=described.get("Arn"), management_account_id=described.get("MasterAccountId")
+        )
         if mode == "skip":
             return _share_audit.Organization(**base)
         tree = _organizations.OrganizationTree(client)
         try:
             root = tree.root
         except _organizations.OrganizationsAccessDenied as e:
-            self._tree_denied(mode, e, f"The tree of organization {base['id']} could not be read ({_failure(e)}); it takes the management "
-                                       f"account or a delegated administrator, with {', '.join(TREE_ACTIONS)}")
+            self._tree_denied(
+                mode,
+                e,
+                f"The tree of organization {base['id']} could not be read ({_failure(e)}); it takes the management "
+                f"account or a delegated administrator, with {', '.join(TREE_ACTIONS)}",
+            )
             return _share_audit.Organization(**base)
         try:
             return self._tree(tree, base, root, principals, list_accounts)
         except _organizations.OrganizationsAccessDenied as e:
-            self._tree_denied(mode, e, f"Part of the tree of organization {base['id']} could not be read ({_failure(e)}); the caller needs "
-                                       f"{', '.join(TREE_ACTIONS + ('organizations:ListAccountsForParent',))}")
+            self._tree_denied(
+                mode,
+                e,
+                f"Part of the tree of organization {base['id']} could not be read ({_failure(e)}); the caller needs "
+                f"{', '.join(TREE_ACTIONS + ('organizations:ListAccountsForParent',))}",
+            )
             return _share_audit.Organization(**base, root_id=root["Id"])
 
     def _tree_denied(self, mode, error, message):
@@ -191,7 +237,9 @@ class OwnerReader:
                 if principal.kind == "organizational_unit":
                     found = tree.unit(principal.id)
                     path, name_path = unit_path(principal.id)
-                    units[principal.id] = _share_audit.Unit(principal.id, found.get("Name"), found.get("Arn"), path, name_path)
+                    units[principal.id] = _share_audit.Unit(
+                        principal.id, found.get("Name"), found.get("Arn"), path, name_path
+                    )
                 elif principal.kind == "account":
                     parent = tree.parent_id(principal.id)
                     account_paths[principal.id] = root_path if parent.startswith("r-") else unit_path(parent)[0]
@@ -201,8 +249,15 @@ class OwnerReader:
                 else:
                     account_paths[principal.id] = ""  # not an account of this organization
         reached = self._reached(tree, organization_id, root_id, root_path, units, principals) if list_accounts else None
-        return _share_audit.Organization(**base, root_id=root_id, tree_read=True, units=units, missing_units=missing,
-                                         account_paths=account_paths, reached_accounts=reached)
+        return _share_audit.Organization(
+            **base,
+            root_id=root_id,
+            tree_read=True,
+            units=units,
+            missing_units=missing,
+            account_paths=account_paths,
+            reached_accounts=reached,
+        )
 
     @staticmethod
     def _reached(tree, organization_id, root_id, root_path, units, principals):
@@ -212,7 +267,10 @@ class OwnerReader:
 
         def walk(parent_id, path):
             if parent_id not in below:
-                accounts = [_share_audit.Account(account["Id"], account.get("Name"), path) for account in tree.accounts(parent_id)]
+                accounts = [
+                    _share_audit.Account(account["Id"], account.get("Name"), path)
+                    for account in tree.accounts(parent_id)
+                ]
                 for child in tree.children(parent_id):
                     accounts += walk(child["Id"], f"{path}{child['Id']}/")
                 below[parent_id] = accounts
@@ -238,24 +296,49 @@ def read_owner_estate(reader, params, regions, partition, caller_account_id):
         snapshots.update(region_snapshots)
     missing = [image_id for image_id in image_ids or [] if image_id not in {view.image["ImageId"] for view in views}]
     if missing:
-        reader.warn(f"Not among this account's images in {', '.join(regions)}: {', '.join(missing)} (another account's, in another region, "
-                    "or deregistered); they are not audited. For images shared with this account, use perspective: consumer.")
-    key_arns = unique(snapshot["KmsKeyId"] for snapshot in snapshots.values() if snapshot.get("Encrypted") and snapshot.get("KmsKeyId"))
+        reader.warn(
+            f"Not among this account's images in {', '.join(regions)}: {', '.join(missing)} (another account's, in another region, "
+            "or deregistered); they are not audited. For images shared with this account, use perspective: consumer."
+        )
+    key_arns = unique(
+        snapshot["KmsKeyId"]
+        for snapshot in snapshots.values()
+        if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
+    )
     keys = reader.keys(key_arns, caller_account_id)
-    principals = unique(principal for view in views for principal in _share_audit.principals_of(view.launch_permissions)
-                        if principal.kind != "public")
+    principals = unique(
+        principal
+        for view in views
+        for principal in _share_audit.principals_of(view.launch_permissions)
+        if principal.kind != "public"
+    )
     organization = reader.organization(params["organization_tree"], principals, params["list_accounts"])
     if params["list_accounts"] and (organization is None or not organization.tree_read):
-        reader.warn("list_accounts is true, but no account is listed: it takes the caller's organization tree (see the warning above, "
-                    "or the caller is in no organization).")
+        reader.warn(
+            "list_accounts is true, but no account is listed: it takes the caller's organization tree (see the warning above, "
+            "or the caller is in no organization)."
+        )
     complete = frozenset() if image_ids or filters else frozenset(regions)
-    return _share_audit.Estate(caller_account_id, partition, views, snapshots, keys, organization, check_trust(params), complete,
-                               params["statement_id_prefix"], now(), params["auto_scaling"])
+    return _share_audit.Estate(
+        caller_account_id,
+        partition,
+        views,
+        snapshots,
+        keys,
+        organization,
+        check_trust(params),
+        complete,
+        params["statement_id_prefix"],
+        now(),
+        params["auto_scaling"],
+    )
 
 
 # What a botocore too old for Allowed AMIs lacks, and when the API came (EC2 announced Allowed AMIs on 1 December 2024).
-ALLOWED_IMAGES_TOO_OLD = ("the installed botocore has no GetAllowedImagesSettings (Allowed AMIs came in December 2024; upgrade boto3 and "
-                          "botocore to a release from then or later)")
+ALLOWED_IMAGES_TOO_OLD = (
+    "the installed botocore has no GetAllowedImagesSettings (Allowed AMIs came in December 2024; upgrade boto3 and "
+    "botocore to a release from then or later)"
+)
 # How IAM words a denial by the caller's own (identity-based) policies, as opposed to the key policy (resource-based).
 _IDENTITY_DENIAL = "identity-based policy"
 
@@ -272,8 +355,10 @@ class ConsumerReader(OwnerReader):
         try:
             return _ec2.get_allowed_images_settings(ec2, region)
         except OrgShareError as e:
-            self.warn(f"Allowed AMIs were not checked in {region}: GetAllowedImagesSettings failed ({_failure(e)}); give the auditing "
-                      "credentials ec2:GetAllowedImagesSettings.")
+            self.warn(
+                f"Allowed AMIs were not checked in {region}: GetAllowedImagesSettings failed ({_failure(e)}); give the auditing "
+                "credentials ec2:GetAllowedImagesSettings."
+            )
             return None
 
     def key_answers(self, key_arns):
@@ -281,7 +366,12 @@ class ConsumerReader(OwnerReader):
 
         def read(key_arn):
             try:
-                return _launch_check.KeyAnswer(key_arn, _kms.describe_key(self.client_for("kms", _share_audit.key_region(key_arn)), key_arn), None, False)
+                return _launch_check.KeyAnswer(
+                    key_arn,
+                    _kms.describe_key(self.client_for("kms", _share_audit.key_region(key_arn)), key_arn),
+                    None,
+                    False,
+                )
             except OrgShareError as e:
                 return _launch_check.KeyAnswer(key_arn, None, _failure(e), _IDENTITY_DENIAL in _failure(e))
 
@@ -292,8 +382,10 @@ def check_key_arns(key_arns):
     """The key ARNs without repeats; refuses anything that is not a key ARN (aliases and IDs name keys of this account only)."""
     for index, key_arn in enumerate(key_arns or [], 1):
         if not isinstance(key_arn, str) or not _share_audit.key_account(key_arn) or ":key/" not in key_arn:
-            raise OrgShareError(f"kms_key_arns entry {index} ({key_arn!r}) is not a key ARN (arn:aws:kms:<region>:<account>:key/<key id>): a key "
-                                "of another account can only be named by its key ARN.")
+            raise OrgShareError(
+                f"kms_key_arns entry {index} ({key_arn!r}) is not a key ARN (arn:aws:kms:<region>:<account>:key/<key id>): a key "
+                "of another account can only be named by its key ARN."
+            )
     return unique(key_arns or [])
 
 
@@ -313,18 +405,26 @@ def check_image_keys(image_keys):
 def read_consumer_view(reader, params, regions, partition, caller_account_id):
     """The :class:`_launch_check.ConsumerView` of the images shared with the caller in ``regions``."""
     if params.get("tags"):
-        raise OrgShareError("tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags it "
-                            "put on them itself. Use image_ids or name_patterns.")
+        raise OrgShareError(
+            "tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags it "
+            "put on them itself. Use image_ids or name_patterns."
+        )
     filters = _share_audit.scope_filters(params.get("name_patterns"), None, params.get("filters"))
     image_ids = params.get("image_ids") or None
     image_keys = check_image_keys(params.get("image_kms_key_arns"))
-    key_arns = unique(check_key_arns(params.get("kms_key_arns")) + [arn for arns in image_keys.values() for arn in arns])
-    images = {region: _ec2.describe_launchable_images(reader.client_for("ec2", region), region, filters, image_ids)
-              for region in regions}
+    key_arns = unique(
+        check_key_arns(params.get("kms_key_arns")) + [arn for arns in image_keys.values() for arn in arns]
+    )
+    images = {
+        region: _ec2.describe_launchable_images(reader.client_for("ec2", region), region, filters, image_ids)
+        for region in regions
+    }
     allowed = {region: reader.allowed_images(region) for region in regions}
     keys = reader.key_answers(key_arns)
     try:
         organization_id = _organizations.describe_organization(reader.client_for("organizations", None))["Id"]
     except OrgShareError:
         organization_id = None  # in no organization, or not allowed to say: the fixes name no organization then
-    return _launch_check.ConsumerView(caller_account_id, organization_id, partition, image_ids, images, keys, allowed, now(), image_keys)
+    return _launch_check.ConsumerView(
+        caller_account_id, organization_id, partition, image_ids, images, keys, allowed, now(), image_keys
+    )

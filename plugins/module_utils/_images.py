@@ -66,7 +66,9 @@ def check_image_ids(image_ids, option="image_ids"):
     malformed = [image_id for image_id in image_ids if not isinstance(image_id, str) or not _IMAGE_ID.match(image_id)]
     if malformed:
         raise OrgShareError(
-            "Malformed AMI ID(s): " + ", ".join(repr(image_id) for image_id in malformed) + "; an AMI ID is ami- followed by 8 or 17 hexadecimal digits."
+            "Malformed AMI ID(s): "
+            + ", ".join(repr(image_id) for image_id in malformed)
+            + "; an AMI ID is ami- followed by 8 or 17 hexadecimal digits."
         )
     return unique(image_ids)
 
@@ -129,7 +131,9 @@ def image_key_arns(image, snapshots):
     return unique(
         snapshots[snapshot_id]["KmsKeyId"]
         for snapshot_id in encrypted_snapshot_ids(image)
-        if snapshot_id in snapshots and snapshots[snapshot_id].get("Encrypted") and snapshots[snapshot_id].get("KmsKeyId")
+        if snapshot_id in snapshots
+        and snapshots[snapshot_id].get("Encrypted")
+        and snapshots[snapshot_id].get("KmsKeyId")
     )
 
 
@@ -143,7 +147,9 @@ def encryption_problems(image, snapshots, keys):
     for snapshot_id in encrypted_snapshot_ids(image):
         snapshot = snapshots.get(snapshot_id)
         if snapshot is None:
-            problems.append(f"{image_id}: its snapshot {snapshot_id} cannot be described, so its encryption cannot be checked.")
+            problems.append(
+                f"{image_id}: its snapshot {snapshot_id} cannot be described, so its encryption cannot be checked."
+            )
             continue
         key_arn = snapshot.get("KmsKeyId")
         if not snapshot.get("Encrypted") or not key_arn:
@@ -195,7 +201,9 @@ def copies_of(images, source_image_id, source_region, states=LIVE_COPY_STATES):
     A failed copy never counts; ``states`` asks for others, such as disabled. Available
     copies come first, then the newest.
     """
-    found = [image for image in images if is_copy_of(image, source_image_id, source_region) and image.get("State") in states]
+    found = [
+        image for image in images if is_copy_of(image, source_image_id, source_region) and image.get("State") in states
+    ]
     found.sort(key=lambda image: image.get("CreationDate") or "", reverse=True)
     found.sort(key=lambda image: image.get("State") != "available")
     return found
@@ -207,7 +215,11 @@ def copy_encryption(image, snapshots):
     Its snapshots (``snapshots``: ID -> DescribeSnapshots entry) are the truth; a copy
     whose snapshots are not there yet (pending) is judged by the key tag it was made with.
     """
-    snapshot_ids = [mapping["Ebs"]["SnapshotId"] for mapping in image.get("BlockDeviceMappings", []) if mapping.get("Ebs", {}).get("SnapshotId")]
+    snapshot_ids = [
+        mapping["Ebs"]["SnapshotId"]
+        for mapping in image.get("BlockDeviceMappings", [])
+        if mapping.get("Ebs", {}).get("SnapshotId")
+    ]
     encrypted_ids = encrypted_snapshot_ids(image)
     if snapshot_ids and all(snapshot_id in snapshots for snapshot_id in encrypted_ids):
         return tuple(sorted(image_key_arns(image, snapshots)))
@@ -245,7 +257,14 @@ def earlier_copy(images, source_image_id, source_region, encryptions, wanted_key
     chosen = next((image for image in live if encrypted_as_asked(image)), None)
     disabled = None
     if chosen is None:
-        disabled = next((image for image in copies_of(images, source_image_id, source_region, states=("disabled",)) if encrypted_as_asked(image)), None)
+        disabled = next(
+            (
+                image
+                for image in copies_of(images, source_image_id, source_region, states=("disabled",))
+                if encrypted_as_asked(image)
+            ),
+            None,
+        )
     return chosen, [image for image in live if image is not chosen], disabled
 
 
@@ -254,8 +273,14 @@ def image_name_problem(name, option="name"):
     refused = sorted(set(character for character in name if not _IMAGE_NAME_CHARACTERS.fullmatch(character)))
     if MIN_IMAGE_NAME <= len(name) <= MAX_IMAGE_NAME and not refused:
         return None
-    cause = f"is {len(name)} characters long" if not MIN_IMAGE_NAME <= len(name) <= MAX_IMAGE_NAME else (
-        "contains " + " ".join(repr(character) for character in refused) + ", which EC2 does not accept in an AMI name"
+    cause = (
+        f"is {len(name)} characters long"
+        if not MIN_IMAGE_NAME <= len(name) <= MAX_IMAGE_NAME
+        else (
+            "contains "
+            + " ".join(repr(character) for character in refused)
+            + ", which EC2 does not accept in an AMI name"
+        )
     )
     return (
         f"{option} {name if len(name) <= 40 else name[:40] + '...'!r} {cause}: an AMI name is {IMAGE_NAME_RULE} "
@@ -274,8 +299,8 @@ def fit_name(source_part, suffix):
     full = source_part + suffix
     if len(full) <= MAX_IMAGE_NAME:
         return full
-    digest = "-" + hashlib.sha256(full.encode("utf-8")).hexdigest()[:_NAME_DIGEST - 1]
-    return source_part[:MAX_IMAGE_NAME - len(digest) - len(suffix)] + digest + suffix
+    digest = "-" + hashlib.sha256(full.encode("utf-8")).hexdigest()[: _NAME_DIGEST - 1]
+    return source_part[: MAX_IMAGE_NAME - len(digest) - len(suffix)] + digest + suffix
 
 
 def copy_name(source_name, key_arn, taken, suffix=""):
@@ -303,11 +328,13 @@ def concurrent_copies_problem(bound, option="max_concurrent_copies"):
 
 def completion_duration_problem(minutes, option="snapshot_copy_completion_duration_minutes"):
     """Why EC2 would refuse ``minutes`` as a time-based copy's completion duration, or None (None too when unset)."""
-    if minutes is None or (COMPLETION_MINUTES_STEP <= minutes <= COMPLETION_MINUTES_MAX and minutes % COMPLETION_MINUTES_STEP == 0):
+    if minutes is None or (
+        COMPLETION_MINUTES_STEP <= minutes <= COMPLETION_MINUTES_MAX and minutes % COMPLETION_MINUTES_STEP == 0
+    ):
         return None
     return (
         f"{option} is {minutes}: a time-based copy completes within 15 to {COMPLETION_MINUTES_MAX} minutes (48 hours), given in "
-        "steps of 15 minutes (Amazon EBS User Guide, \"Time-based copies\"). Give 15, 30, 45, ... or "
+        'steps of 15 minutes (Amazon EBS User Guide, "Time-based copies"). Give 15, 30, 45, ... or '
         f"{COMPLETION_MINUTES_MAX}, or leave it unset for a copy made on a best-effort basis."
     )
 
@@ -438,28 +465,45 @@ def plan_region(sources, region, source_region, key_arn, images, encryptions, na
     names_held = {image.get("Name"): image for image in images}
     for source in sources:
         copy, others, disabled = earlier_copy(images, source["ImageId"], source_region, encryptions, key_arn)
-        plan = {"source": source, "region": region, "key_arn": key_arn, "copy": copy, "others": others, "name": copy.get("Name") if copy else None}
+        plan = {
+            "source": source,
+            "region": region,
+            "key_arn": key_arn,
+            "copy": copy,
+            "others": others,
+            "name": copy.get("Name") if copy else None,
+        }
         plans.append(plan)
         if copy is not None:
             continue
         if disabled is not None:
             what = f"earlier copy of {source['ImageId']}"
-            problems.append(disabled_problem(disabled["ImageId"], region, what=what) + " Or deregister it, and a new copy is made.")
+            problems.append(
+                disabled_problem(disabled["ImageId"], region, what=what) + " Or deregister it, and a new copy is made."
+            )
             continue
         taken = {image.get("Name"): image for image in others}
         if name:
             plan["name"] = name
         else:
-            plan["name"] = copy_name(source.get("Name", ""), key_arn, taken, suffix="-copy" if region == source_region else "")
+            plan["name"] = copy_name(
+                source.get("Name", ""), key_arn, taken, suffix="-copy" if region == source_region else ""
+            )
         holder = names_held.get(plan["name"])
         if holder is not None:
             held_by = (
                 f"the earlier copy {holder['ImageId']} in {region}, which is {describe_encryption(encryptions.get(holder['ImageId']))}"
-                if holder in others else f"{holder['ImageId']} in {region} ({holder.get('State')}), another copy this collection made there"
+                if holder in others
+                else f"{holder['ImageId']} in {region} ({holder.get('State')}), another copy this collection made there"
             )
-            fix = ("Leave name unset (the new copy is then named after its key) or choose another name." if name
-                   else "Rename or deregister that image, or copy this source alone with a name of its own.")
-            problems.append(f"name {plan['name']!r} is already the name of {held_by}: AMI names are unique per account and region. {fix}")
+            fix = (
+                "Leave name unset (the new copy is then named after its key) or choose another name."
+                if name
+                else "Rename or deregister that image, or copy this source alone with a name of its own."
+            )
+            problems.append(
+                f"name {plan['name']!r} is already the name of {held_by}: AMI names are unique per account and region. {fix}"
+            )
         new_names.setdefault(plan["name"], []).append(source["ImageId"])
     for new_name, image_ids in new_names.items():
         if len(image_ids) > 1:

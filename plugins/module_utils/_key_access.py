@@ -107,7 +107,15 @@ VIA_SERVICE_KEY = "kms:ViaService"
 GRANT_FOR_AWS_RESOURCE_KEY = "kms:GrantIsForAWSResource"
 
 STATEMENT_ELEMENTS = (
-    "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition",
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
 )
 SET_PREFIXES = ("ForAnyValue:", "ForAllValues:")
 IF_EXISTS = "IfExists"
@@ -136,7 +144,9 @@ class PolicyDocumentError(ValueError):
     """
 
 
-class RequestContext(namedtuple("RequestContext", "principal_arn principal_account principal_org_id principal_org_paths extra")):
+class RequestContext(
+    namedtuple("RequestContext", "principal_arn principal_account principal_org_id principal_org_paths extra")
+):
     """Who makes the request and the condition keys it carries.
 
     ``principal_arn`` is ``arn:aws:iam::111122223333:root`` for the account itself, or a role or
@@ -171,8 +181,11 @@ class RequestContext(namedtuple("RequestContext", "principal_arn principal_accou
         any organization, as AWS leaves them out. ``kms:CallerAccount`` defaults to the principal's
         account, which is what KMS puts there. ``extra`` comes last and wins.
         """
-        keys = {PRINCIPAL_ARN_KEY: self.principal_arn, PRINCIPAL_ACCOUNT_KEY: self.principal_account,
-                CALLER_ACCOUNT_KEY: self.principal_account}
+        keys = {
+            PRINCIPAL_ARN_KEY: self.principal_arn,
+            PRINCIPAL_ACCOUNT_KEY: self.principal_account,
+            CALLER_ACCOUNT_KEY: self.principal_account,
+        }
         if self.principal_org_id:
             keys[ORG_ID_KEY] = self.principal_org_id
         if self.principal_org_paths:
@@ -191,8 +204,9 @@ def account_context(account_id, organization_id=None, org_path=None, partition="
     """
     if org_path and not organization_id:
         organization_id = org_path.split("/", 1)[0]
-    return RequestContext(f"arn:{partition}:iam::{account_id}:root", account_id, organization_id,
-                          [org_path] if org_path else [], extra)
+    return RequestContext(
+        f"arn:{partition}:iam::{account_id}:root", account_id, organization_id, [org_path] if org_path else [], extra
+    )
 
 
 class Decision(namedtuple("Decision", "allowed reason sid index not_understood")):
@@ -206,8 +220,13 @@ class Decision(namedtuple("Decision", "allowed reason sid index not_understood")
     __slots__ = ()
 
     def as_dict(self):
-        return {"allowed": self.allowed, "reason": self.reason, "sid": self.sid, "index": self.index,
-                "not_understood": list(self.not_understood)}
+        return {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "sid": self.sid,
+            "index": self.index,
+            "not_understood": list(self.not_understood),
+        }
 
 
 class LaunchAction(namedtuple("LaunchAction", "action condition_keys")):
@@ -260,11 +279,16 @@ class LaunchCheck(namedtuple("LaunchCheck", "allowed checks")):
         denied = self.denied()
         if not denied:
             return "the key policy allows every KMS action a launch needs"
-        return "the key policy does not allow " + "; ".join(f"{check.action} ({check.decision.reason})" for check in denied)
+        return "the key policy does not allow " + "; ".join(
+            f"{check.action} ({check.decision.reason})" for check in denied
+        )
 
     def as_dict(self):
-        return {"allowed": self.allowed, "reason": self.reason,
-                "actions": [dict(action=check.action, **check.decision.as_dict()) for check in self.checks]}
+        return {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "actions": [dict(action=check.action, **check.decision.as_dict()) for check in self.checks],
+        }
 
 
 # --- three-valued logic ------------------------------------------------------------------------
@@ -343,8 +367,8 @@ def _resolve(text, keys, where, like):
         if end < 0:
             return Unknown(f"{where} {text!r} has a policy variable that is not closed")
         segments.append((rest[:start], False))
-        body = rest[start + 2:end]
-        rest = rest[end + 1:]
+        body = rest[start + 2 : end]
+        rest = rest[end + 1 :]
         if body in _SPECIAL_VARIABLES:
             segments.append((body, True))
             continue
@@ -358,12 +382,18 @@ def _resolve(text, keys, where, like):
                 return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, which the request does not set")
             value = default
         if isinstance(value, (list, tuple)):
-            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is a list")
+            return Unknown(
+                f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is a list"
+            )
         value = _as_text(value)
         if value is None:
-            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is not a string")
+            return Unknown(
+                f"{where} {text!r} has the policy variable ${{{name}}}, whose value in the request is not a string"
+            )
         if like and ("*" in value or "?" in value):
-            return Unknown(f"{where} {text!r} has the policy variable ${{{name}}}, whose value {value!r} holds a wildcard character")
+            return Unknown(
+                f"{where} {text!r} has the policy variable ${{{name}}}, whose value {value!r} holds a wildcard character"
+            )
         segments.append((value, True))
     segments.append((rest, False))
     return tuple(segment for segment in segments if segment[0])
@@ -404,7 +434,7 @@ def _aws_entry_matches(entry, context):
         return Unknown(f"the principal {entry!r} has a wildcard, which a Principal element does not take")
     if _IAM_ARN.match(entry):
         return entry == context.principal_arn
-    return Unknown(f"the principal {entry!r} is neither an account, an IAM ARN nor \"*\"")
+    return Unknown(f'the principal {entry!r} is neither an account, an IAM ARN nor "*"')
 
 
 def _principal_element(value, element, aws_entry):
@@ -412,7 +442,7 @@ def _principal_element(value, element, aws_entry):
     if value == "*":
         return True
     if not isinstance(value, dict) or not value:
-        return Unknown(f"its {element} {_quote(value)} is neither \"*\" nor a map of principal types")
+        return Unknown(f'its {element} {_quote(value)} is neither "*" nor a map of principal types')
     results = []
     for kind, entries in value.items():
         entries = _strings(entries, f"its {element} {kind}")
@@ -434,6 +464,7 @@ def _principal_matches(principal, context):
 
 def _names(not_principal, wanted):
     """Whether a NotPrincipal element names ``wanted`` (an account ID, or a principal's ARN) itself."""
+
     def names(entry):
         if entry == "*":
             return True
@@ -553,7 +584,9 @@ def _policy_values(operator, key, value, booleans=False):
     if not texts or None in texts:
         return Unknown(f"its {operator} value for {key} {_quote(value)} is not a string or a list of them")
     if booleans and any("${" in text for text in texts):
-        return Unknown(f"its {operator} value for {key} {_quote(value)} holds a policy variable, which IAM does not take there")
+        return Unknown(
+            f"its {operator} value for {key} {_quote(value)} holds a policy variable, which IAM does not take there"
+        )
     if booleans:
         texts = [text.lower() for text in texts]
         if any(text not in _BOOLEANS for text in texts):
@@ -575,9 +608,9 @@ def _context_values(keys, key):
 def _split_operator(operator):
     """``ForAnyValue:StringLikeIfExists`` -> ("ForAnyValue:", "StringLike", True)."""
     prefix = next((candidate for candidate in SET_PREFIXES if operator.startswith(candidate)), "")
-    base = operator[len(prefix):]
+    base = operator[len(prefix) :]
     if_exists = base.endswith(IF_EXISTS) and base != IF_EXISTS
-    return prefix, base[:-len(IF_EXISTS)] if if_exists else base, if_exists
+    return prefix, base[: -len(IF_EXISTS)] if if_exists else base, if_exists
 
 
 def _null_matches(key, value, keys):
@@ -659,7 +692,7 @@ def _shape_problem(statement):
     if unknown:
         return f"it has the element(s) {', '.join(map(repr, unknown))}"
     if statement.get("Effect") not in ("Allow", "Deny"):
-        return f"its Effect is {_quote(statement.get('Effect'))}, neither \"Allow\" nor \"Deny\""
+        return f'its Effect is {_quote(statement.get("Effect"))}, neither "Allow" nor "Deny"'
     for one, other in (("Principal", "NotPrincipal"), ("Action", "NotAction"), ("Resource", "NotResource")):
         if one in statement and other in statement:
             return f"it has both {one} and {other}"
@@ -711,7 +744,9 @@ def policy_statements(policy):
     if isinstance(statements, dict):
         return [statements]
     if not isinstance(statements, list):
-        raise PolicyDocumentError(f"The key policy's Statement is {_quote(statements)}, neither a statement nor a list of them.")
+        raise PolicyDocumentError(
+            f"The key policy's Statement is {_quote(statements)}, neither a statement nor a list of them."
+        )
     return statements
 
 
@@ -794,6 +829,8 @@ def can_launch(policy, context, key_arn=None):
         context = context.with_extra({VIA_SERVICE_KEY: via})
     checks = []
     for launch in LAUNCH_ACTIONS:
-        decision = _evaluate_statements(statements, launch.action, context.with_extra(dict(launch.condition_keys)), key_arn, variables)
+        decision = _evaluate_statements(
+            statements, launch.action, context.with_extra(dict(launch.condition_keys)), key_arn, variables
+        )
         checks.append(ActionCheck(launch.action, decision))
     return LaunchCheck(all(check.decision.allowed for check in checks), tuple(checks))

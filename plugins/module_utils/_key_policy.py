@@ -68,7 +68,13 @@ from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
 # sent to PutKeyPolicy, white space included, which is why serialize() falls back to compact JSON.
 MAX_POLICY_BYTES = 32768
 DEFAULT_PREFIX = "OrgShare"
-USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
+USE_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
 GRANT_ACTIONS = ["kms:CreateGrant"]
 # The actions an owned statement may hold: what this version writes, and for the Use statements
 # also the data-key actions of the EBS and EC2 guides, which a coming version adds. A statement
@@ -102,8 +108,16 @@ GRANT_OPERATIONS_KEY = "kms:GrantOperations"
 # 2012-10-17 (earlier versions read them literally; see plan_key_policy); aws:PrincipalAccount is
 # a global condition key present in every request (IAM "AWS global condition context keys"), and
 # KMS supports all global condition keys ("AWS global condition keys" in the KMS guide).
-AUTO_SCALING_GRANT_OPERATIONS = ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
-                                 "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant")
+AUTO_SCALING_GRANT_OPERATIONS = (
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "CreateGrant",
+)
 # Auto Scaling's service-linked role, and the ones with a custom suffix (Amazon EC2 Auto Scaling
 # User Guide, "Service-linked roles for Amazon EC2 Auto Scaling": a group uses the default role or one
 # "with a custom suffix that you specify when you create the role", AWSServiceRoleForAutoScaling_<suffix>,
@@ -118,9 +132,7 @@ STATEMENT_FIELDS = ("Sid", "Effect", "Principal", "Action", "Resource", "Conditi
 
 _PREFIX = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ORG_PATH = re.compile(
-    r"^o-[a-z0-9]{10,32}/(?:(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\*)/)+\*?$"
-)
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/(?:(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\*)/)+\*?$")
 _STAR_PRINCIPALS = ("*", {"AWS": "*"}, {"AWS": ["*"]})
 _GRANT_FLAG_VALUES = ("true", True, ["true"], [True])
 _PARTITION = re.compile(r"^arn:(aws[a-z-]*):")
@@ -165,8 +177,10 @@ def auto_scaling_condition(partition="aws"):
     """The conditions that narrow an *AutoScalingGrant* statement to the grant the Auto Scaling guide has consumers
     create: for their own account's Auto Scaling role, with no operation outside :data:`AUTO_SCALING_GRANT_OPERATIONS`.
     """
-    return {_GRANTEE_OPERATOR: {GRANTEE_KEY: auto_scaling_grantees(partition)},
-            _OPERATIONS_OPERATOR: {GRANT_OPERATIONS_KEY: list(AUTO_SCALING_GRANT_OPERATIONS)}}
+    return {
+        _GRANTEE_OPERATOR: {GRANTEE_KEY: auto_scaling_grantees(partition)},
+        _OPERATIONS_OPERATOR: {GRANT_OPERATIONS_KEY: list(AUTO_SCALING_GRANT_OPERATIONS)},
+    }
 
 
 def partition_of(arn, default="aws"):
@@ -214,7 +228,8 @@ def check_prefix(prefix):
 def requested_principals(organization_arns=None, organizational_unit_arns=None, organizational_unit_paths=None):
     """The principals named by the module's options, checked: org ARNs become IDs, OU ARNs path patterns."""
     organization_ids = [
-        parse_organization_arn(arn, "organization_arns", index).id for index, arn in enumerate(organization_arns or [], 1)
+        parse_organization_arn(arn, "organization_arns", index).id
+        for index, arn in enumerate(organization_arns or [], 1)
     ]
     paths = []
     for index, arn in enumerate(organizational_unit_arns or [], 1):
@@ -268,7 +283,9 @@ def parse_policy(document):
         raise OrgShareError("The key policy is not a JSON object; fix it by hand before granting.")
     statements = policy.get("Statement", [])
     if not isinstance(statements, (list, dict)):
-        raise OrgShareError("The key policy's Statement is neither a statement nor a list of them; fix it by hand before granting.")
+        raise OrgShareError(
+            "The key policy's Statement is neither a statement nor a list of them; fix it by hand before granting."
+        )
     return policy
 
 
@@ -320,15 +337,26 @@ def _auto_scaling_problems(condition):
     grantee = condition.get(_GRANTEE_OPERATOR)
     values = _as_list(grantee.get(GRANTEE_KEY)) if isinstance(grantee, dict) else []
     partition = partition_of(values[0] if values else None, None)
-    if not isinstance(grantee, dict) or list(grantee) != [GRANTEE_KEY] or partition is None or \
-            not _same_values(values, auto_scaling_grantees(partition)):
-        problems.append(f"its Condition's {_GRANTEE_OPERATOR} is {_quote(grantee)}, not exactly {GRANTEE_KEY} "
-                        f"{_quote(auto_scaling_grantees())} (in the key's partition)")
+    if (
+        not isinstance(grantee, dict)
+        or list(grantee) != [GRANTEE_KEY]
+        or partition is None
+        or not _same_values(values, auto_scaling_grantees(partition))
+    ):
+        problems.append(
+            f"its Condition's {_GRANTEE_OPERATOR} is {_quote(grantee)}, not exactly {GRANTEE_KEY} "
+            f"{_quote(auto_scaling_grantees())} (in the key's partition)"
+        )
     operations = condition.get(_OPERATIONS_OPERATOR)
-    if not isinstance(operations, dict) or list(operations) != [GRANT_OPERATIONS_KEY] or \
-            not _same_values(operations[GRANT_OPERATIONS_KEY], AUTO_SCALING_GRANT_OPERATIONS):
-        problems.append(f"its Condition's {_OPERATIONS_OPERATOR} is {_quote(operations)}, not exactly {GRANT_OPERATIONS_KEY} "
-                        f"{_quote(list(AUTO_SCALING_GRANT_OPERATIONS))}")
+    if (
+        not isinstance(operations, dict)
+        or list(operations) != [GRANT_OPERATIONS_KEY]
+        or not _same_values(operations[GRANT_OPERATIONS_KEY], AUTO_SCALING_GRANT_OPERATIONS)
+    ):
+        problems.append(
+            f"its Condition's {_OPERATIONS_OPERATOR} is {_quote(operations)}, not exactly {GRANT_OPERATIONS_KEY} "
+            f"{_quote(list(AUTO_SCALING_GRANT_OPERATIONS))}"
+        )
     return problems
 
 
@@ -344,8 +372,9 @@ def _condition_problems(condition, kind):
         allowed = {kind.operator, "Bool"} if kind.create_grant else {kind.operator}
     others = [operator for operator in condition if operator not in allowed]
     if others:
-        problems.append(f"its Condition has {', '.join(map(repr, others))}, which the module never writes there "
-                        f"(only {expected})")
+        problems.append(
+            f"its Condition has {', '.join(map(repr, others))}, which the module never writes there (only {expected})"
+        )
     block = condition.get(kind.operator)
     if not isinstance(block, dict) or list(block) != [kind.key]:
         problems.append(f"its Condition's {kind.operator} is {_quote(block)}, not exactly one key {kind.key}")
@@ -359,9 +388,12 @@ def _condition_problems(condition, kind):
         problems += _auto_scaling_problems(condition)
     elif kind.create_grant and "Bool" in condition:
         flag = condition["Bool"]
-        if not isinstance(flag, dict) or list(flag) != [GRANT_FOR_AWS_RESOURCE_KEY] or \
-                flag[GRANT_FOR_AWS_RESOURCE_KEY] not in _GRANT_FLAG_VALUES:
-            problems.append(f"its Condition's Bool is {_quote(flag)}, not {{\"{GRANT_FOR_AWS_RESOURCE_KEY}\": \"true\"}}")
+        if (
+            not isinstance(flag, dict)
+            or list(flag) != [GRANT_FOR_AWS_RESOURCE_KEY]
+            or flag[GRANT_FOR_AWS_RESOURCE_KEY] not in _GRANT_FLAG_VALUES
+        ):
+            problems.append(f'its Condition\'s Bool is {_quote(flag)}, not {{"{GRANT_FOR_AWS_RESOURCE_KEY}": "true"}}')
     return problems
 
 
@@ -372,14 +404,16 @@ def shape_problems(statement, kind):
     if extra:
         problems.append(f"it has {', '.join(map(repr, extra))} (the module writes only {', '.join(STATEMENT_FIELDS)})")
     if statement.get("Effect") != "Allow":
-        problems.append(f"its Effect is {_quote(statement.get('Effect'))}, not \"Allow\"")
+        problems.append(f'its Effect is {_quote(statement.get("Effect"))}, not "Allow"')
     if statement.get("Principal") not in _STAR_PRINCIPALS:
-        problems.append(f"its Principal is {_quote(statement.get('Principal'))}, not \"*\"")
+        problems.append(f'its Principal is {_quote(statement.get("Principal"))}, not "*"')
     if statement.get("Resource") not in ("*", ["*"]):
-        problems.append(f"its Resource is {_quote(statement.get('Resource'))}, not \"*\"")
+        problems.append(f'its Resource is {_quote(statement.get("Resource"))}, not "*"')
     actions = _as_list(statement.get("Action"))
     if not actions or any(action not in kind.actions for action in actions):
-        problems.append(f"its Action {_quote(statement.get('Action'))} is not a non-empty subset of {_quote(list(kind.actions))}")
+        problems.append(
+            f"its Action {_quote(statement.get('Action'))} is not a non-empty subset of {_quote(list(kind.actions))}"
+        )
     return problems + _condition_problems(statement.get("Condition"), kind)
 
 
@@ -397,7 +431,9 @@ def check_owned_statements(policy, prefix, key_arn=None):
         kind = kind_of(statement, prefix)
         problems = shape_problems(statement, kind) if kind else []
         if problems:
-            refusals.append(f"statement {index + 1} of {len(statements)}, Sid {statement['Sid']!r}: {'; '.join(problems)}")
+            refusals.append(
+                f"statement {index + 1} of {len(statements)}, Sid {statement['Sid']!r}: {'; '.join(problems)}"
+            )
     if refusals:
         raise OrgShareError(
             f"The key policy{_of_key(key_arn)} has a statement whose Sid statement_id_prefix {prefix!r} reserves for the "
@@ -442,17 +478,32 @@ def desired_principals(current, requested, state, purge):
     if state == "absent":
         return Principals(
             [value for value in current.organization_ids if value not in requested.organization_ids],
-            [value for value in current.org_paths if not any(same_ou(value, gone, False) for gone in requested.org_paths)],
+            [
+                value
+                for value in current.org_paths
+                if not any(same_ou(value, gone, False) for gone in requested.org_paths)
+            ],
         )
     organization_ids = requested.organization_ids if purge else current.organization_ids
     paths = current.org_paths
     if purge:
-        paths = _without_repeats([value for value in paths if any(same_ou(value, wanted) for wanted in requested.org_paths)])
-    return Principals(unique(organization_ids + requested.organization_ids), paths + _without_repeats(requested.org_paths, paths))
+        paths = _without_repeats(
+            [value for value in paths if any(same_ou(value, wanted) for wanted in requested.org_paths)]
+        )
+    return Principals(
+        unique(organization_ids + requested.organization_ids), paths + _without_repeats(requested.org_paths, paths)
+    )
 
 
 def _statement(sid, actions, condition):
-    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": list(actions), "Resource": "*", "Condition": condition}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": "*",
+        "Condition": condition,
+    }
 
 
 def build_statements(principals, prefix, grant_for_aws_resource_only=True, kept_actions=None, partition="aws"):
@@ -522,6 +573,7 @@ def same_statements(first, second):
     Unlike :func:`same_policy`, repeats count: amazon.aws's ``compare_policies`` compares statements as a set, but an
     owned statement found twice is a change to make (the two are merged into one), not the same policy.
     """
+
     def canonical(statements):
         return sorted(json.dumps(_normalize_statement(statement), sort_keys=True) for statement in statements)
 
@@ -605,18 +657,29 @@ def _version_to_add(policy, new_owned, prefix, key_arn):
         return False
     if version is None and "${" not in _compact(merge_statements(policy, [], prefix)):
         return True
-    found = f"has Version {_quote(version)}" if version is not None else "has no Version, and text in it looks like policy variables"
+    found = (
+        f"has Version {_quote(version)}"
+        if version is not None
+        else "has no Version, and text in it looks like policy variables"
+    )
     raise OrgShareError(
-        f"The key policy{_of_key(key_arn)} {found}: only under Version \"{VARIABLES_VERSION}\" does KMS read the policy "
+        f'The key policy{_of_key(key_arn)} {found}: only under Version "{VARIABLES_VERSION}" does KMS read the policy '
         f"variable {PRINCIPAL_ACCOUNT_VARIABLE} of the statement that lets Auto Scaling's service-linked role be a grantee "
         "(grant_for_aws_resource_only=false), and changing the Version would change what the policy's other ${...} text "
-        f"means. Nothing is written. Set the policy's Version to \"{VARIABLES_VERSION}\" by hand after checking its other "
+        f'means. Nothing is written. Set the policy\'s Version to "{VARIABLES_VERSION}" by hand after checking its other '
         "statements, or keep grant_for_aws_resource_only=true."
     )
 
 
-def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFAULT_PREFIX, grant_for_aws_resource_only=True,
-                    key_arn=None):
+def plan_key_policy(
+    policy,
+    requested,
+    state="present",
+    purge=False,
+    prefix=DEFAULT_PREFIX,
+    grant_for_aws_resource_only=True,
+    key_arn=None,
+):
     """Plan one key's policy change.
 
     ``policy``: the current policy (JSON text or dict); ``requested``: :class:`Principals`;
@@ -631,8 +694,9 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
     current = current_principals(before, prefix)
     wanted = desired_principals(current, requested, state, purge)
     old_owned = [statement for statement in statements_of(before) if owned(statement, prefix)]
-    new_owned = build_statements(wanted, prefix, grant_for_aws_resource_only, extra_actions(old_owned, prefix),
-                                 partition_of(key_arn))
+    new_owned = build_statements(
+        wanted, prefix, grant_for_aws_resource_only, extra_actions(old_owned, prefix), partition_of(key_arn)
+    )
     add_version = _version_to_add(before, new_owned, prefix, key_arn)
     added = Principals(
         [value for value in wanted.organization_ids if value not in current.organization_ids],
@@ -658,7 +722,9 @@ def plan_key_policy(policy, requested, state="present", purge=False, prefix=DEFA
 # DescribeKey, "Cross-account use: Yes. To perform this operation with a KMS key in a different AWS
 # account, specify the key ARN or alias ARN"; so a key ID or an alias name always names a key of the
 # caller's own account.
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$")
+_KMS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$"
+)
 
 
 class KmsArn(namedtuple("KmsArn", "region account kind name")):
@@ -679,8 +745,9 @@ def owner_statements(requested, prefix=DEFAULT_PREFIX, grant_for_aws_resource_on
     For a key whose policy only its own account can read and change: these are what its owner adds
     (or, to take the principals out, what names them), as the module would write them.
     """
-    return plan_key_policy({"Version": "2012-10-17", "Statement": []}, requested, "present", False, prefix,
-                           grant_for_aws_resource_only).statements
+    return plan_key_policy(
+        {"Version": "2012-10-17", "Statement": []}, requested, "present", False, prefix, grant_for_aws_resource_only
+    ).statements
 
 
 def foreign_key_message(key_ref, owner_account, caller_account, state, describe_refusal=None):
@@ -688,10 +755,14 @@ def foreign_key_message(key_ref, owner_account, caller_account, state, describe_
     refused = (
         f" DescribeKey was refused too ({describe_refusal}): the key's policy does not let account {caller_account} describe it, "
         "or the key does not exist in that account and region."
-        if describe_refusal else ""
+        if describe_refusal
+        else ""
     )
-    change = "add the statements in owner_statements to its policy" if state == "present" else \
-        "take the organizations and OUs of owner_statements out of its policy"
+    change = (
+        "add the statements in owner_statements to its policy"
+        if state == "present"
+        else "take the organizations and OUs of owner_statements out of its policy"
+    )
     return (
         f"The key {key_ref} belongs to account {owner_account}, not to account {caller_account} of these credentials: a key "
         "policy can only be read (GetKeyPolicy) and changed (PutKeyPolicy) in the key's own account, so kms_org_grant cannot "
@@ -745,8 +816,13 @@ def stale_principal_suspects(policy, prefix=DEFAULT_PREFIX):
     foreign = [(index, statement) for index, statement in enumerate(statements) if not owned(statement, prefix)]
 
     def matching(pattern):
-        found = [(statement_label(statement, index, len(statements)), [value for value in _aws_principals(statement) if pattern.match(value)])
-                 for index, statement in foreign]
+        found = [
+            (
+                statement_label(statement, index, len(statements)),
+                [value for value in _aws_principals(statement) if pattern.match(value)],
+            )
+            for index, statement in foreign
+        ]
         return [(label, values) for label, values in found if values]
 
     unique_ids = matching(_UNIQUE_PRINCIPAL_ID)
@@ -761,14 +837,20 @@ def invalid_principals_message(key_arn, policy, prefix=DEFAULT_PREFIX):
     """The refusal of a policy KMS would not take because a principal in it does not exist (or no longer does)."""
     suspects = stale_principal_suspects(policy, prefix)
     if suspects.certain:
-        found = ("These statements that kms_org_grant did not write name principals by unique ID, which is how a key policy "
-                 f"shows a role or user that has been deleted: {_suspect_list(suspects)}.")
+        found = (
+            "These statements that kms_org_grant did not write name principals by unique ID, which is how a key policy "
+            f"shows a role or user that has been deleted: {_suspect_list(suspects)}."
+        )
     elif suspects.statements:
-        found = ("No statement that kms_org_grant did not write names a principal by unique ID, but these name IAM roles or "
-                 f"users, one of which may have been deleted: {_suspect_list(suspects)}.")
+        found = (
+            "No statement that kms_org_grant did not write names a principal by unique ID, but these name IAM roles or "
+            f"users, one of which may have been deleted: {_suspect_list(suspects)}."
+        )
     else:
-        found = ("No statement that kms_org_grant did not write names an IAM role or user; check their other principals "
-                 "(accounts, service principals).")
+        found = (
+            "No statement that kms_org_grant did not write names an IAM role or user; check their other principals "
+            "(accounts, service principals)."
+        )
     return (
         f"KMS refused the key policy of {key_arn}: it names a principal that does not exist (MalformedPolicyDocumentException, "
         f"invalid principals), and PutKeyPolicy only takes a whole policy, so no grant can be written until it is fixed. {found} "

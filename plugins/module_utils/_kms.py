@@ -21,7 +21,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 
 # KMS throttles with ThrottlingException and fails with KMSInternalException;
 # neither is in AWSRetry's default list.
-kms_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30, catch_extra_error_codes=["ThrottlingException", "KMSInternalException"])
+kms_retry = AWSRetry.jittered_backoff(
+    retries=10, delay=1, max_delay=30, catch_extra_error_codes=["ThrottlingException", "KMSInternalException"]
+)
 
 
 class KeyNotFound(OrgShareError):
@@ -213,8 +215,18 @@ def read_after_write(client, key_arn, replaced, timeout=VISIBILITY_TIMEOUT, slee
     return None  # not reached: the loop returns
 
 
-def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pause=None, sleep=None, writer=None,
-                     visibility_timeout=VISIBILITY_TIMEOUT, clock=None):
+def write_key_policy(
+    client,
+    key_arn,
+    plan,
+    replan,
+    attempts=WRITE_ATTEMPTS,
+    pause=None,
+    sleep=None,
+    writer=None,
+    visibility_timeout=VISIBILITY_TIMEOUT,
+    clock=None,
+):
     """Write ``plan`` and make sure it stays written despite concurrent writers and stale reads.
 
     KMS has no conditional write. So after each PutKeyPolicy the policy is read
@@ -249,7 +261,7 @@ def write_key_policy(client, key_arn, plan, replan, attempts=WRITE_ATTEMPTS, pau
                 raise PolicyRefusedForPrincipals(e.message, exception=e.exception, policy=plan.before) from e
             if not _write_refused_for_now(e) or attempt == attempts - 1:
                 raise
-            sleep(random.uniform(0, min(20.0, 2.0 ** attempt)))
+            sleep(random.uniform(0, min(20.0, 2.0**attempt)))
             current = get_key_policy(client, key_arn)
             plan = replan(current)
             if not plan.changed:

@@ -25,7 +25,10 @@ class Targets(namedtuple("Targets", "organization_arns organizational_unit_arns"
     __slots__ = ()
 
     def as_dict(self):
-        return {"organization_arns": list(self.organization_arns), "organizational_unit_arns": list(self.organizational_unit_arns)}
+        return {
+            "organization_arns": list(self.organization_arns),
+            "organizational_unit_arns": list(self.organizational_unit_arns),
+        }
 
     def __bool__(self):
         return bool(self.organization_arns or self.organizational_unit_arns)
@@ -135,8 +138,8 @@ def sharing_quota_problem(image_id, region, launch_permissions, plan, quota=DEFA
         f"{image_id} in {region} would be shared with {count.after} accounts, organizations and OUs (now {count.before} → after "
         f"{count.after}: {count.accounts} accounts, {len(plan.after.organization_arns)} organizations, "
         f"{len(plan.after.organizational_unit_arns)} OUs), over the AMI sharing quota of {quota} per AMI and Region (EC2 User Guide, "
-        "\"AMI quotas\"). Share with a parent OU or the organization instead of many OUs (the accounts in an organization or OU do "
+        '"AMI quotas"). Share with a parent OU or the organization instead of many OUs (the accounts in an organization or OU do '
         "not count towards the quota), or remove entries (purge=true drops the organizations and OUs not listed; accounts are removed "
-        "with ec2 modify-image-attribute), or, if the account's quota has been raised (Service Quotas, Amazon EC2 \"AMI sharing\"), "
+        'with ec2 modify-image-attribute), or, if the account\'s quota has been raised (Service Quotas, Amazon EC2 "AMI sharing"), '
         "set sharing_quota to it."
     )

@@ -14,4 +14,4 @@ def unique(items):
 def batches(items, size):
     """Consecutive slices of at most ``size`` items."""
     items = list(items)
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]

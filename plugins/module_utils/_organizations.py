@@ -21,7 +21,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 
 # TooManyRequestsException (throttling) is in AWSRetry's list already;
 # ServiceException is how Organizations reports its own 5xx failures.
-organizations_retry = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=20, catch_extra_error_codes=["ServiceException"])
+organizations_retry = AWSRetry.jittered_backoff(
+    retries=10, delay=1, max_delay=20, catch_extra_error_codes=["ServiceException"]
+)
 
 ACCESS_FIX = (
     "Either give organization_id and management_account_id (OU IDs and ARNs then need no AWS call at all), "
@@ -42,8 +44,15 @@ class OrganizationalUnitNotFound(OrgShareError):
 
 
 ORGANIZATIONS_ERRORS = (
-    ErrorRule("AccessDeniedException", "AWS Organizations denied the request to {what} ({code}). " + ACCESS_FIX, OrganizationsAccessDenied),
-    ErrorRule("AWSOrganizationsNotInUseException", "Cannot {what}: the calling account is not a member of any organization ({code}). " + NOT_IN_USE_FIX),
+    ErrorRule(
+        "AccessDeniedException",
+        "AWS Organizations denied the request to {what} ({code}). " + ACCESS_FIX,
+        OrganizationsAccessDenied,
+    ),
+    ErrorRule(
+        "AWSOrganizationsNotInUseException",
+        "Cannot {what}: the calling account is not a member of any organization ({code}). " + NOT_IN_USE_FIX,
+    ),
     ErrorRule(
         ("ChildNotFoundException", "OrganizationalUnitNotFoundException"),
         "Cannot {what}: AWS Organizations does not know it in the caller's organization ({code}).",

@@ -50,8 +50,12 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 # "a member of the organization or OU" when a key policy is evaluated for a share.
 REPRESENTATIVE_ACCOUNT = "000000000000"
 PUBLIC = "all"
-_ORG_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):organizations::(?P<account>\d{12}):organization/(?P<org>o-[a-z0-9]+)$")
-_OU_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):organizations::(?P<account>\d{12}):ou/(?P<org>o-[a-z0-9]+)/(?P<ou>ou-[0-9a-z-]+)$")
+_ORG_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):organizations::(?P<account>\d{12}):organization/(?P<org>o-[a-z0-9]+)$"
+)
+_OU_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):organizations::(?P<account>\d{12}):ou/(?P<org>o-[a-z0-9]+)/(?P<ou>ou-[0-9a-z-]+)$"
+)
 _KEY_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:(\d{12}):")
 
 
@@ -107,8 +111,12 @@ class Account(namedtuple("Account", "id name path")):
     __slots__ = ()
 
 
-class Organization(namedtuple("Organization", "id arn management_account_id root_id tree_read units missing_units "
-                                              "account_paths reached_accounts")):
+class Organization(
+    namedtuple(
+        "Organization",
+        "id arn management_account_id root_id tree_read units missing_units account_paths reached_accounts",
+    )
+):
     """The caller's organization as far as it could be read.
 
     ``units``: OU ID -> :class:`Unit` for the OUs shared with that exist; ``missing_units``: the OU IDs of the
@@ -119,10 +127,30 @@ class Organization(namedtuple("Organization", "id arn management_account_id root
 
     __slots__ = ()
 
-    def __new__(cls, id, arn=None, management_account_id=None, root_id=None, tree_read=False, units=None,  # pylint: disable=redefined-builtin
-                missing_units=(), account_paths=None, reached_accounts=None):
-        return super(Organization, cls).__new__(cls, id, arn, management_account_id, root_id, tree_read, dict(units or {}),
-                                                frozenset(missing_units), dict(account_paths or {}), reached_accounts)
+    def __new__(
+        cls,
+        id,
+        arn=None,
+        management_account_id=None,
+        root_id=None,
+        tree_read=False,
+        units=None,  # pylint: disable=redefined-builtin
+        missing_units=(),
+        account_paths=None,
+        reached_accounts=None,
+    ):
+        return super(Organization, cls).__new__(
+            cls,
+            id,
+            arn,
+            management_account_id,
+            root_id,
+            tree_read,
+            dict(units or {}),
+            frozenset(missing_units),
+            dict(account_paths or {}),
+            reached_accounts,
+        )
 
 
 class Trust(namedtuple("Trust", "organization_ids unit_ids account_ids")):
@@ -131,8 +159,12 @@ class Trust(namedtuple("Trust", "organization_ids unit_ids account_ids")):
     __slots__ = ()
 
 
-class Estate(namedtuple("Estate", "caller_account_id partition images snapshots keys organization trust complete_regions prefix now "
-                                  "auto_scaling")):
+class Estate(
+    namedtuple(
+        "Estate",
+        "caller_account_id partition images snapshots keys organization trust complete_regions prefix now auto_scaling",
+    )
+):
     """Everything :func:`audit` judges.
 
     ``images``: [:class:`ImageView`]; ``snapshots``: (region, snapshot ID) -> DescribeSnapshots entry (None
@@ -167,11 +199,21 @@ def principals_of(launch_permissions):
             found.append(Principal("account", None, entry["UserId"], None))
         elif entry.get("OrganizationArn"):
             match = _ORG_ARN.match(entry["OrganizationArn"])
-            found.append(Principal("organization", entry["OrganizationArn"], match and match.group("org"), match and match.group("org")))
+            found.append(
+                Principal(
+                    "organization", entry["OrganizationArn"], match and match.group("org"), match and match.group("org")
+                )
+            )
         elif entry.get("OrganizationalUnitArn"):
             match = _OU_ARN.match(entry["OrganizationalUnitArn"])
-            found.append(Principal("organizational_unit", entry["OrganizationalUnitArn"], match and match.group("ou"),
-                                   match and match.group("org")))
+            found.append(
+                Principal(
+                    "organizational_unit",
+                    entry["OrganizationalUnitArn"],
+                    match and match.group("ou"),
+                    match and match.group("org"),
+                )
+            )
     return unique(found)
 
 
@@ -187,7 +229,10 @@ def permissions_by_kind(principals):
 
 def org_targets(principals):
     """``(organization ARNs, OU ARNs)`` of the principals, sorted: what the collection's sharing manages."""
-    return (sorted(p.arn for p in principals if p.kind == "organization"), sorted(p.arn for p in principals if p.kind == "organizational_unit"))
+    return (
+        sorted(p.arn for p in principals if p.kind == "organization"),
+        sorted(p.arn for p in principals if p.kind == "organizational_unit"),
+    )
 
 
 def _label(principal, organization):
@@ -219,15 +264,21 @@ def principal_context(principal, organization, partition):
     if principal.kind == "account":
         paths = organization.account_paths if organization is not None else {}
         if principal.id in paths:
-            return _key_access.account_context(principal.id, org_path=paths[principal.id] or None, partition=partition), True
+            return _key_access.account_context(
+                principal.id, org_path=paths[principal.id] or None, partition=partition
+            ), True
         return _key_access.account_context(principal.id, partition=partition), False
     if principal.kind == "organizational_unit" and organization is not None and principal.id in organization.units:
-        return _key_access.account_context(REPRESENTATIVE_ACCOUNT, org_path=organization.units[principal.id].path, partition=partition), True
+        return _key_access.account_context(
+            REPRESENTATIVE_ACCOUNT, org_path=organization.units[principal.id].path, partition=partition
+        ), True
     root = _root_of(principal, organization)
     middle = f"{principal.id}/" if principal.kind == "organizational_unit" else ""
     path = f"{principal.organization_id}/{root or 'r-unknown'}/{middle}"
     certain = principal.kind == "organization" and root is not None
-    return _key_access.account_context(REPRESENTATIVE_ACCOUNT, principal.organization_id, path, partition=partition), certain
+    return _key_access.account_context(
+        REPRESENTATIVE_ACCOUNT, principal.organization_id, path, partition=partition
+    ), certain
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -250,7 +301,12 @@ class KeyVerdict(namedtuple("KeyVerdict", "can_launch reason auto_scaling_grant"
     __slots__ = ()
 
     def as_dict(self, key_arn):
-        return {"key_arn": key_arn, "can_launch": self.can_launch, "reason": self.reason, "auto_scaling_grant": self.auto_scaling_grant}
+        return {
+            "key_arn": key_arn,
+            "can_launch": self.can_launch,
+            "reason": self.reason,
+            "auto_scaling_grant": self.auto_scaling_grant,
+        }
 
 
 def blocking_kind(key_arn, metadata, caller_account_id):
@@ -278,8 +334,11 @@ def auto_scaling_grant_decision(policy, context, key_arn, partition):
     """Whether the key policy lets the principal create the grant EC2 Auto Scaling needs: for its own account's
     service-linked role, with the operations the Auto Scaling guide lists (a direct call, not for an AWS resource)."""
     grantee = f"arn:{partition}:iam::{context.principal_account}:{_key_policy.AUTO_SCALING_ROLE}"
-    extra = {_key_policy.GRANT_FOR_AWS_RESOURCE_KEY: "false", _key_policy.GRANTEE_KEY: grantee,
-             _key_policy.GRANT_OPERATIONS_KEY: list(_key_policy.AUTO_SCALING_GRANT_OPERATIONS)}
+    extra = {
+        _key_policy.GRANT_FOR_AWS_RESOURCE_KEY: "false",
+        _key_policy.GRANTEE_KEY: grantee,
+        _key_policy.GRANT_OPERATIONS_KEY: list(_key_policy.AUTO_SCALING_GRANT_OPERATIONS),
+    }
     return _key_access.evaluate(policy, "kms:CreateGrant", context.with_extra(extra), key_arn=key_arn)
 
 
@@ -294,11 +353,17 @@ def key_verdict(key, principal, context, certain, caller_account_id, partition):
     kind = key_kind(key, caller_account_id)
     metadata = key.metadata or {}
     if kind == "aws_managed":
-        return KeyVerdict(False, f"{key.arn} is an AWS-managed key: snapshots encrypted with it cannot be used by another account", None)
+        return KeyVerdict(
+            False,
+            f"{key.arn} is an AWS-managed key: snapshots encrypted with it cannot be used by another account",
+            None,
+        )
     if kind == "unusable":
         return KeyVerdict(False, f"{key.arn} is {metadata['KeyState']}: nobody can use it", None)
     if kind == "foreign":
-        return KeyVerdict(None, f"{key.arn} belongs to account {key_account(key.arn)}: its policy can only be read there", None)
+        return KeyVerdict(
+            None, f"{key.arn} belongs to account {key_account(key.arn)}: its policy can only be read there", None
+        )
     if kind == "unreadable":
         return KeyVerdict(None, f"the key policy of {key.arn} could not be read ({key.error or 'no policy'})", None)
     try:
@@ -309,8 +374,12 @@ def key_verdict(key, principal, context, certain, caller_account_id, partition):
     if check.allowed:
         return KeyVerdict(True, check.reason, grant.allowed)
     if not certain and _mentions(key.policy, principal):
-        return KeyVerdict(None, check.reason + "; the OU's full path is unknown (the organization tree could not be read), so a statement "
-                          "naming this organization or OU may yet let it in", None)
+        return KeyVerdict(
+            None,
+            check.reason + "; the OU's full path is unknown (the organization tree could not be read), so a statement "
+            "naming this organization or OU may yet let it in",
+            None,
+        )
     return KeyVerdict(False, check.reason, None)
 
 
@@ -331,12 +400,38 @@ class Findings:
     def __init__(self):
         self._by_id = {}
 
-    def add(self, code, severity, region, resource, cause, fix, who="owner", image_id=None, principal=None, task=None, key=None, **extra):
+    def add(
+        self,
+        code,
+        severity,
+        region,
+        resource,
+        cause,
+        fix,
+        who="owner",
+        image_id=None,
+        principal=None,
+        task=None,
+        key=None,
+        **extra,
+    ):
         finding_id = ":".join(part for part in (code, region, resource, principal, key) if part)
         finding = self._by_id.get(finding_id)
         if finding is None:
-            finding = dict(id=finding_id, code=code, severity=severity, region=region, resource=resource, principal=principal, cause=cause,
-                           fix=fix, who=who, task=task, image_ids=[], **extra)
+            finding = dict(
+                id=finding_id,
+                code=code,
+                severity=severity,
+                region=region,
+                resource=resource,
+                principal=principal,
+                cause=cause,
+                fix=fix,
+                who=who,
+                task=task,
+                image_ids=[],
+                **extra,
+            )
             self._by_id[finding_id] = finding
         elif severity_rank(severity) < severity_rank(finding["severity"]):
             finding["severity"] = severity
@@ -348,7 +443,9 @@ class Findings:
 
     def listed(self):
         """Most severe first, then by region, code and ID."""
-        return sorted(self._by_id.values(), key=lambda f: (severity_rank(f["severity"]), f["region"] or "", f["code"], f["id"]))
+        return sorted(
+            self._by_id.values(), key=lambda f: (severity_rank(f["severity"]), f["region"] or "", f["code"], f["id"])
+        )
 
 
 def image_arn(partition, region, image_id):
@@ -392,9 +489,18 @@ class _Auditor:
         return self.estate.organization
 
     def verdict(self, key, principal, context, certain):
-        cache_key = (key.arn, principal, certain, context.principal_arn, context.principal_org_id, context.principal_org_paths)
+        cache_key = (
+            key.arn,
+            principal,
+            certain,
+            context.principal_arn,
+            context.principal_org_id,
+            context.principal_org_paths,
+        )
         if cache_key not in self.verdicts:
-            self.verdicts[cache_key] = key_verdict(key, principal, context, certain, self.estate.caller_account_id, self.estate.partition)
+            self.verdicts[cache_key] = key_verdict(
+                key, principal, context, certain, self.estate.caller_account_id, self.estate.partition
+            )
         return self.verdicts[cache_key]
 
     # -- images ---------------------------------------------------------------------------------
@@ -409,8 +515,14 @@ class _Auditor:
             described = self.estate.snapshots.get((view.region, snapshot_id)) if ebs.get("Encrypted") else None
             key_arn = (described or {}).get("KmsKeyId") if ebs.get("Encrypted") else None
             unreadable |= bool(ebs.get("Encrypted")) and described is None
-            entries.append({"snapshot_id": snapshot_id, "device_name": mapping.get("DeviceName"), "encrypted": bool(ebs.get("Encrypted")),
-                            "kms_key_arn": key_arn})
+            entries.append(
+                {
+                    "snapshot_id": snapshot_id,
+                    "device_name": mapping.get("DeviceName"),
+                    "encrypted": bool(ebs.get("Encrypted")),
+                    "kms_key_arn": key_arn,
+                }
+            )
             if key_arn:
                 key_arns.append(key_arn)
         return entries, unique(key_arns), unreadable
@@ -423,26 +535,48 @@ class _Auditor:
         snapshots, key_arns, snapshots_unreadable = self.snapshots_of(view)
         tags = _images.tags_of(image)
         entry = {
-            "region": region, "image_id": image_id, "image_arn": arn, "name": image.get("Name"), "state": image.get("State"),
-            "owner_id": image.get("OwnerId"), "creation_date": image.get("CreationDate"), "deprecation_time": image.get("DeprecationTime"),
+            "region": region,
+            "image_id": image_id,
+            "image_arn": arn,
+            "name": image.get("Name"),
+            "state": image.get("State"),
+            "owner_id": image.get("OwnerId"),
+            "creation_date": image.get("CreationDate"),
+            "deprecation_time": image.get("DeprecationTime"),
             "public": any(p.kind == "public" for p in principals),
-            "copy_of": ({"image_id": tags[_images.SOURCE_IMAGE_TAG], "region": tags.get(_images.SOURCE_REGION_TAG)}
-                        if _images.SOURCE_IMAGE_TAG in tags else None),
+            "copy_of": (
+                {"image_id": tags[_images.SOURCE_IMAGE_TAG], "region": tags.get(_images.SOURCE_REGION_TAG)}
+                if _images.SOURCE_IMAGE_TAG in tags
+                else None
+            ),
             "launch_permissions": permissions_by_kind(principals) if view.launch_permissions is not None else None,
-            "snapshots": snapshots, "kms_key_arns": key_arns, "shares": [], "findings": [],
+            "snapshots": snapshots,
+            "kms_key_arns": key_arns,
+            "shares": [],
+            "findings": [],
         }
         if view.launch_permissions is None or snapshots_unreadable:
             self.uncertain_regions.add(region)  # whom its keys serve is not known: no grant there is called stale
         if view.launch_permissions is None:
             self.findings.add(
-                "launch_permissions_unreadable", "medium", region, arn, image_id=image_id,
+                "launch_permissions_unreadable",
+                "medium",
+                region,
+                arn,
+                image_id=image_id,
                 cause=f"The launch permissions of {image_id} could not be read ({view.permissions_error}), so whom it is shared with is unknown.",
-                fix="Give the auditing credentials ec2:DescribeImageAttribute (docs/iam-audit-policy.json) and run the audit again.")
+                fix="Give the auditing credentials ec2:DescribeImageAttribute (docs/iam-audit-policy.json) and run the audit again.",
+            )
         if snapshots_unreadable:
             self.findings.add(
-                "snapshots_unreadable", "medium", region, arn, image_id=image_id,
+                "snapshots_unreadable",
+                "medium",
+                region,
+                arn,
+                image_id=image_id,
                 cause=f"The encrypted snapshots of {image_id} could not be described, so the keys under them are unknown.",
-                fix="Give the auditing credentials ec2:DescribeSnapshots (docs/iam-audit-policy.json) and run the audit again.")
+                fix="Give the auditing credentials ec2:DescribeSnapshots (docs/iam-audit-policy.json) and run the audit again.",
+            )
         self.image_state_findings(view, principals, arn)
         self.key_findings(view, principals, key_arns, arn)
         entry["shares"] = [self.share_entry(view, principal, key_arns, arn) for principal in principals]
@@ -454,31 +588,69 @@ class _Auditor:
         shared = [p for p in principals if p.kind != "public"]
         found = []
         if any(p.kind == "public" for p in principals):
-            found.append(self.findings.add(
-                "public_image", "critical", region, arn, image_id=image_id, principal=PUBLIC,
-                cause=f"{image_id} in {region} is public: every AWS account can launch it and read what its snapshots hold.",
-                fix=f"Remove the public launch permission (aws ec2 modify-image-attribute --region {region} --image-id {image_id} "
+            found.append(
+                self.findings.add(
+                    "public_image",
+                    "critical",
+                    region,
+                    arn,
+                    image_id=image_id,
+                    principal=PUBLIC,
+                    cause=f"{image_id} in {region} is public: every AWS account can launch it and read what its snapshots hold.",
+                    fix=f"Remove the public launch permission (aws ec2 modify-image-attribute --region {region} --image-id {image_id} "
                     "--launch-permission 'Remove=[{Group=all}]'), and turn on block public access for AMIs (aws ec2 "
                     f"enable-image-block-public-access --region {region} --image-block-public-access-state block-new-sharing). The "
-                    "collection never changes public launch permissions."))
+                    "collection never changes public launch permissions.",
+                )
+            )
         if image.get("State") == "disabled" and principals:
-            found.append(self.findings.add(
-                "disabled_image_shared", "medium", region, arn, image_id=image_id,
-                cause=f"{image_id} in {region} is disabled and still has launch permissions, though disabling an AMI removes them all.",
-                fix="Remove them (orgshare.aws.ami_org_share with purge: true and no organization or OU, for the organizations and OUs), or "
+            found.append(
+                self.findings.add(
+                    "disabled_image_shared",
+                    "medium",
+                    region,
+                    arn,
+                    image_id=image_id,
+                    cause=f"{image_id} in {region} is disabled and still has launch permissions, though disabling an AMI removes them all.",
+                    fix="Remove them (orgshare.aws.ami_org_share with purge: true and no organization or OU, for the organizations and OUs), or "
                     "enable the image if it is meant to be used.",
-                task=_task("ami_org_share", region=region, image_ids=[image_id], purge=True, organization_arns=[], organizational_unit_arns=[])
-                if any(p.kind in ("organization", "organizational_unit") for p in shared) else None))
+                    task=_task(
+                        "ami_org_share",
+                        region=region,
+                        image_ids=[image_id],
+                        purge=True,
+                        organization_arns=[],
+                        organizational_unit_arns=[],
+                    )
+                    if any(p.kind in ("organization", "organizational_unit") for p in shared)
+                    else None,
+                )
+            )
         if _is_past(image.get("DeprecationTime"), self.estate.now) and shared and image.get("State") != "disabled":
             organizations, units = org_targets(shared)
-            found.append(self.findings.add(
-                "deprecated_image_shared", "low", region, arn, image_id=image_id,
-                cause=f"{image_id} in {region} has been deprecated since {image['DeprecationTime']} and is still shared with "
-                      f"{', '.join(_label(p, self.organization) for p in shared)}: consumers can still launch it by ID.",
-                fix="Stop sharing it (orgshare.aws.ami_org_share with state: absent), or cancel its deprecation "
+            found.append(
+                self.findings.add(
+                    "deprecated_image_shared",
+                    "low",
+                    region,
+                    arn,
+                    image_id=image_id,
+                    cause=f"{image_id} in {region} has been deprecated since {image['DeprecationTime']} and is still shared with "
+                    f"{', '.join(_label(p, self.organization) for p in shared)}: consumers can still launch it by ID.",
+                    fix="Stop sharing it (orgshare.aws.ami_org_share with state: absent), or cancel its deprecation "
                     f"(aws ec2 disable-image-deprecation --region {region} --image-id {image_id}) if it is still meant to be used.",
-                task=_task("ami_org_share", region=region, image_ids=[image_id], state="absent", organization_arns=organizations,
-                           organizational_unit_arns=units) if organizations or units else None))
+                    task=_task(
+                        "ami_org_share",
+                        region=region,
+                        image_ids=[image_id],
+                        state="absent",
+                        organization_arns=organizations,
+                        organizational_unit_arns=units,
+                    )
+                    if organizations or units
+                    else None,
+                )
+            )
         return found
 
     def key_findings(self, view, principals, key_arns, arn):
@@ -490,44 +662,83 @@ class _Auditor:
             key = self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described")
             kind = key_kind(key, self.estate.caller_account_id)
             if kind == "aws_managed":
-                found.append(self.findings.add(
-                    "aws_managed_key", "high" if shared else "info", region, arn, image_id=image_id, key=key_arn,
-                    cause=f"The snapshots of {image_id} are encrypted with the AWS-managed key {key_arn}, which no other account can use: "
-                          + ("it is shared, but nobody it is shared with can launch it." if shared else "it cannot be shared as it is."),
-                    fix=_images.COPY_FIX[0].upper() + _images.COPY_FIX[1:] + ".",
-                    task=_task("ami_region_copy", region=region, source_region=region, source_image_id=image_id,
-                               kms_key_id="<a customer-managed key of this region>")))
+                found.append(
+                    self.findings.add(
+                        "aws_managed_key",
+                        "high" if shared else "info",
+                        region,
+                        arn,
+                        image_id=image_id,
+                        key=key_arn,
+                        cause=f"The snapshots of {image_id} are encrypted with the AWS-managed key {key_arn}, which no other account can use: "
+                        + (
+                            "it is shared, but nobody it is shared with can launch it."
+                            if shared
+                            else "it cannot be shared as it is."
+                        ),
+                        fix=_images.COPY_FIX[0].upper() + _images.COPY_FIX[1:] + ".",
+                        task=_task(
+                            "ami_region_copy",
+                            region=region,
+                            source_region=region,
+                            source_image_id=image_id,
+                            kms_key_id="<a customer-managed key of this region>",
+                        ),
+                    )
+                )
             elif kind == "unusable":
                 state = key.metadata["KeyState"]
-                found.append(self.findings.add(
-                    "unusable_key", "high" if shared else "low", region, key_arn, image_id=image_id,
-                    cause=f"Snapshots of this account's images are encrypted with {key_arn}, which is {state}: nobody can launch "
-                          "those images, shared or not.",
-                    fix="Enable the key (aws kms enable-key) or cancel its deletion (aws kms cancel-key-deletion), or copy the AMI under "
-                        "another customer-managed key (orgshare.aws.ami_region_copy) and share the copy."))
+                found.append(
+                    self.findings.add(
+                        "unusable_key",
+                        "high" if shared else "low",
+                        region,
+                        key_arn,
+                        image_id=image_id,
+                        cause=f"Snapshots of this account's images are encrypted with {key_arn}, which is {state}: nobody can launch "
+                        "those images, shared or not.",
+                        fix="Enable the key (aws kms enable-key) or cancel its deletion (aws kms cancel-key-deletion), or copy the AMI under "
+                        "another customer-managed key (orgshare.aws.ami_region_copy) and share the copy.",
+                    )
+                )
             elif kind == "foreign":
                 found.append(self.foreign_key_finding(view, principals, key, shared))
             elif kind == "unreadable" and shared:
-                found.append(self.findings.add(
-                    "key_policy_unreadable", "medium", region, key_arn, image_id=image_id,
-                    cause=f"The key policy of {key_arn} could not be read ({key.error or 'no policy'}), so whether the principals {image_id} "
-                          "is shared with can use the key is unknown.",
-                    fix="Give the auditing credentials kms:DescribeKey and kms:GetKeyPolicy on the key (docs/iam-audit-policy.json), "
-                        "and run the audit again."))
+                found.append(
+                    self.findings.add(
+                        "key_policy_unreadable",
+                        "medium",
+                        region,
+                        key_arn,
+                        image_id=image_id,
+                        cause=f"The key policy of {key_arn} could not be read ({key.error or 'no policy'}), so whether the principals {image_id} "
+                        "is shared with can use the key is unknown.",
+                        fix="Give the auditing credentials kms:DescribeKey and kms:GetKeyPolicy on the key (docs/iam-audit-policy.json), "
+                        "and run the audit again.",
+                    )
+                )
         return found
 
     def foreign_key_finding(self, view, principals, key, shared):
         region, image_id = view.region, view.image["ImageId"]
         owner = key_account(key.arn)
-        self.foreign_principals.setdefault(key.arn, set()).update(p for p in principals if p.kind in ("organization", "organizational_unit"))
+        self.foreign_principals.setdefault(key.arn, set()).update(
+            p for p in principals if p.kind in ("organization", "organizational_unit")
+        )
         return self.findings.add(
-            "foreign_key", "medium" if shared else "info", region, key.arn, image_id=image_id, who=f"account {owner}",
+            "foreign_key",
+            "medium" if shared else "info",
+            region,
+            key.arn,
+            image_id=image_id,
+            who=f"account {owner}",
             cause=f"Snapshots of this account's images are encrypted with {key.arn} of account {owner}: a key policy can only be read in "
-                  f"the key's own account, so whether the principals the images are shared with can use the key cannot be checked from account "
-                  f"{self.estate.caller_account_id}.",
+            f"the key's own account, so whether the principals the images are shared with can use the key cannot be checked from account "
+            f"{self.estate.caller_account_id}.",
             fix=f"Have account {owner} make sure its key policy has the statements in owner_statements (or run orgshare.aws.kms_org_grant "
-                "with that account's credentials: the task below).",
-            owner_statements=[])
+            "with that account's credentials: the task below).",
+            owner_statements=[],
+        )
 
     def finish_foreign_keys(self, findings):
         """The statements and task each foreign key's owner needs, for every organization and OU its images are shared with."""
@@ -538,20 +749,35 @@ class _Auditor:
             organizations, units = org_targets(principals)
             requested = _key_policy.requested_principals(organizations, units)
             finding["owner_statements"] = _key_policy.owner_statements(requested, self.estate.prefix)
-            finding["task"] = _task("kms_org_grant", region=finding["region"], key_id=finding["resource"], organization_arns=organizations,
-                                    organizational_unit_arns=units)
+            finding["task"] = _task(
+                "kms_org_grant",
+                region=finding["region"],
+                key_id=finding["resource"],
+                organization_arns=organizations,
+                organizational_unit_arns=units,
+            )
 
     # -- shares ---------------------------------------------------------------------------------
 
     def share_entry(self, view, principal, key_arns, arn):
         image_id = view.image["ImageId"]
         organization = self.organization
-        unit = organization.units.get(principal.id) if organization and principal.kind == "organizational_unit" else None
+        unit = (
+            organization.units.get(principal.id) if organization and principal.kind == "organizational_unit" else None
+        )
         share = {
-            "kind": principal.kind, "arn": principal.arn, "id": principal.id, "organization_id": principal.organization_id,
-            "name": unit.name if unit else None, "name_path": unit.name_path if unit else None, "path": unit.path if unit else None,
+            "kind": principal.kind,
+            "arn": principal.arn,
+            "id": principal.id,
+            "organization_id": principal.organization_id,
+            "name": unit.name if unit else None,
+            "name_path": unit.name_path if unit else None,
+            "path": unit.path if unit else None,
             "in_caller_organization": _in_caller_organization(principal, organization) if organization else None,
-            "trusted": self.trusted(principal), "can_launch": None, "kms_keys": [], "accounts": None,
+            "trusted": self.trusted(principal),
+            "can_launch": None,
+            "kms_keys": [],
+            "accounts": None,
         }
         self.principal_findings(view, principal, arn, share)
         if principal.kind == "public":
@@ -563,8 +789,15 @@ class _Auditor:
             share["can_launch"] = False
             return share
         context, certain = principal_context(principal, organization, self.estate.partition)
-        verdicts = {key_arn: self.verdict(self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described"), principal, context, certain)
-                    for key_arn in key_arns}
+        verdicts = {
+            key_arn: self.verdict(
+                self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described"),
+                principal,
+                context,
+                certain,
+            )
+            for key_arn in key_arns
+        }
         share["kms_keys"] = [verdict.as_dict(key_arn) for key_arn, verdict in verdicts.items()]
         share["can_launch"] = _all_of(verdict.can_launch for verdict in verdicts.values())
         for key_arn, verdict in verdicts.items():
@@ -575,11 +808,21 @@ class _Auditor:
         return share
 
     def account_entry(self, account, key_arns):
-        context = _key_access.account_context(account.id, org_path=account.path or None, partition=self.estate.partition)
+        context = _key_access.account_context(
+            account.id, org_path=account.path or None, partition=self.estate.partition
+        )
         principal = Principal("account", None, account.id, None)
-        verdicts = [self.verdict(self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described"), principal, context, True)
-                    for key_arn in key_arns]
-        return {"id": account.id, "name": account.name, "can_launch": _all_of(verdict.can_launch for verdict in verdicts)}
+        verdicts = [
+            self.verdict(
+                self.estate.keys.get(key_arn) or KeyInfo(key_arn, None, None, "not described"), principal, context, True
+            )
+            for key_arn in key_arns
+        ]
+        return {
+            "id": account.id,
+            "name": account.name,
+            "can_launch": _all_of(verdict.can_launch for verdict in verdicts),
+        }
 
     def verdict_findings(self, view, principal, key_arn, verdict, certain):
         region, image_id = view.region, view.image["ImageId"]
@@ -588,27 +831,56 @@ class _Auditor:
             return []  # AWS-managed, unusable, foreign and unreadable keys have their own findings
         label = _label(principal, self.organization)
         if verdict.can_launch is False and principal.kind != "account":
-            return [self.findings.add(
-                "key_denies_share", "high", region, key_arn, image_id=image_id, principal=principal.arn,
-                cause=f"Shared with {label}, but the key policy of {key_arn} does not let its principals use the key: {verdict.reason}. "
-                      "They see the AMI, and their instances go from pending to terminated (Client.InternalError).",
-                fix=f"Let {label} use the key: orgshare.aws.kms_org_grant on {key_arn} with that principal (the task below).",
-                task=_grant_task(region, key_arn, principal))]
+            return [
+                self.findings.add(
+                    "key_denies_share",
+                    "high",
+                    region,
+                    key_arn,
+                    image_id=image_id,
+                    principal=principal.arn,
+                    cause=f"Shared with {label}, but the key policy of {key_arn} does not let its principals use the key: {verdict.reason}. "
+                    "They see the AMI, and their instances go from pending to terminated (Client.InternalError).",
+                    fix=f"Let {label} use the key: orgshare.aws.kms_org_grant on {key_arn} with that principal (the task below).",
+                    task=_grant_task(region, key_arn, principal),
+                )
+            ]
         if verdict.can_launch is False and certain:
-            return [self.findings.add(
-                "key_denies_share", "high", region, key_arn, image_id=image_id, principal=f"account {principal.id}",
-                cause=f"Shared with account {principal.id}, but the key policy of {key_arn} does not let it use the key: {verdict.reason}.",
-                fix=f"Add a statement for account {principal.id} to the key policy of {key_arn} (the collection writes statements for "
-                    "organizations and OUs only), or share with its organization or OU instead.")]
-        if self.estate.auto_scaling and verdict.can_launch and verdict.auto_scaling_grant is False and principal.kind != "account":
-            return [self.findings.add(
-                "auto_scaling_grant_missing", "low", region, key_arn, image_id=image_id, principal=principal.arn,
-                cause=f"{label} can launch instances from it, but the key policy of {key_arn} does not let its accounts create the grant "
-                      "EC2 Auto Scaling needs (kms:CreateGrant for their AWSServiceRoleForAutoScaling), so Auto Scaling groups and launch "
-                      "templates used by Auto Scaling cannot launch it.",
-                fix="If the consumers use Auto Scaling, run orgshare.aws.kms_org_grant with grant_for_aws_resource_only: false (the task "
-                    "below); each consumer then creates its grant (README, \"What consumers need\").",
-                task=_grant_task(region, key_arn, principal, grant_for_aws_resource_only=False))]
+            return [
+                self.findings.add(
+                    "key_denies_share",
+                    "high",
+                    region,
+                    key_arn,
+                    image_id=image_id,
+                    principal=f"account {principal.id}",
+                    cause=f"Shared with account {principal.id}, but the key policy of {key_arn} does not let it use the key: {verdict.reason}.",
+                    fix=f"Add a statement for account {principal.id} to the key policy of {key_arn} (the collection writes statements for "
+                    "organizations and OUs only), or share with its organization or OU instead.",
+                )
+            ]
+        if (
+            self.estate.auto_scaling
+            and verdict.can_launch
+            and verdict.auto_scaling_grant is False
+            and principal.kind != "account"
+        ):
+            return [
+                self.findings.add(
+                    "auto_scaling_grant_missing",
+                    "low",
+                    region,
+                    key_arn,
+                    image_id=image_id,
+                    principal=principal.arn,
+                    cause=f"{label} can launch instances from it, but the key policy of {key_arn} does not let its accounts create the grant "
+                    "EC2 Auto Scaling needs (kms:CreateGrant for their AWSServiceRoleForAutoScaling), so Auto Scaling groups and launch "
+                    "templates used by Auto Scaling cannot launch it.",
+                    fix="If the consumers use Auto Scaling, run orgshare.aws.kms_org_grant with grant_for_aws_resource_only: false (the task "
+                    'below); each consumer then creates its grant (README, "What consumers need").',
+                    task=_grant_task(region, key_arn, principal, grant_for_aws_resource_only=False),
+                )
+            ]
         return []
 
     def principal_findings(self, view, principal, arn, share):
@@ -618,32 +890,70 @@ class _Auditor:
         label = _label(principal, organization)
         found = []
         if share["trusted"] is False:
-            task = _unshare_task(region, image_id, principal) if principal.kind in ("organization", "organizational_unit") else None
-            found.append(self.findings.add(
-                "share_outside_trust", "high", region, principal.arn or principal.id, image_id=image_id, principal=principal.arn or principal.id,
-                cause=f"Shared with {label}, which is not among the trusted organizations, OUs and accounts"
-                      + ("" if organization is None or organization.tree_read else
-                         " (the organization tree could not be read, so an OU below a trusted OU is not recognised)") + ".",
-                fix=("Stop sharing with it (orgshare.aws.ami_org_share with state: absent, the task below), or add it to the trusted ones."
-                     if task else f"Stop sharing with account {principal.id} (aws ec2 modify-image-attribute --launch-permission "
-                     f"'Remove=[{{UserId={principal.id}}}]'), or add it to trusted_account_ids."),
-                task=task))
+            task = (
+                _unshare_task(region, image_id, principal)
+                if principal.kind in ("organization", "organizational_unit")
+                else None
+            )
+            found.append(
+                self.findings.add(
+                    "share_outside_trust",
+                    "high",
+                    region,
+                    principal.arn or principal.id,
+                    image_id=image_id,
+                    principal=principal.arn or principal.id,
+                    cause=f"Shared with {label}, which is not among the trusted organizations, OUs and accounts"
+                    + (
+                        ""
+                        if organization is None or organization.tree_read
+                        else " (the organization tree could not be read, so an OU below a trusted OU is not recognised)"
+                    )
+                    + ".",
+                    fix=(
+                        "Stop sharing with it (orgshare.aws.ami_org_share with state: absent, the task below), or add it to the trusted ones."
+                        if task
+                        else f"Stop sharing with account {principal.id} (aws ec2 modify-image-attribute --launch-permission "
+                        f"'Remove=[{{UserId={principal.id}}}]'), or add it to trusted_account_ids."
+                    ),
+                    task=task,
+                )
+            )
         if principal.kind not in ("organization", "organizational_unit") or organization is None:
             return found
         if principal.organization_id != organization.id:
-            code, cause = "outside_organization", (
-                f"Shared with {principal.arn}, which is not in the caller's organization {organization.id}; from here it cannot be told "
-                "whether it still exists or whom it reaches.")
+            code, cause = (
+                "outside_organization",
+                (
+                    f"Shared with {principal.arn}, which is not in the caller's organization {organization.id}; from here it cannot be told "
+                    "whether it still exists or whom it reaches."
+                ),
+            )
             fix = "If the share is meant, add it to the trusted organizations or OUs; otherwise stop sharing (the task below)."
         elif principal.kind == "organizational_unit" and principal.id in organization.missing_units:
-            code, cause = "unknown_principal", (
-                f"Shared with the OU {principal.id}, which no longer exists in organization {organization.id}: the launch permission "
-                "reaches nobody, and an OU made later never gets this ID.")
+            code, cause = (
+                "unknown_principal",
+                (
+                    f"Shared with the OU {principal.id}, which no longer exists in organization {organization.id}: the launch permission "
+                    "reaches nobody, and an OU made later never gets this ID."
+                ),
+            )
             fix = "Remove the stale launch permission (the task below)."
         else:
             return found
-        found.append(self.findings.add(code, "medium", region, principal.arn, image_id=image_id, principal=principal.arn, cause=cause, fix=fix,
-                                       task=_unshare_task(region, image_id, principal)))
+        found.append(
+            self.findings.add(
+                code,
+                "medium",
+                region,
+                principal.arn,
+                image_id=image_id,
+                principal=principal.arn,
+                cause=cause,
+                fix=fix,
+                task=_unshare_task(region, image_id, principal),
+            )
+        )
         return found
 
     def trusted(self, principal):
@@ -662,7 +972,9 @@ class _Auditor:
             return True
         paths = self.organization.account_paths if self.organization else {}
         path = paths.get(principal.id)
-        return bool(path) and (path.split("/", 1)[0] in trust.organization_ids or any(f"/{ou}/" in path for ou in trust.unit_ids))
+        return bool(path) and (
+            path.split("/", 1)[0] in trust.organization_ids or any(f"/{ou}/" in path for ou in trust.unit_ids)
+        )
 
     # -- copies and keys ------------------------------------------------------------------------
 
@@ -675,7 +987,9 @@ class _Auditor:
         for view in self.estate.images:
             tags = _images.tags_of(view.image)
             if _images.SOURCE_IMAGE_TAG in tags:
-                tagged.setdefault((tags[_images.SOURCE_IMAGE_TAG], tags.get(_images.SOURCE_REGION_TAG), view.region), []).append(view.image)
+                tagged.setdefault(
+                    (tags[_images.SOURCE_IMAGE_TAG], tags.get(_images.SOURCE_REGION_TAG), view.region), []
+                ).append(view.image)
         for (image_id, region, copy_region), candidates in sorted(tagged.items()):
             view = views.get((region, image_id))
             if view is None or copy_region == region or view.launch_permissions is None:
@@ -687,25 +1001,50 @@ class _Auditor:
                     continue
                 have = org_targets(principals_of(copy_view.launch_permissions))
                 if have != wanted:
-                    self.drift_finding(view, copy_view, wanted, have, by_id[(copy_region, copy["ImageId"])]["image_arn"])
+                    self.drift_finding(
+                        view, copy_view, wanted, have, by_id[(copy_region, copy["ImageId"])]["image_arn"]
+                    )
 
     def drift_finding(self, source, copy, wanted, have, arn):
         image_id, copy_id = source.image["ImageId"], copy.image["ImageId"]
         missing = sorted(set(wanted[0] + wanted[1]) - set(have[0] + have[1]))
         extra = sorted(set(have[0] + have[1]) - set(wanted[0] + wanted[1]))
         disabled = source.image.get("State") == "disabled"
-        cause = (f"{copy_id} in {copy.region} is a copy of {image_id} in {source.region}, but is not shared like it"
-                 + (f": missing {', '.join(missing)}" if missing else "") + (f"; also shared with {', '.join(extra)}" if extra else "") + ".")
+        cause = (
+            f"{copy_id} in {copy.region} is a copy of {image_id} in {source.region}, but is not shared like it"
+            + (f": missing {', '.join(missing)}" if missing else "")
+            + (f"; also shared with {', '.join(extra)}" if extra else "")
+            + "."
+        )
         if disabled:
-            cause += " Its source is disabled (which removed its launch permissions), while the copy can still be launched."
+            cause += (
+                " Its source is disabled (which removed its launch permissions), while the copy can still be launched."
+            )
         return self.findings.add(
-            "region_drift", "medium", copy.region, arn, image_id=copy_id, source_image_id=image_id, source_region=source.region,
+            "region_drift",
+            "medium",
+            copy.region,
+            arn,
+            image_id=copy_id,
+            source_image_id=image_id,
+            source_region=source.region,
             cause=cause,
-            fix=("Disable or stop sharing the copy too, if the source was retired" if disabled else
-                 "Share the copy like its source (orgshare.aws.ami_org_share in the copy's region with the source's organizations and OUs "
-                 "and purge: true, the task below; the share_ami role does the same for every region it is given)") + ".",
-            task=_task("ami_org_share", region=copy.region, image_ids=[copy_id], organization_arns=wanted[0],
-                       organizational_unit_arns=wanted[1], purge=True))
+            fix=(
+                "Disable or stop sharing the copy too, if the source was retired"
+                if disabled
+                else "Share the copy like its source (orgshare.aws.ami_org_share in the copy's region with the source's organizations and OUs "
+                "and purge: true, the task below; the share_ami role does the same for every region it is given)"
+            )
+            + ".",
+            task=_task(
+                "ami_org_share",
+                region=copy.region,
+                image_ids=[copy_id],
+                organization_arns=wanted[0],
+                organizational_unit_arns=wanted[1],
+                purge=True,
+            ),
+        )
 
     def key_entries(self):
         """Per key: what it is, whom the collection's statements open it to, and (where the audit saw every image) which of
@@ -716,9 +1055,17 @@ class _Auditor:
             metadata = key.metadata or {}
             region = key_region(key_arn)
             users = self.key_users.get(key_arn, {})
-            entry = {"key_arn": key_arn, "region": region, "account_id": key_account(key_arn), "key_manager": metadata.get("KeyManager"),
-                     "key_state": metadata.get("KeyState"), "policy_read": key.policy is not None, "opens_to": None, "stale": None,
-                     "image_ids": sorted({image_id for images in users.values() for image_id in images})}
+            entry = {
+                "key_arn": key_arn,
+                "region": region,
+                "account_id": key_account(key_arn),
+                "key_manager": metadata.get("KeyManager"),
+                "key_state": metadata.get("KeyState"),
+                "policy_read": key.policy is not None,
+                "opens_to": None,
+                "stale": None,
+                "image_ids": sorted({image_id for images in users.values() for image_id in images}),
+            }
             if key.policy is not None and key_kind(key, self.estate.caller_account_id) == "policy":
                 try:
                     opened = _key_policy.current_principals(_key_policy.parse_policy(key.policy), self.estate.prefix)
@@ -749,27 +1096,45 @@ class _Auditor:
                     return True  # below it, or cannot be told without the tree
             return False
 
-        return {"organization_ids": [org for org in opened.organization_ids if org not in organization_ids],
-                "principal_org_paths": [value for value in opened.org_paths if not needed(value)]}
+        return {
+            "organization_ids": [org for org in opened.organization_ids if org not in organization_ids],
+            "principal_org_paths": [value for value in opened.org_paths if not needed(value)],
+        }
 
     def stale_finding(self, key_arn, region, stale):
         if not stale["organization_ids"] and not stale["principal_org_paths"]:
             return
         names = stale["organization_ids"] + stale["principal_org_paths"]
         organization = self.organization
-        arns = [f"arn:{self.estate.partition}:organizations::{organization.management_account_id}:organization/{org}"
-                for org in stale["organization_ids"]] if organization and organization.management_account_id else []
+        arns = (
+            [
+                f"arn:{self.estate.partition}:organizations::{organization.management_account_id}:organization/{org}"
+                for org in stale["organization_ids"]
+            ]
+            if organization and organization.management_account_id
+            else []
+        )
         task = None
         if len(arns) == len(stale["organization_ids"]):
-            task = _task("kms_org_grant", region=region, key_id=key_arn, state="absent", organization_arns=arns,
-                         organizational_unit_paths=stale["principal_org_paths"])
+            task = _task(
+                "kms_org_grant",
+                region=region,
+                key_id=key_arn,
+                state="absent",
+                organization_arns=arns,
+                organizational_unit_paths=stale["principal_org_paths"],
+            )
         self.findings.add(
-            "stale_key_grant", "low", region, key_arn,
+            "stale_key_grant",
+            "low",
+            region,
+            key_arn,
             cause=f"The collection's statements in the key policy of {key_arn} open it to {', '.join(names)}, but no image of this account "
-                  f"under that key in {region} is shared with them any more.",
+            f"under that key in {region} is shared with them any more.",
             fix="Take them out of the key policy (orgshare.aws.kms_org_grant with state: absent, the task below), unless images of other "
-                "accounts use the key.",
-            task=task)
+            "accounts use the key.",
+            task=task,
+        )
 
     def run(self):
         entries = [self.image_entry(view) for view in self.estate.images]
@@ -783,8 +1148,16 @@ class _Auditor:
                 by_image.setdefault((finding["region"], image_id), []).append(finding["id"])
         for entry in entries:
             entry["findings"] = by_image.get((entry["region"], entry["image_id"]), [])
-        return {"images": entries, "kms_keys": keys, "findings": findings, "summary": {
-            "images": len(entries), "regions": sorted(self.by_region), "findings": count_by_severity(findings)}}
+        return {
+            "images": entries,
+            "kms_keys": keys,
+            "findings": findings,
+            "summary": {
+                "images": len(entries),
+                "regions": sorted(self.by_region),
+                "findings": count_by_severity(findings),
+            },
+        }
 
 
 def audit(estate):
@@ -796,12 +1169,42 @@ def audit(estate):
 
 # The DescribeImages filters (EC2 API reference, DescribeImages, Filters), by name; tag:<key> is any tag.
 IMAGE_FILTERS = (
-    "architecture", "block-device-mapping.delete-on-termination", "block-device-mapping.device-name", "block-device-mapping.snapshot-id",
-    "block-device-mapping.volume-size", "block-device-mapping.volume-type", "block-device-mapping.encrypted", "creation-date", "description",
-    "ena-support", "free-tier-eligible", "hypervisor", "image-allowed", "image-id", "image-type", "is-public", "kernel-id",
-    "manifest-location", "name", "owner-alias", "owner-id", "platform", "product-code", "product-code.type", "ramdisk-id",
-    "root-device-name", "root-device-type", "source-image-id", "source-image-region", "source-instance-id", "state", "state-reason-code",
-    "state-reason-message", "sriov-net-support", "tag-key", "virtualization-type",
+    "architecture",
+    "block-device-mapping.delete-on-termination",
+    "block-device-mapping.device-name",
+    "block-device-mapping.snapshot-id",
+    "block-device-mapping.volume-size",
+    "block-device-mapping.volume-type",
+    "block-device-mapping.encrypted",
+    "creation-date",
+    "description",
+    "ena-support",
+    "free-tier-eligible",
+    "hypervisor",
+    "image-allowed",
+    "image-id",
+    "image-type",
+    "is-public",
+    "kernel-id",
+    "manifest-location",
+    "name",
+    "owner-alias",
+    "owner-id",
+    "platform",
+    "product-code",
+    "product-code.type",
+    "ramdisk-id",
+    "root-device-name",
+    "root-device-type",
+    "source-image-id",
+    "source-image-region",
+    "source-instance-id",
+    "state",
+    "state-reason-code",
+    "state-reason-message",
+    "sriov-net-support",
+    "tag-key",
+    "virtualization-type",
 )
 # What an AMI name may hold (EC2 RegisterImage, Name), plus the wildcards of a name filter.
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9()\[\] ./'@_*?-]{1,128}$")
@@ -809,7 +1212,9 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9()\[\] ./'@_*?-]{1,128}$")
 
 def _filter_values(name, value):
     values = value if isinstance(value, list) else [value]
-    if not values or any(not isinstance(item, (str, int, bool)) or isinstance(item, str) and not item for item in values):
+    if not values or any(
+        not isinstance(item, (str, int, bool)) or isinstance(item, str) and not item for item in values
+    ):
         raise OrgShareError(f"filters[{name!r}] is {value!r}: a filter takes a non-empty string or a list of them.")
     return [str(item).lower() if isinstance(item, bool) else str(item) for item in values]
 
@@ -820,8 +1225,10 @@ def scope_filters(name_patterns=None, tags=None, filters=None):
     found = []
     for index, pattern in enumerate(name_patterns or [], 1):
         if not isinstance(pattern, str) or not _NAME_PATTERN.match(pattern):
-            raise OrgShareError(f"name_patterns entry {index} ({pattern!r}) is not an AMI name pattern: 1 to 128 letters, digits, spaces and "
-                                "( ) [ ] . / - ' @ _, with * for any run of characters and ? for any one.")
+            raise OrgShareError(
+                f"name_patterns entry {index} ({pattern!r}) is not an AMI name pattern: 1 to 128 letters, digits, spaces and "
+                "( ) [ ] . / - ' @ _, with * for any run of characters and ? for any one."
+            )
     if name_patterns:
         found.append({"Name": "name", "Values": list(name_patterns)})
     if tags is not None and not isinstance(tags, dict):
@@ -834,10 +1241,14 @@ def scope_filters(name_patterns=None, tags=None, filters=None):
         raise OrgShareError(f"filters must be a dict of DescribeImages filter names to values, not {filters!r}.")
     for name, value in (filters or {}).items():
         if not isinstance(name, str) or not (name in IMAGE_FILTERS or name.startswith("tag:") and len(name) > 4):
-            raise OrgShareError(f"filters has {name!r}, which is not a DescribeImages filter: use one of {', '.join(IMAGE_FILTERS)}, or "
-                                "tag:<key>.")
+            raise OrgShareError(
+                f"filters has {name!r}, which is not a DescribeImages filter: use one of {', '.join(IMAGE_FILTERS)}, or "
+                "tag:<key>."
+            )
         if name == "owner-id" or name == "owner-alias":
-            raise OrgShareError(f"filters has {name!r}: the audit reads the caller's own images (perspective owner) or those shared with "
-                                "it (perspective consumer); it takes no owner filter.")
+            raise OrgShareError(
+                f"filters has {name!r}: the audit reads the caller's own images (perspective owner) or those shared with "
+                "it (perspective consumer); it takes no owner filter."
+            )
         found.append({"Name": name, "Values": _filter_values(name, value)})
     return found

@@ -46,7 +46,9 @@ def as_list(value, name):
     try:
         return check_type_list(value)
     except TypeError as e:
-        raise OrgShareError(f"{name} must be a list (or a comma-separated string), not {type(value).__name__}: {value!r}.") from e
+        raise OrgShareError(
+            f"{name} must be a list (or a comma-separated string), not {type(value).__name__}: {value!r}."
+        ) from e
 
 
 def ran(result):
@@ -99,7 +101,9 @@ def role_inputs(variables):
         "region_kms_keys": {region: keys[region] for region in copy_regions if region in keys},
         "shares_sources": source_region in regions and source_region not in copy_regions,
         "organization_arns": as_list(variables.get("organization_arns") or [], "share_ami_organization_arns"),
-        "organizational_unit_arns": as_list(variables.get("organizational_unit_arns") or [], "share_ami_organizational_unit_arns"),
+        "organizational_unit_arns": as_list(
+            variables.get("organizational_unit_arns") or [], "share_ami_organizational_unit_arns"
+        ),
         "organizational_units": organizational_units,
         "share_with_organization": whole_organization,
         "resolve": bool(organizational_units) or whole_organization,
@@ -118,7 +122,9 @@ def principals(inputs, organization):
     whole = [organization["organization"]["arn"]] if inputs["share_with_organization"] and ran(organization) else []
     result = {
         "organization_arns": unique(list(inputs["organization_arns"]) + whole),
-        "organizational_unit_arns": unique(list(inputs["organizational_unit_arns"]) + [unit["arn"] for unit in resolved]),
+        "organizational_unit_arns": unique(
+            list(inputs["organizational_unit_arns"]) + [unit["arn"] for unit in resolved]
+        ),
         "key_unit_arns": unique(inputs["organizational_unit_arns"]),
         "key_unit_paths": unique(unit["principal_org_paths"] for unit in resolved),
     }
@@ -153,7 +159,9 @@ def keys_to_check(inputs, sources, copy_plan):
 
 def copy_due(copy_plan):
     """Whether the copy task has anything to do: a copy to make, or one still pending to wait for (or report)."""
-    return ran(copy_plan) and any(copy["image_id"] is None or copy["state"] == "pending" for copy in copy_plan["copies"])
+    return ran(copy_plan) and any(
+        copy["image_id"] is None or copy["state"] == "pending" for copy in copy_plan["copies"]
+    )
 
 
 def copies_result(copy_plan, copies):
@@ -163,7 +171,11 @@ def copies_result(copy_plan, copies):
 
 def grants_due(key_checks):
     """The keys whose check found a change due (and that belong to this account): the items the grant task loops over."""
-    return [item for item, result in _loop_results(key_checks) if result.get("changed") and not result.get("owner_account_id")]
+    return [
+        item
+        for item, result in _loop_results(key_checks)
+        if result.get("changed") and not result.get("owner_account_id")
+    ]
 
 
 def shares(inputs, sources, copy_plan, copies, check_mode):
@@ -180,8 +192,15 @@ def shares(inputs, sources, copy_plan, copies, check_mode):
             if not check_mode and ran(sources) and any(image["changed"] for image in sources["images"]):
                 items.append({"region": region, "image_ids": list(inputs["image_ids"])})
             continue
-        image_ids = [copy["image_id"] for copy in (current or {}).get("copies") or []
-                     if copy["region"] == region and copy["state"] == "available" and copy["image_id"]] if ran(current) else []
+        image_ids = (
+            [
+                copy["image_id"]
+                for copy in (current or {}).get("copies") or []
+                if copy["region"] == region and copy["state"] == "available" and copy["image_id"]
+            ]
+            if ran(current)
+            else []
+        )
         if image_ids:
             items.append({"region": region, "image_ids": image_ids})
     return items
@@ -191,17 +210,29 @@ def audit_scope(inputs, sources, copy_plan):
     """What ami_share_info audits in check mode: ``image_ids``, the sources and every copy that exists (in the regions shared
     in), and ``known_kms_keys``, the key metadata the run read already."""
     copies = [copy["image_id"] for copy in copy_plan["copies"] if copy["image_id"]] if ran(copy_plan) else []
-    return {"image_ids": unique(list(inputs["image_ids"]) + copies), "known_kms_keys": list(_known_by_arn(sources, copy_plan).values())}
+    return {
+        "image_ids": unique(list(inputs["image_ids"]) + copies),
+        "known_kms_keys": list(_known_by_arn(sources, copy_plan).values()),
+    }
 
 
 def _shared_images(shared):
     """``{(region, image_id): ami_org_share image entry}`` from a looped ami_org_share task."""
-    return {(image["region"], image["image_id"]): image for _item, result in _loop_results(shared) for image in result.get("images") or []}
+    return {
+        (image["region"], image["image_id"]): image
+        for _item, result in _loop_results(shared)
+        for image in result.get("images") or []
+    }
 
 
 def _changed_keys(*results):
     """``{(region, key_arn)}`` of the looped kms_org_grant results that changed (or, in check mode, would change)."""
-    return {(item["region"], item["key_arn"]) for result in results for item, outcome in _loop_results(result) if outcome.get("changed")}
+    return {
+        (item["region"], item["key_arn"])
+        for result in results
+        for item, outcome in _loop_results(result)
+        if outcome.get("changed")
+    }
 
 
 def _findings(audit):
@@ -247,13 +278,18 @@ def present_report(inputs, principals_, sources, copy_plan, copies, key_checks, 
     check mode).
     """
     current = copies_result(copy_plan, copies)
-    copy_entries = {(copy["region"], copy["source_image_id"]): copy for copy in current["copies"]} if ran(current) else {}
+    copy_entries = (
+        {(copy["region"], copy["source_image_id"]): copy for copy in current["copies"]} if ran(current) else {}
+    )
     checked_sources = {image["image_id"]: image for image in sources["images"]} if ran(sources) else {}
     share_entries = _shared_images(shared)
     granted = _changed_keys(key_checks) if check_mode else _changed_keys(grants)
     findings = _findings(audit)
-    would_share = {"organization_arns": principals_["organization_arns"], "organizational_unit_arns": principals_["organizational_unit_arns"],
-                   "changed": True}
+    would_share = {
+        "organization_arns": principals_["organization_arns"],
+        "organizational_unit_arns": principals_["organizational_unit_arns"],
+        "changed": True,
+    }
     report = []
     for region in inputs["regions"]:
         for source_image_id in inputs["image_ids"]:
@@ -264,12 +300,35 @@ def present_report(inputs, principals_, sources, copy_plan, copies, key_checks, 
                 share = share_entries.get((region, image_id)) if image_id else None
                 if share is None and image_id is None:
                     share = would_share  # a new copy starts shared with nobody
-                report.append(_entry(region, source_image_id, image_id, state, copy.get("changed"), key_arns, share, granted, findings))
+                report.append(
+                    _entry(
+                        region,
+                        source_image_id,
+                        image_id,
+                        state,
+                        copy.get("changed"),
+                        key_arns,
+                        share,
+                        granted,
+                        findings,
+                    )
+                )
             else:
                 checked = checked_sources.get(source_image_id, {})
                 share = share_entries.get((region, source_image_id)) or checked or None
-                report.append(_entry(region, source_image_id, source_image_id, "available", False, checked.get("kms_key_arns") or [], share,
-                                     granted, findings))
+                report.append(
+                    _entry(
+                        region,
+                        source_image_id,
+                        source_image_id,
+                        "available",
+                        False,
+                        checked.get("kms_key_arns") or [],
+                        share,
+                        granted,
+                        findings,
+                    )
+                )
     return report
 
 
@@ -279,13 +338,16 @@ def owner_grants(*key_results):
     for result in key_results:
         for item, outcome in _loop_results(result):
             if outcome.get("owner_account_id"):
-                grants.setdefault((item["region"], outcome["key_arn"]), {
-                    "key_arn": outcome["key_arn"],
-                    "region": item["region"],
-                    "owner_account_id": outcome["owner_account_id"],
-                    "owner_statements": outcome["owner_statements"],
-                    "owner_task": outcome["owner_task"],
-                })
+                grants.setdefault(
+                    (item["region"], outcome["key_arn"]),
+                    {
+                        "key_arn": outcome["key_arn"],
+                        "region": item["region"],
+                        "owner_account_id": outcome["owner_account_id"],
+                        "owner_statements": outcome["owner_statements"],
+                        "owner_task": outcome["owner_task"],
+                    },
+                )
     return list(grants.values())
 
 
@@ -294,7 +356,7 @@ def copy_lookups(inputs):
     ``FILTER_BATCH`` (200) source IDs a call, the most a ``DescribeImages`` filter takes."""
     image_ids = list(inputs["image_ids"])
     return [
-        {"region": region, "image_ids": image_ids[start:start + _images.FILTER_BATCH]}
+        {"region": region, "image_ids": image_ids[start : start + _images.FILTER_BATCH]}
         for region in inputs["regions"]
         for start in range(0, len(image_ids), _images.FILTER_BATCH)
     ]
@@ -331,8 +393,12 @@ def unshares(inputs, found):
         for source_image_id in inputs["image_ids"]:
             if region == inputs["source_region"]:
                 pairs.append({"source_image_id": source_image_id, "image_id": source_image_id, "state": "available"})
-            pairs.extend({"source_image_id": source_image_id, "image_id": copy["ImageId"], "state": copy["State"]}
-                         for copy in _images.copies_of(described, source_image_id, inputs["source_region"], states=("available",)))
+            pairs.extend(
+                {"source_image_id": source_image_id, "image_id": copy["ImageId"], "state": copy["State"]}
+                for copy in _images.copies_of(
+                    described, source_image_id, inputs["source_region"], states=("available",)
+                )
+            )
         if pairs:
             items.append({"region": region, "image_ids": unique(pair["image_id"] for pair in pairs), "pairs": pairs})
     return items
@@ -357,14 +423,34 @@ def absent_report(unshare_items, unshared, revoked):
         for pair in item["pairs"]:
             share = share_entries.get((item["region"], pair["image_id"]))
             key_arns = (share or {}).get("kms_key_arns") or []
-            report.append(_entry(item["region"], pair["source_image_id"], pair["image_id"], pair["state"], False, key_arns, share, granted, {}))
+            report.append(
+                _entry(
+                    item["region"],
+                    pair["source_image_id"],
+                    pair["image_id"],
+                    pair["state"],
+                    False,
+                    key_arns,
+                    share,
+                    granted,
+                    {},
+                )
+            )
     return report
 
 
 # How the summary says what happened to an entry, by the state of the run and the change: done, or (check mode) due.
 _DONE = {
-    "present": {"copy": ("copied", "would copy"), "key_grant": ("key granted", "would grant the key"), "share": ("shared", "would share")},
-    "absent": {"copy": ("copied", "would copy"), "key_grant": ("key revoked", "would revoke the key"), "share": ("unshared", "would unshare")},
+    "present": {
+        "copy": ("copied", "would copy"),
+        "key_grant": ("key granted", "would grant the key"),
+        "share": ("shared", "would share"),
+    },
+    "absent": {
+        "copy": ("copied", "would copy"),
+        "key_grant": ("key revoked", "would revoke the key"),
+        "share": ("unshared", "would unshare"),
+    },
 }
 
 

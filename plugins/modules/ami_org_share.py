@@ -364,11 +364,15 @@ def load_encryption(ec2, kms, images, enforce, directory):
     Each key is described once, unless ``directory`` (a :class:`KeyDirectory`) already holds it."""
     snapshots = _ec2.encrypted_snapshots_of(ec2, images)
     key_arns = unique(
-        snapshot["KmsKeyId"] for snapshot in snapshots.values() if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
+        snapshot["KmsKeyId"]
+        for snapshot in snapshots.values()
+        if snapshot.get("Encrypted") and snapshot.get("KmsKeyId")
     )
     keys = {key_arn: directory.describe(kms, key_arn) for key_arn in key_arns}
     if enforce:
-        _images.raise_problems([problem for image in images for problem in _images.encryption_problems(image, snapshots, keys)])
+        _images.raise_problems(
+            [problem for image in images for problem in _images.encryption_problems(image, snapshots, keys)]
+        )
     return snapshots, keys
 
 
@@ -417,7 +421,9 @@ def apply_plans(ec2, images, plans, max_concurrency, region, check_encryption):
         key = (aws_cause(exception) or str(outcome.error), encrypted[outcome.item[0]])
         alike.setdefault(key, []).append(outcome)
     sentences = [
-        refusal_sentence(ec2, [outcome.item[0] for outcome in group], region, group[0].error, is_encrypted, check_encryption)
+        refusal_sentence(
+            ec2, [outcome.item[0] for outcome in group], region, group[0].error, is_encrypted, check_encryption
+        )
         for (_cause, is_encrypted), group in alike.items()
     ]
     if not_restored:
@@ -466,22 +472,30 @@ def share(module, state, purge, enforce_keys):
         )
     directory = KeyDirectory(params["known_kms_keys"])
     region = module.region
-    check_same_partition(desired.organization_arns + desired.organizational_unit_arns, region, partition_of_region(region))
+    check_same_partition(
+        desired.organization_arns + desired.organizational_unit_arns, region, partition_of_region(region)
+    )
 
     ec2 = module.client("ec2")
     images = load_images(ec2, image_ids, region)
     snapshots, keys = {}, {}
     if params["check_encryption"]:
         snapshots, keys = load_encryption(ec2, module.client("kms"), images, enforce_keys, directory)
-    outcomes = map_bounded(lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, params["max_concurrency"])
+    outcomes = map_bounded(
+        lambda image: _ec2.describe_launch_permissions(ec2, image["ImageId"]), images, params["max_concurrency"]
+    )
     raise_first_error(outcomes)
     plans = [plan_launch_permissions(outcome.value, desired, state, purge) for outcome in outcomes]
-    _images.raise_problems([
-        problem for problem in (
-            sharing_quota_problem(image["ImageId"], region, outcome.value, plan, quota)
-            for image, outcome, plan in zip(images, outcomes, plans)
-        ) if problem
-    ])
+    _images.raise_problems(
+        [
+            problem
+            for problem in (
+                sharing_quota_problem(image["ImageId"], region, outcome.value, plan, quota)
+                for image, outcome, plan in zip(images, outcomes, plans)
+            )
+            if problem
+        ]
+    )
     if not module.check_mode:
         apply_plans(ec2, images, plans, params["max_concurrency"], region, params["check_encryption"])
 

@@ -466,7 +466,10 @@ from ansible_collections.orgshare.aws.plugins.module_utils._kms import KeyDirect
 from ansible_collections.orgshare.aws.plugins.module_utils._module import run_module
 
 # CopyImage parameters that only newer botocore releases know, by the option that sets them.
-NEWER_PARAMETERS = {"snapshot_copy_completion_duration_minutes": "SnapshotCopyCompletionDurationMinutes", "copy_image_tags": "CopyImageTags"}
+NEWER_PARAMETERS = {
+    "snapshot_copy_completion_duration_minutes": "SnapshotCopyCompletionDurationMinutes",
+    "copy_image_tags": "CopyImageTags",
+}
 # What a copy is, in the diff and (for one source copied into one region) at the top of the result.
 COPY_FIELDS = ("image_id", "source_image_id", "region", "name", "encrypted", "kms_key_arn", "state")
 
@@ -508,7 +511,11 @@ def input_problems(params, image_ids, destinations, key_problems):
         problems.append(_images.image_name_problem(params["name"]))
     partitions = known_regions("ec2")
     problems.extend(_images.region_problems(destinations, partitions, params["source_region"]))
-    problems.extend(_images.unknown_region_problem(region, "kms_key_ids") for region in params["kms_key_ids"] or {} if region not in partitions)
+    problems.extend(
+        _images.unknown_region_problem(region, "kms_key_ids")
+        for region in params["kms_key_ids"] or {}
+        if region not in partitions
+    )
     problems.append(_images.concurrent_copies_problem(params["max_concurrent_copies"]))
     problems.append(_images.completion_duration_problem(params["snapshot_copy_completion_duration_minutes"]))
     problems.extend(key_problems)
@@ -539,7 +546,9 @@ def load_sources(ec2, image_ids, source_region, option):
         elif source.get("State") == "disabled":
             problems.append(_images.disabled_problem(image_id, source_region, what="source AMI"))
         elif source.get("State") != "available":
-            problems.append(f"The source AMI {image_id} in {source_region} is {source.get('State')}, not available: wait until it is available.")
+            problems.append(
+                f"The source AMI {image_id} in {source_region} is {source.get('State')}, not available: wait until it is available."
+            )
     refuse(problems)
     return [found[image_id] for image_id in image_ids]
 
@@ -554,7 +563,9 @@ def load_key(kms, directory, key_id, region, option="kms_key_id"):
         )
     spec_problem = _keys.key_spec_problem(key, key_id, region)
     if spec_problem:
-        raise OrgShareError(f"{option}: {spec_problem} Set {option} to a symmetric encryption customer-managed key of {region}.")
+        raise OrgShareError(
+            f"{option}: {spec_problem} Set {option} to a symmetric encryption customer-managed key of {region}."
+        )
     if not _keys.can_encrypt_now(key):
         raise OrgShareError(
             f"{option} {key_id!r} in {region} is {key.get('KeyState')}: a copy cannot be encrypted with it; enable it first."
@@ -603,7 +614,11 @@ def survey_region(ec2, kms, directory, region, key_ref, key_option, source_image
     copy of the sources there (one batched lookup by the tags the copies carry) with how each is encrypted.
 
     ``key_ref`` is the key given for the region (in the option ``key_option``), None for none."""
-    key, warning = (load_key(kms, directory, key_ref, region, key_option), None) if key_ref else load_default_key(ec2, kms, directory, region)
+    key, warning = (
+        (load_key(kms, directory, key_ref, region, key_option), None)
+        if key_ref
+        else load_default_key(ec2, kms, directory, region)
+    )
     images = _ec2.describe_images_by_filters(
         ec2,
         [
@@ -626,7 +641,10 @@ def same_region_problems(module, source_ec2, sources, region, key_arn):
     account_id = caller_account_id(module.client("sts", region=region))
     owned = [source for source in sources if source.get("OwnerId") == account_id]
     snapshots = _ec2.encrypted_snapshots_of(source_ec2, owned)
-    problems = (_images.same_region_problem(source, _images.source_encryption(source, snapshots), key_arn, region, account_id) for source in owned)
+    problems = (
+        _images.same_region_problem(source, _images.source_encryption(source, snapshots), key_arn, region, account_id)
+        for source in owned
+    )
     return [problem for problem in problems if problem]
 
 
@@ -634,14 +652,21 @@ def copy_request(plan, params, source_region):
     """The CopyImage parameters of a planned copy: the orgshare tags go on the image and its snapshots."""
     source, key_arn = plan["source"], plan["key_arn"]
     tags = dict(params["tags"] or {})
-    tags.update({_images.SOURCE_IMAGE_TAG: source["ImageId"], _images.SOURCE_REGION_TAG: source_region, _images.KMS_KEY_TAG: key_arn or _images.UNENCRYPTED})
+    tags.update(
+        {
+            _images.SOURCE_IMAGE_TAG: source["ImageId"],
+            _images.SOURCE_REGION_TAG: source_region,
+            _images.KMS_KEY_TAG: key_arn or _images.UNENCRYPTED,
+        }
+    )
     request = {
         "SourceImageId": source["ImageId"],
         "SourceRegion": source_region,
         "Name": plan["name"],
         "Description": params["description"] if params["description"] is not None else source.get("Description", ""),
         "TagSpecifications": [
-            {"ResourceType": resource, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]} for resource in ("image", "snapshot")
+            {"ResourceType": resource, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+            for resource in ("image", "snapshot")
         ],
     }
     if key_arn:
@@ -685,7 +710,9 @@ def copy_entry(plan, encryptions, job=None, check_mode=False):
         "region": plan["region"],
         "image_id": job.image_id if made else (found["ImageId"] if found else None),
         "name": image.get("Name") if image else plan["name"],
-        "encrypted": _images.image_encrypted(image) if image and image.get("BlockDeviceMappings") else plan["key_arn"] is not None,
+        "encrypted": _images.image_encrypted(image)
+        if image and image.get("BlockDeviceMappings")
+        else plan["key_arn"] is not None,
         "kms_key_arn": (job.key_arn if job else None) or plan["key_arn"],
         "state": job.state if job else (found.get("State") if found else None),
         "changed": found is None and (check_mode or bool(job and job.changed)),
@@ -694,8 +721,12 @@ def copy_entry(plan, encryptions, job=None, check_mode=False):
         "state_reason": job.state_reason if job else None,
         "error": job.error if job else None,
         "other_copies": [
-            {"image_id": other["ImageId"], "name": other.get("Name"), "state": other.get("State"),
-             "kms_key_arns": list(encryptions.get(other["ImageId"]) or [])}
+            {
+                "image_id": other["ImageId"],
+                "name": other.get("Name"),
+                "state": other.get("State"),
+                "kms_key_arns": list(encryptions.get(other["ImageId"]) or []),
+            }
             for other in plan["others"]
         ],
     }
@@ -710,7 +741,17 @@ def run_copies(module, clients, plans_by_region, params, source_region):
             plan["job"] = job_for(plan, params, source_region)
         jobs = [plan["job"] for plan in plans if plan["job"] is not None]
         if jobs:
-            runners.append(RegionCopies(clients[region][0], region, jobs, params["max_concurrent_copies"], params["wait"], deadline, params["wait_timeout"]))
+            runners.append(
+                RegionCopies(
+                    clients[region][0],
+                    region,
+                    jobs,
+                    params["max_concurrent_copies"],
+                    params["wait"],
+                    deadline,
+                    params["wait_timeout"],
+                )
+            )
     raise_first_error(map_bounded(lambda runner: runner.run(), runners, len(runners)))
     for runner in runners:
         if runner.refusals:
@@ -725,14 +766,19 @@ def destinations_of(module):
     """The destination regions: O(destination_regions), else the connection's region."""
     regions = module.params["destination_regions"]
     if regions == []:
-        raise OrgShareError("destination_regions is empty: give at least one region, or leave it out to copy into the connection's region.")
+        raise OrgShareError(
+            "destination_regions is empty: give at least one region, or leave it out to copy into the connection's region."
+        )
     if not regions and not module.region:
-        raise OrgShareError("No destination region: set destination_regions, or the connection's region (region, or AWS_REGION).")
+        raise OrgShareError(
+            "No destination region: set destination_regions, or the connection's region (region, or AWS_REGION)."
+        )
     return regions or [module.region]
 
 
 def survey_regions(clients, directory, destinations, keys, params, image_ids):
     """Every destination region surveyed (:func:`survey_region`), the regions side by side; the first failure is raised."""
+
     def survey(region):
         key_option = _images.key_option(region, params["kms_key_ids"])
         ec2, kms = clients[region]
@@ -747,10 +793,19 @@ def plan_copies(module, source_ec2, sources, surveys):
     """Region -> the plans of its copies (:func:`_images.plan_region`); every problem found in any region is raised together."""
     source_region, problems, plans_by_region = module.params["source_region"], [], {}
     if source_region in surveys:
-        problems.extend(same_region_problems(module, source_ec2, sources, source_region, surveys[source_region]["key_arn"]))
+        problems.extend(
+            same_region_problems(module, source_ec2, sources, source_region, surveys[source_region]["key_arn"])
+        )
     for region, survey in surveys.items():
         plans_by_region[region], region_problems = _images.plan_region(
-            sources, region, source_region, survey["key_arn"], survey["images"], survey["encryptions"], module.params["name"])
+            sources,
+            region,
+            source_region,
+            survey["key_arn"],
+            survey["images"],
+            survey["encryptions"],
+            module.params["name"],
+        )
         problems.extend(region_problems)
     refuse(problems)
     for region, plans in plans_by_region.items():
@@ -767,31 +822,55 @@ def ensure(module):
     params = module.params
     source_region = params["source_region"]
     option = "source_image_ids" if params["source_image_ids"] is not None else "source_image_id"
-    image_ids = _images.check_image_ids(params["source_image_ids"] if params["source_image_ids"] is not None else [params["source_image_id"]], option)
+    image_ids = _images.check_image_ids(
+        params["source_image_ids"] if params["source_image_ids"] is not None else [params["source_image_id"]], option
+    )
     destinations = destinations_of(module)
     keys, key_problems = _images.region_keys(destinations, params["kms_key_id"], params["kms_key_ids"])
     refuse(input_problems(params, image_ids, destinations, key_problems))
     directory = KeyDirectory(params["known_kms_keys"])
-    clients = {region: (module.client("ec2", region=region), module.client("kms", region=region)) for region in destinations}
+    clients = {
+        region: (module.client("ec2", region=region), module.client("kms", region=region)) for region in destinations
+    }
     refuse(botocore_problems(clients[destinations[0]][0], params))
 
     source_ec2 = clients[source_region][0] if source_region in clients else module.client("ec2", region=source_region)
     sources = load_sources(source_ec2, image_ids, source_region, option)
     encrypted_ids = [source["ImageId"] for source in sources if _images.image_encrypted(source)]
     without_key = [region for region in destinations if not keys[region]]
-    refuse([problem for problem in [_images.missing_keys_problem(encrypted_ids, without_key, single_region=not params["destination_regions"])] if problem])
+    refuse(
+        [
+            problem
+            for problem in [
+                _images.missing_keys_problem(
+                    encrypted_ids, without_key, single_region=not params["destination_regions"]
+                )
+            ]
+            if problem
+        ]
+    )
     surveys = survey_regions(clients, directory, destinations, keys, params, image_ids)
     plans_by_region = plan_copies(module, source_ec2, sources, surveys)
 
-    before = [copy_entry(plan, surveys[region]["encryptions"]) for region, plans in plans_by_region.items() for plan in plans if plan["copy"]]
+    before = [
+        copy_entry(plan, surveys[region]["encryptions"])
+        for region, plans in plans_by_region.items()
+        for plan in plans
+        if plan["copy"]
+    ]
     if not module.check_mode:
         run_copies(module, clients, plans_by_region, params, source_region)
     entries = [
         copy_entry(plan, surveys[region]["encryptions"], plan.get("job"), module.check_mode)
-        for region, plans in plans_by_region.items() for plan in plans
+        for region, plans in plans_by_region.items()
+        for plan in plans
     ]
-    result = {"changed": any(entry["changed"] for entry in entries), "source_region": source_region, "copies": entries,
-              "kms_keys": directory.summaries()}
+    result = {
+        "changed": any(entry["changed"] for entry in entries),
+        "source_region": source_region,
+        "copies": entries,
+        "kms_keys": directory.summaries(),
+    }
     single = len(entries) == 1
     if single:
         result.update({field: entries[0][field] for field in COPY_FIELDS}, other_copies=entries[0]["other_copies"])
@@ -809,19 +888,26 @@ def copy_diff(before, entries, source_region, single):
 
     For one source copied into one region, each side is that copy's fields (before: ``{}`` when there was none).
     """
+
     def fields(entry):
         return dict({field: entry[field] for field in COPY_FIELDS}, source_region=source_region)
 
     if single:
         return {"before": fields(before[0]) if before else {}, "after": fields(entries[0])}
-    return {"before": {"copies": [fields(entry) for entry in before]}, "after": {"copies": [fields(entry) for entry in entries]}}
+    return {
+        "before": {"copies": [fields(entry) for entry in before]},
+        "after": {"copies": [fields(entry) for entry in entries]},
+    }
 
 
 def main():
     run_module(
         ARGUMENT_SPEC,
         ensure,
-        module_args=dict(mutually_exclusive=[("source_image_id", "source_image_ids")], required_one_of=[("source_image_id", "source_image_ids")]),
+        module_args=dict(
+            mutually_exclusive=[("source_image_id", "source_image_ids")],
+            required_one_of=[("source_image_id", "source_image_ids")],
+        ),
     )
 
 

@@ -672,35 +672,52 @@ def check_params(module):
     _estate.check_key_arns(params.get("kms_key_arns"))
     _estate.check_image_keys(params.get("image_kms_key_arns"))
     if params.get("perspective") == "consumer" and params.get("known_kms_keys"):
-        raise OrgShareError("known_kms_keys is for perspective=owner: from a consumer account, whether each key answers DescribeKey for it is "
-                            "what the audit checks, so every key is described.")
+        raise OrgShareError(
+            "known_kms_keys is for perspective=owner: from a consumer account, whether each key answers DescribeKey for it is "
+            "what the audit checks, so every key is described."
+        )
     if params.get("perspective") == "consumer" and params.get("tags"):
-        raise OrgShareError("tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags "
-                            "it put on them itself. Use image_ids or name_patterns.")
+        raise OrgShareError(
+            "tags cannot select images shared with this account: tags are never shared, so a consumer sees only the tags "
+            "it put on them itself. Use image_ids or name_patterns."
+        )
     return _estate.check_regions(params["regions"] if params.get("regions") is not None else [module.region])
 
 
 def organization_result(organization):
     if organization is None:
         return None
-    return {"id": organization.id, "arn": organization.arn, "management_account_id": organization.management_account_id,
-            "root_id": organization.root_id, "tree_read": organization.tree_read}
+    return {
+        "id": organization.id,
+        "arn": organization.arn,
+        "management_account_id": organization.management_account_id,
+        "root_id": organization.root_id,
+        "tree_read": organization.tree_read,
+    }
 
 
 def reader_and_caller(module, reader_type, regions, **options):
     """A reader of ``reader_type`` on the module's clients (the first region by default) and the caller's account."""
     default_region = regions[0]
     caller = _kms.caller_account_id(module.client("sts", region=default_region))
-    reader = reader_type(lambda service, region: module.client(service, region=region or default_region), module.warn,
-                         module.params["max_concurrency"], **options)
+    reader = reader_type(
+        lambda service, region: module.client(service, region=region or default_region),
+        module.warn,
+        module.params["max_concurrency"],
+        **options,
+    )
     return reader, caller
 
 
 def audit_as_owner(module, regions, partition):
     """The owner's audit: read the estate, judge it."""
-    reader, caller = reader_and_caller(module, _estate.OwnerReader, regions, known_kms_keys=module.params["known_kms_keys"])
+    reader, caller = reader_and_caller(
+        module, _estate.OwnerReader, regions, known_kms_keys=module.params["known_kms_keys"]
+    )
     estate = _estate.read_owner_estate(reader, module.params, regions, partition, caller)
-    return dict(caller_account_id=caller, organization=organization_result(estate.organization), **_share_audit.audit(estate))
+    return dict(
+        caller_account_id=caller, organization=organization_result(estate.organization), **_share_audit.audit(estate)
+    )
 
 
 def audit_as_consumer(module, regions, partition):

@@ -596,7 +596,9 @@ def grant(module, state, purge):
         try:
             written = _kms.write_key_policy(kms, key["Arn"], plan, plan_for, writer=writer)
         except _kms.PolicyRefusedForPrincipals as e:
-            raise OrgShareError(_key_policy.invalid_principals_message(key["Arn"], e.policy, prefix), exception=e.exception) from e
+            raise OrgShareError(
+                _key_policy.invalid_principals_message(key["Arn"], e.policy, prefix), exception=e.exception
+            ) from e
         after = _key_policy.parse_policy(written)
 
     result = {
@@ -606,7 +608,9 @@ def grant(module, state, purge):
         "key_manager": key.get("KeyManager"),
         "key_state": key.get("KeyState"),
         "policy": after,
-        "statements": [statement for statement in _key_policy.statements_of(after) if _key_policy.owned(statement, prefix)],
+        "statements": [
+            statement for statement in _key_policy.statements_of(after) if _key_policy.owned(statement, prefix)
+        ],
         "added": plan.added.as_dict(),
         "removed": plan.removed.as_dict(),
         "kms_keys": directory.summaries(),

@@ -36,7 +36,9 @@ def collections_root():
     root = os.environ.get("ORGSHARE_COLLECTIONS") or os.path.join(ROOT, ".build", "collections")
     manifest = os.path.join(root, "ansible_collections", "amazon", "aws", "MANIFEST.json")
     if not os.path.exists(manifest):
-        raise AssertionError(f"amazon.aws is not at {os.path.dirname(manifest)}: run `make ecosystem` (it runs `make collections`)")
+        raise AssertionError(
+            f"amazon.aws is not at {os.path.dirname(manifest)}: run `make ecosystem` (it runs `make collections`)"
+        )
     return root
 
 
@@ -105,12 +107,32 @@ def private_data_dir(tmp_path_factory, emulator, collection_tarball, amazon_aws_
     pdd = tmp_path_factory.mktemp("job")
     collections = pdd / "requirements_collections"
     env = isolated_env(pdd / "ansible-home", collections)
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(amazon_aws_tarball), str(collection_tarball)],
-        env=env)
+    run(
+        [
+            tool("ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(collections),
+            str(amazon_aws_tarball),
+            str(collection_tarball),
+        ],
+        env=env,
+    )
 
     credentials = emu.credentials()
     # What AWX's "Amazon Web Services" credential injects, and where the project's collections are.
-    envvars = {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-               "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOME": str(pdd / "ansible-home")}
-    return write_private_data_dir(pdd, envvars, share_job_extravars(world, emu.endpoint_url),
-                                  {"process_isolation": False, "job_timeout": 600}, sys.executable)
+    envvars = {
+        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+        "ANSIBLE_COLLECTIONS_PATH": str(collections),
+        "ANSIBLE_HOME": str(pdd / "ansible-home"),
+    }
+    return write_private_data_dir(
+        pdd,
+        envvars,
+        share_job_extravars(world, emu.endpoint_url),
+        {"process_isolation": False, "job_timeout": 600},
+        sys.executable,
+    )

@@ -50,7 +50,9 @@ def run(argv, check=True, **kwargs):
     """Run a command; with check, fail the test with its output when the command fails."""
     result = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(argv)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
     return result
 
 
@@ -108,7 +110,9 @@ def write_private_data_dir(pdd, envvars, extravars, settings, python):
         (pdd / rel_path).parent.mkdir(parents=True, exist_ok=True)
         (pdd / rel_path).write_text(yaml.safe_dump(content), encoding="utf-8")
     (pdd / "inventory").mkdir()
-    (pdd / "inventory" / "hosts").write_text(f"localhost ansible_connection=local ansible_python_interpreter={python}\n", encoding="utf-8")
+    (pdd / "inventory" / "hosts").write_text(
+        f"localhost ansible_connection=local ansible_python_interpreter={python}\n", encoding="utf-8"
+    )
     (pdd / "project").mkdir()
     return pdd
 
@@ -123,16 +127,25 @@ def assert_shared(emu, world):
             image_ids = [world["images"][name]["image_id"] for name in ("encrypted_cmk", "plain")]
         else:
             copies = ec2.describe_images(Owners=["self"])["Images"]
-            assert sorted(image["SourceImageId"] for image in copies) == sorted(world["images"][name]["image_id"] for name in ("encrypted_cmk", "plain"))
+            assert sorted(image["SourceImageId"] for image in copies) == sorted(
+                world["images"][name]["image_id"] for name in ("encrypted_cmk", "plain")
+            )
             assert {image["State"] for image in copies} == {"available"}
             image_ids = [image["ImageId"] for image in copies]
         for image_id in image_ids:
-            permissions = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]
+            permissions = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")[
+                "LaunchPermissions"
+            ]
             assert permissions == [{"OrganizationalUnitArn": ou["arn"]}], (region, image_id)
 
         # The key of the region (the source's for the encrypted AMI, the copy's key elsewhere) lets the OU in.
         kms = emu.client("kms", region=region)
         policy = json.loads(kms.get_key_policy(KeyId=world["keys"][region]["key_id"], PolicyName="default")["Policy"])
-        paths = [value for statement in policy["Statement"]
-                 for value in statement.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("aws:PrincipalOrgPaths", [])]
+        paths = [
+            value
+            for statement in policy["Statement"]
+            for value in statement.get("Condition", {})
+            .get("ForAnyValue:StringLike", {})
+            .get("aws:PrincipalOrgPaths", [])
+        ]
         assert ou["path"] + "*" in paths, (region, policy)

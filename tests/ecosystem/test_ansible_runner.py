@@ -33,7 +33,11 @@ ROLE_TASKS = (
 def run_job(pdd, ident):
     """``ansible-runner run`` of the collection playbook, as a job; returns its artifacts directory."""
     env = isolated_env(pdd / "runner-home")
-    result = run([tool("ansible-runner"), "run", str(pdd), "--playbook", "orgshare.aws.share_ami", "--ident", ident], env=env, check=False)
+    result = run(
+        [tool("ansible-runner"), "run", str(pdd), "--playbook", "orgshare.aws.share_ami", "--ident", ident],
+        env=env,
+        check=False,
+    )
     artifacts = pdd / "artifacts" / ident
     assert artifacts.is_dir(), f"no artifacts for {ident}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return artifacts
@@ -54,8 +58,11 @@ def test_share_ami_job_shares_the_amis(emulator, private_data_dir, share_job):
     assert artifact_text(artifacts, "rc") == "0", stdout
 
     events = job_events(artifacts)
-    ran = {event["event_data"]["task"] for event in events
-           if event["event"] == "runner_on_ok" and event["event_data"].get("role") == "share_ami"}
+    ran = {
+        event["event_data"]["task"]
+        for event in events
+        if event["event"] == "runner_on_ok" and event["event_data"].get("role") == "share_ami"
+    }
     assert [task for task in ROLE_TASKS if task not in ran] == []
     # The job ran the collection installed from the artifact, as AWX installs a project's collections.
     installed = str(private_data_dir / "requirements_collections" / "ansible_collections" / "orgshare" / "aws") + "/"
@@ -78,6 +85,10 @@ def test_share_ami_job_again_changes_nothing(emulator, private_data_dir, share_j
     assert artifact_text(artifacts, "status") == "successful", stdout
     stats = play_stats(job_events(artifacts))
     assert stats["changed"] == {}, stdout
-    writes = {action for actions in emu.calls().values() for action in actions
-              if action.startswith(("Modify", "Put", "Copy", "Create", "Register"))}
+    writes = {
+        action
+        for actions in emu.calls().values()
+        for action in actions
+        if action.startswith(("Modify", "Put", "Copy", "Create", "Register"))
+    }
     assert writes == set()

@@ -17,15 +17,37 @@ MAX_ARTIFACT_BYTES = 600 * 1024
 
 # Patterns of paths an artifact must not carry (matched against every member and its parents).
 FORBIDDEN = (
-    "tests/output", ".venv*", ".build", ".ansible", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis",
-    "demo/output", "benchmarks/output", "docs/_build", "*.tar.gz", "tests/integration/integration_config.yml", ".git",
+    "tests/output",
+    ".venv*",
+    ".build",
+    ".ansible",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".hypothesis",
+    "demo/output",
+    "benchmarks/output",
+    "docs/_build",
+    "*.tar.gz",
+    "tests/integration/integration_config.yml",
+    ".git",
 )
 
 # What users and ansible-builder need from it.
 REQUIRED = (
-    "MANIFEST.json", "FILES.json", "README.md", "COPYING", "requirements.txt", "meta/runtime.yml", "meta/execution-environment.yml",
-    "plugins/modules/org_arn_info.py", "plugins/modules/ami_org_share.py", "plugins/modules/kms_org_grant.py",
-    "plugins/modules/ami_region_copy.py", "roles/share_ami/meta/argument_specs.yml", "roles/share_ami/tasks/main.yml",
+    "MANIFEST.json",
+    "FILES.json",
+    "README.md",
+    "COPYING",
+    "requirements.txt",
+    "meta/runtime.yml",
+    "meta/execution-environment.yml",
+    "plugins/modules/org_arn_info.py",
+    "plugins/modules/ami_org_share.py",
+    "plugins/modules/kms_org_grant.py",
+    "plugins/modules/ami_region_copy.py",
+    "roles/share_ami/meta/argument_specs.yml",
+    "roles/share_ami/tasks/main.yml",
     "playbooks/share_ami.yml",
 )
 
@@ -36,8 +58,11 @@ def forbidden_members(names):
     for name in names:
         parts = name.split("/")
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        if any(fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(part, pattern)
-               for prefix, part in zip(prefixes, parts) for pattern in FORBIDDEN):
+        if any(
+            fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(part, pattern)
+            for prefix, part in zip(prefixes, parts)
+            for pattern in FORBIDDEN
+        ):
             found.append(name)
     return found
 
@@ -66,14 +91,27 @@ def test_artifact_installs_offline_next_to_amazon_aws(collection_tarball, amazon
     """Both artifacts install with no Galaxy, and ansible-doc then finds the modules, doc fragments from amazon.aws included."""
     install_path = tmp_path / "collections"
     env = isolated_env(tmp_path / "ansible-home", install_path)
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_path), str(amazon_aws_tarball), str(collection_tarball)],
-        env=env)
+    run(
+        [
+            tool("ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(install_path),
+            str(amazon_aws_tarball),
+            str(collection_tarball),
+        ],
+        env=env,
+    )
     listed = run([tool("ansible-galaxy"), "collection", "list", "--format", "json", "-p", str(install_path)], env=env)
     collections = json.loads(listed.stdout)[os.path.join(str(install_path), "ansible_collections")]
     assert set(collections) == {"orgshare.aws", "amazon.aws"}
 
     # ansible-doc resolves the amazon.aws doc fragments the module extends: it fails without amazon.aws.
-    doc = json.loads(run([tool("ansible-doc"), "--json", "orgshare.aws.org_arn_info"], env=env).stdout)["orgshare.aws.org_arn_info"]
+    doc = json.loads(run([tool("ansible-doc"), "--json", "orgshare.aws.org_arn_info"], env=env).stdout)[
+        "orgshare.aws.org_arn_info"
+    ]
     assert doc["doc"]["filename"].startswith(str(install_path))
     assert doc["doc"]["collection"] == "orgshare.aws"
     assert {"region", "endpoint_url", "access_key"} <= set(doc["doc"]["options"])

@@ -17,7 +17,19 @@ import shutil
 
 import yaml
 
-from .helpers import COPY_REGION, OU_PATH, ROOT, SOURCE_REGION, artifact_text, assert_shared, isolated_env, job_events, play_stats, run, tool
+from .helpers import (
+    COPY_REGION,
+    OU_PATH,
+    ROOT,
+    SOURCE_REGION,
+    artifact_text,
+    assert_shared,
+    isolated_env,
+    job_events,
+    play_stats,
+    run,
+    tool,
+)
 from .test_docs_examples import SURVEY, TEMPLATES, launch_extra_vars
 
 WRITES = ("Modify", "Put", "Copy", "Create", "Register", "Enable", "Disable", "Reset")
@@ -41,12 +53,17 @@ def launch(pdd, emulator_and_world, template_name, ident):
         "share_ami_regions": f"{SOURCE_REGION},{COPY_REGION}",
         "share_ami_organizational_units": OU_PATH,
     }
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(launch_extra_vars(template, SURVEY, answers)), encoding="utf-8")
+    (pdd / "env" / "extravars").write_text(
+        yaml.safe_dump(launch_extra_vars(template, SURVEY, answers)), encoding="utf-8"
+    )
     options = (["--check"] if template["job_type"] == "check" else []) + (["--diff"] if template["diff_mode"] else [])
     cmdline = pdd / "env" / "cmdline"
     cmdline.write_text(" ".join(options), encoding="utf-8")
-    result = run([tool("ansible-runner"), "run", str(pdd), "--playbook", template["playbook"], "--ident", ident],
-                 env=isolated_env(pdd / "runner-home"), check=False)
+    result = run(
+        [tool("ansible-runner"), "run", str(pdd), "--playbook", template["playbook"], "--ident", ident],
+        env=isolated_env(pdd / "runner-home"),
+        check=False,
+    )
     artifacts = pdd / "artifacts" / ident
     assert artifacts.is_dir(), f"no artifacts for {ident}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     stdout = artifact_text(artifacts, "stdout")

@@ -66,22 +66,28 @@ def test_parse_page_reads_anchors_links_and_the_heading():
 
 
 def test_a_link_to_a_missing_file_fails():
-    pages, files = site(**{"docsite/audit.html": GUIDE.replace("../ami_org_share_module.html", "../ami_org_shar_module.html")})
+    pages, files = site(
+        **{"docsite/audit.html": GUIDE.replace("../ami_org_share_module.html", "../ami_org_shar_module.html")}
+    )
     assert checker.broken_links(pages, files) == [
         "docsite/audit.html: link '../ami_org_shar_module.html#parameter-image_ids' points to ami_org_shar_module.html, "
-        "which is not in the site"]
+        "which is not in the site"
+    ]
 
 
 def test_a_link_to_a_missing_anchor_fails():
     pages, files = site(**{"index.html": INDEX.replace("#parameter-image_ids", "#parameter-image_id")})
     assert checker.broken_links(pages, files) == [
         "index.html: link 'ami_org_share_module.html#parameter-image_id' points to #parameter-image_id, "
-        "which ami_org_share_module.html does not have"]
+        "which ami_org_share_module.html does not have"
+    ]
 
 
 def test_a_missing_anchor_on_the_same_page_fails():
     pages, files = site(**{"index.html": INDEX.replace('href="#top"', 'href="#bottom"')})
-    assert checker.broken_links(pages, files) == ["index.html: link '#bottom' points to #bottom, which index.html does not have"]
+    assert checker.broken_links(pages, files) == [
+        "index.html: link '#bottom' points to #bottom, which index.html does not have"
+    ]
 
 
 def test_missing_static_files_and_links_out_of_the_site_fail():
@@ -96,7 +102,9 @@ def test_missing_static_files_and_links_out_of_the_site_fail():
 
 def test_an_absolute_link_fails_because_it_breaks_once_the_site_is_copied():
     pages, files = site(**{"index.html": INDEX.replace('href="#top"', 'href="/"')})
-    assert checker.broken_links(pages, files) == ["index.html: '/' is an absolute link; the site must work wherever it is copied"]
+    assert checker.broken_links(pages, files) == [
+        "index.html: '/' is an absolute link; the site must work wherever it is copied"
+    ]
 
 
 def test_links_to_other_sites_are_not_followed():
@@ -124,12 +132,18 @@ def test_the_expected_pages_are_every_module_filter_role_and_guide_of_the_checko
     assert [f"{name}_module.html" for name in modules] == [page for page in expected if page.endswith("_module.html")]
     assert "share_ami_role.html" in expected and "as_list_filter.html" in expected
     guides = sorted(name[:-4] for name in os.listdir(os.path.join(ROOT, "docs", "docsite", "rst")))
-    assert sorted(page[len("docsite/"):-len(".html")] for page in expected if page.startswith("docsite/")) == guides
+    assert sorted(page[len("docsite/") : -len(".html")] for page in expected if page.startswith("docsite/")) == guides
 
 
 def test_a_screenshot_must_be_a_png_of_the_window(tmp_path):
     png = tmp_path / "shot.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (1280).to_bytes(4, "big") + (900).to_bytes(4, "big") + b"\x08\x06")
+    png.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"\x00\x00\x00\rIHDR"
+        + (1280).to_bytes(4, "big")
+        + (900).to_bytes(4, "big")
+        + b"\x08\x06"
+    )
     assert checker.png_size(png) == (1280, 900)
     png.write_bytes(b"<html>an error page</html>" * 4)
     with pytest.raises(ValueError, match="not a PNG"):

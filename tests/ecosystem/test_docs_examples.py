@@ -39,43 +39,209 @@ ROLE_FACTS = {"share_ami_report", "share_ami_key_owner_grants"}
 
 # AWX 24.6.1: the writable fields of a job template (JobTemplateSerializer and its bases).
 AWX_JOB_TEMPLATE_FIELDS = {
-    "name", "description", "job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
-    "extra_vars", "job_tags", "force_handlers", "skip_tags", "start_at_task", "timeout", "use_fact_cache",
-    "execution_environment", "host_config_key", "survey_enabled", "become_enabled", "diff_mode", "allow_simultaneous",
-    "job_slice_count", "webhook_service", "webhook_credential", "prevent_instance_group_fallback",
-    *(f"ask_{name}_on_launch" for name in ("scm_branch", "diff_mode", "variables", "limit", "tags", "skip_tags", "job_type",
-                                           "verbosity", "inventory", "credential", "execution_environment", "labels", "forks",
-                                           "job_slice_count", "timeout", "instance_groups")),
+    "name",
+    "description",
+    "job_type",
+    "inventory",
+    "project",
+    "playbook",
+    "scm_branch",
+    "forks",
+    "limit",
+    "verbosity",
+    "extra_vars",
+    "job_tags",
+    "force_handlers",
+    "skip_tags",
+    "start_at_task",
+    "timeout",
+    "use_fact_cache",
+    "execution_environment",
+    "host_config_key",
+    "survey_enabled",
+    "become_enabled",
+    "diff_mode",
+    "allow_simultaneous",
+    "job_slice_count",
+    "webhook_service",
+    "webhook_credential",
+    "prevent_instance_group_fallback",
+    *(
+        f"ask_{name}_on_launch"
+        for name in (
+            "scm_branch",
+            "diff_mode",
+            "variables",
+            "limit",
+            "tags",
+            "skip_tags",
+            "job_type",
+            "verbosity",
+            "inventory",
+            "credential",
+            "execution_environment",
+            "labels",
+            "forks",
+            "job_slice_count",
+            "timeout",
+            "instance_groups",
+        )
+    ),
 }
 # AWX 24.6.1: survey question types and the JSON type of their default.
-AWX_SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
-                    "integer": int, "float": (int, float)}
+AWX_SURVEY_TYPES = {
+    "text": str,
+    "textarea": str,
+    "password": str,
+    "multiplechoice": str,
+    "multiselect": str,
+    "integer": int,
+    "float": (int, float),
+}
 # awx.awx 24.6.1: the options of the modules the examples use (besides the connection options).
 AWX_COLLECTION_OPTIONS = {
-    "execution_environment": {"name", "new_name", "image", "description", "organization", "credential", "state", "pull"},
-    "project": {"name", "new_name", "copy_from", "description", "scm_type", "scm_url", "local_path", "scm_branch", "scm_refspec",
-                "credential", "scm_clean", "scm_delete_on_update", "scm_track_submodules", "scm_update_on_launch",
-                "scm_update_cache_timeout", "allow_override", "timeout", "default_environment", "custom_virtualenv", "organization",
-                "state", "wait", "notification_templates_started", "notification_templates_success", "notification_templates_error",
-                "update_project", "interval", "signature_validation_credential"},
-    "credential": {"name", "new_name", "copy_from", "description", "organization", "credential_type", "inputs", "update_secrets",
-                   "user", "team", "state"},
-    "inventory": {"name", "new_name", "copy_from", "description", "organization", "variables", "kind", "host_filter", "instance_groups",
-                  "input_inventories", "prevent_instance_group_fallback", "state"},
+    "execution_environment": {
+        "name",
+        "new_name",
+        "image",
+        "description",
+        "organization",
+        "credential",
+        "state",
+        "pull",
+    },
+    "project": {
+        "name",
+        "new_name",
+        "copy_from",
+        "description",
+        "scm_type",
+        "scm_url",
+        "local_path",
+        "scm_branch",
+        "scm_refspec",
+        "credential",
+        "scm_clean",
+        "scm_delete_on_update",
+        "scm_track_submodules",
+        "scm_update_on_launch",
+        "scm_update_cache_timeout",
+        "allow_override",
+        "timeout",
+        "default_environment",
+        "custom_virtualenv",
+        "organization",
+        "state",
+        "wait",
+        "notification_templates_started",
+        "notification_templates_success",
+        "notification_templates_error",
+        "update_project",
+        "interval",
+        "signature_validation_credential",
+    },
+    "credential": {
+        "name",
+        "new_name",
+        "copy_from",
+        "description",
+        "organization",
+        "credential_type",
+        "inputs",
+        "update_secrets",
+        "user",
+        "team",
+        "state",
+    },
+    "inventory": {
+        "name",
+        "new_name",
+        "copy_from",
+        "description",
+        "organization",
+        "variables",
+        "kind",
+        "host_filter",
+        "instance_groups",
+        "input_inventories",
+        "prevent_instance_group_fallback",
+        "state",
+    },
     "host": {"name", "new_name", "description", "inventory", "enabled", "variables", "state"},
-    "job_template": {"name", "new_name", "copy_from", "description", "job_type", "inventory", "organization", "project", "playbook",
-                     "credential", "credentials", "vault_credential", "execution_environment", "custom_virtualenv", "instance_groups",
-                     "forks", "limit", "verbosity", "extra_vars", "job_tags", "force_handlers", "skip_tags", "start_at_task", "diff_mode",
-                     "use_fact_cache", "host_config_key", "survey_enabled", "survey_spec", "become_enabled", "allow_simultaneous",
-                     "timeout", "job_slice_count", "webhook_service", "webhook_credential", "scm_branch", "labels", "state",
-                     "notification_templates_started", "notification_templates_success", "notification_templates_error",
-                     "prevent_instance_group_fallback",
-                     *(f"ask_{name}_on_launch" for name in ("scm_branch", "diff_mode", "variables", "limit", "tags", "skip_tags", "job_type",
-                                                            "verbosity", "inventory", "credential", "execution_environment", "forks",
-                                                            "instance_groups", "job_slice_count", "labels", "timeout"))},
+    "job_template": {
+        "name",
+        "new_name",
+        "copy_from",
+        "description",
+        "job_type",
+        "inventory",
+        "organization",
+        "project",
+        "playbook",
+        "credential",
+        "credentials",
+        "vault_credential",
+        "execution_environment",
+        "custom_virtualenv",
+        "instance_groups",
+        "forks",
+        "limit",
+        "verbosity",
+        "extra_vars",
+        "job_tags",
+        "force_handlers",
+        "skip_tags",
+        "start_at_task",
+        "diff_mode",
+        "use_fact_cache",
+        "host_config_key",
+        "survey_enabled",
+        "survey_spec",
+        "become_enabled",
+        "allow_simultaneous",
+        "timeout",
+        "job_slice_count",
+        "webhook_service",
+        "webhook_credential",
+        "scm_branch",
+        "labels",
+        "state",
+        "notification_templates_started",
+        "notification_templates_success",
+        "notification_templates_error",
+        "prevent_instance_group_fallback",
+        *(
+            f"ask_{name}_on_launch"
+            for name in (
+                "scm_branch",
+                "diff_mode",
+                "variables",
+                "limit",
+                "tags",
+                "skip_tags",
+                "job_type",
+                "verbosity",
+                "inventory",
+                "credential",
+                "execution_environment",
+                "forks",
+                "instance_groups",
+                "job_slice_count",
+                "labels",
+                "timeout",
+            )
+        ),
+    },
 }
-AWX_CONNECTION_OPTIONS = {"controller_host", "controller_username", "controller_password", "controller_oauthtoken", "validate_certs",
-                          "request_timeout", "controller_config_file"}
+AWX_CONNECTION_OPTIONS = {
+    "controller_host",
+    "controller_username",
+    "controller_password",
+    "controller_oauthtoken",
+    "validate_certs",
+    "request_timeout",
+    "controller_config_file",
+}
 
 # Answers an operator gives at launch (strings, as the survey's text questions return them).
 ANSWERS = {
@@ -140,13 +306,15 @@ def answer_is_valid(question, value):
     if qtype in ("text", "textarea", "password"):
         if not isinstance(value, str):
             return False
-        return (question.get("min") in ("", None) or len(value) >= question["min"]) and \
-            (question.get("max") in ("", None) or len(value) <= question["max"])
+        return (question.get("min") in ("", None) or len(value) >= question["min"]) and (
+            question.get("max") in ("", None) or len(value) <= question["max"]
+        )
     if qtype in ("integer", "float"):
         if isinstance(value, bool) or not isinstance(value, int if qtype == "integer" else (int, float)):
             return False
-        return (question.get("min") in ("", None) or value >= question["min"]) and \
-            (question.get("max") in ("", None) or value <= question["max"])
+        return (question.get("min") in ("", None) or value >= question["min"]) and (
+            question.get("max") in ("", None) or value <= question["max"]
+        )
     choices = question["choices"].splitlines() if isinstance(question["choices"], str) else question["choices"]
     if qtype == "multiselect":
         return isinstance(value, list) and all(item in choices for item in value)
@@ -158,17 +326,27 @@ def launch_extra_vars(template, survey, answers):
     template's extra_vars, then the survey's defaults (those that are valid answers), then the answers given."""
     for question in survey["spec"]:
         if question["variable"] in answers:
-            assert answer_is_valid(question, answers[question["variable"]]), (question["variable"], answers[question["variable"]])
+            assert answer_is_valid(question, answers[question["variable"]]), (
+                question["variable"],
+                answers[question["variable"]],
+            )
         elif question["required"] and not answer_is_valid(question, question.get("default")):
-            raise AssertionError(f"{question['variable']} must be answered: it is required and its default is not a valid answer")
+            raise AssertionError(
+                f"{question['variable']} must be answered: it is required and its default is not a valid answer"
+            )
     extra_vars = yaml.safe_load(template.get("extra_vars") or "") or {}
-    extra_vars.update({q["variable"]: q["default"] for q in survey["spec"] if "default" in q and answer_is_valid(q, q["default"])})
+    extra_vars.update(
+        {q["variable"]: q["default"] for q in survey["spec"] if "default" in q and answer_is_valid(q, q["default"])}
+    )
     extra_vars.update(answers)
     return extra_vars
 
 
-EXAMPLE_FILES = sorted(path for path in glob.glob(os.path.join(ROOT, "docs", "**", "*.*"), recursive=True)
-                       if not os.path.relpath(path, ROOT).startswith(os.path.join("docs", "_build")))
+EXAMPLE_FILES = sorted(
+    path
+    for path in glob.glob(os.path.join(ROOT, "docs", "**", "*.*"), recursive=True)
+    if not os.path.relpath(path, ROOT).startswith(os.path.join("docs", "_build"))
+)
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: os.path.relpath(path, ROOT))
@@ -195,7 +373,7 @@ def code_blocks(path):
         if not match:
             continue
         indent, body = len(match.group(1)), []
-        for following in lines[index + 1:]:
+        for following in lines[index + 1 :]:
             if following.strip() and len(following) - len(following.lstrip()) <= indent:
                 break
             body.append(following)
@@ -274,7 +452,9 @@ def test_every_survey_question_sets_a_role_variable_of_a_type_it_can_give():
             if "choices" in option:
                 assert set(question.get("choices") or option["choices"]) <= set(option["choices"]), question
         else:
-            raise AssertionError(f"{question['variable']} is a {rtype}: no survey question gives one, set it in extra_vars")
+            raise AssertionError(
+                f"{question['variable']} is a {rtype}: no survey question gives one, set it in extra_vars"
+            )
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
@@ -294,15 +474,21 @@ def test_the_audit_is_the_share_in_check_mode_with_diff():
     assert (share["job_type"], audit["job_type"], audit["diff_mode"]) == ("run", "check", True)
     assert share["allow_simultaneous"] is False  # two shares copying the same AMI at once could each make a copy
     different = {"name", "description", "job_type", "diff_mode", "allow_simultaneous"}
-    assert {k: v for k, v in share.items() if k not in different} == {k: v for k, v in audit.items() if k not in different}
+    assert {k: v for k, v in share.items() if k not in different} == {
+        k: v for k, v in audit.items() if k not in different
+    }
 
 
 def test_a_launch_gives_the_role_variables_it_validates():
     for template in TEMPLATES.values():
         extra_vars = launch_extra_vars(template, SURVEY, ANSWERS)
-        spec = {name: {key: value for key, value in option.items() if key not in ("description", "version_added")}
-                for name, option in ROLE_OPTIONS.items()}
-        result = ArgumentSpecValidator(spec).validate({k: v for k, v in extra_vars.items() if k not in PLAYBOOK_VARIABLES})
+        spec = {
+            name: {key: value for key, value in option.items() if key not in ("description", "version_added")}
+            for name, option in ROLE_OPTIONS.items()
+        }
+        result = ArgumentSpecValidator(spec).validate(
+            {k: v for k, v in extra_vars.items() if k not in PLAYBOOK_VARIABLES}
+        )
         assert not result.error_messages, result.error_messages
         assert result.validated_parameters["share_ami_image_ids"] == ["ami-0123456789abcdef0", "ami-0fedcba9876543210"]
         assert result.validated_parameters["share_ami_revoke_kms"] is False
@@ -313,15 +499,22 @@ def test_a_launch_gives_the_role_variables_it_validates():
 def test_an_optional_question_left_empty_passes_nothing():
     optional = [question for question in SURVEY["spec"] if not question["required"]]
     assert optional
-    extra_vars = launch_extra_vars(TEMPLATES["job_template_share.json"], SURVEY, {k: v for k, v in ANSWERS.items()
-                                                                                  if k != "share_ami_organizational_units"})
+    extra_vars = launch_extra_vars(
+        TEMPLATES["job_template_share.json"],
+        SURVEY,
+        {k: v for k, v in ANSWERS.items() if k != "share_ami_organizational_units"},
+    )
     for question in optional:
         assert question["variable"] not in extra_vars
 
 
 def test_a_required_question_must_be_answered():
     with pytest.raises(AssertionError, match="share_ami_image_ids must be answered"):
-        launch_extra_vars(TEMPLATES["job_template_share.json"], SURVEY, {k: v for k, v in ANSWERS.items() if k != "share_ami_image_ids"})
+        launch_extra_vars(
+            TEMPLATES["job_template_share.json"],
+            SURVEY,
+            {k: v for k, v in ANSWERS.items() if k != "share_ami_image_ids"},
+        )
 
 
 def test_the_awx_collection_tasks_use_awx_awx_options_and_the_files_beside_them():
@@ -345,5 +538,12 @@ def test_the_api_script_posts_the_files_beside_it():
     for name in ("survey_share_ami.json", *TEMPLATES):
         assert name in script
     for path in re.findall(r"api (?:POST|GET) \"?([a-z_]+/)", script):
-        assert path in {"execution_environments/", "projects/", "credentials/", "inventories/", "job_templates/", "organizations/",
-                        "credential_types/"}, path
+        assert path in {
+            "execution_environments/",
+            "projects/",
+            "credentials/",
+            "inventories/",
+            "job_templates/",
+            "organizations/",
+            "credential_types/",
+        }, path

@@ -24,10 +24,24 @@ import yaml
 
 from emulator import Emulator, seed_world
 
-from .helpers import (ROOT, artifact_text, assert_shared, isolated_env, job_events, play_stats, run, share_job_extravars, tool,
-                      write_private_data_dir)
+from .helpers import (
+    ROOT,
+    artifact_text,
+    assert_shared,
+    isolated_env,
+    job_events,
+    play_stats,
+    run,
+    share_job_extravars,
+    tool,
+    write_private_data_dir,
+)
 
-MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py") and name != "__init__.py")
+MODULES = sorted(
+    name[:-3]
+    for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
+    if name.endswith(".py") and name != "__init__.py"
+)
 WRITES = ("Modify", "Put", "Copy", "Create", "Register", "Enable", "Disable", "Reset")
 
 
@@ -36,7 +50,9 @@ def image():
     """The image ``make ee`` built (the tag in ORGSHARE_EE_IMAGE); it must exist."""
     name = os.environ.get("ORGSHARE_EE_IMAGE")
     if not name:
-        raise AssertionError("ORGSHARE_EE_IMAGE is not set: run the tests with `make ecosystem`, which builds the image first")
+        raise AssertionError(
+            "ORGSHARE_EE_IMAGE is not set: run the tests with `make ecosystem`, which builds the image first"
+        )
     if subprocess.run(["podman", "image", "exists", name], check=False).returncode != 0:
         raise AssertionError(f"there is no image {name}: `make ee` builds it")
     return name
@@ -53,12 +69,16 @@ def test_image_has_both_collections_and_their_python_dependencies(image):
     with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
         assert installed["orgshare.aws"] == yaml.safe_load(handle)["version"]
     assert "amazon.aws" in installed
-    versions = in_image(image, "python3", "-c", "import boto3, botocore; print(boto3.__version__, botocore.__version__)").stdout.split()
+    versions = in_image(
+        image, "python3", "-c", "import boto3, botocore; print(boto3.__version__, botocore.__version__)"
+    ).stdout.split()
     assert len(versions) == 2
 
 
 def test_ansible_doc_of_every_module_and_the_role(image):
-    modules = json.loads(in_image(image, "ansible-doc", "--json", "-t", "module", *(f"orgshare.aws.{name}" for name in MODULES)).stdout)
+    modules = json.loads(
+        in_image(image, "ansible-doc", "--json", "-t", "module", *(f"orgshare.aws.{name}" for name in MODULES)).stdout
+    )
     assert sorted(modules) == [f"orgshare.aws.{name}" for name in MODULES]
     for name, doc in modules.items():
         assert doc["doc"]["short_description"] and doc["doc"]["options"] and doc["examples"] and doc["return"], name
@@ -78,8 +98,13 @@ def private_data_dir(tmp_path_factory, emulator):
     emu, world = emulator
     pdd = tmp_path_factory.mktemp("ee-job")
     credentials = emu.credentials()
-    envvars = {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"]}
-    return write_private_data_dir(pdd, envvars, share_job_extravars(world, emu.endpoint_url), {"job_timeout": 900}, "/usr/bin/python3")
+    envvars = {
+        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+    }
+    return write_private_data_dir(
+        pdd, envvars, share_job_extravars(world, emu.endpoint_url), {"job_timeout": 900}, "/usr/bin/python3"
+    )
 
 
 def run_job(pdd, image_name, ident, check=False):
@@ -95,7 +120,19 @@ def run_job(pdd, image_name, ident, check=False):
     else:
         cmdline.unlink(missing_ok=True)
     transmit = [tool("ansible-runner"), "transmit", str(pdd), "--playbook", "orgshare.aws.share_ami", "--ident", ident]
-    worker = ["podman", "run", "--rm", "-i", "--network", "host", image_name, "ansible-runner", "worker", "--private-data-dir", "/runner"]
+    worker = [
+        "podman",
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        "host",
+        image_name,
+        "ansible-runner",
+        "worker",
+        "--private-data-dir",
+        "/runner",
+    ]
     process = [tool("ansible-runner"), "process", str(pdd), "--ident", ident]
     script = " | ".join(" ".join(shlex.quote(part) for part in argv) for argv in (transmit, worker, process))
     result = run(["bash", "-o", "pipefail", "-c", script], env=env, check=False)

@@ -54,8 +54,21 @@ def build_context(tmp_path_factory, collection_tarball, amazon_aws_tarball):
     shutil.copy(amazon_aws_tarball, definition_dir / "amazon-aws.tar.gz")
     context = definition_dir / "context"
     env = isolated_env(tmp_path_factory.mktemp("ansible-home"))
-    run([tool("ansible-builder"), "create", "--file", str(definition_dir / "execution-environment.yml"), "--context", str(context),
-         "--output-filename", "Containerfile", "-v", "3"], env=env)
+    run(
+        [
+            tool("ansible-builder"),
+            "create",
+            "--file",
+            str(definition_dir / "execution-environment.yml"),
+            "--context",
+            str(context),
+            "--output-filename",
+            "Containerfile",
+            "-v",
+            "3",
+        ],
+        env=env,
+    )
     return context
 
 
@@ -109,23 +122,52 @@ def test_context_requirements_name_both_artifacts(build_context):
 def test_context_installs_both_collections_offline(build_context, tmp_path):
     """The galaxy stage's install, run offline on the context, installs both; introspection then finds boto3/botocore."""
     with open(build_context / "Containerfile", encoding="utf-8") as handle:
-        install_line = next(line for line in stage(handle.read(), "galaxy") if "ansible-galaxy collection install" in line)
+        install_line = next(
+            line for line in stage(handle.read(), "galaxy") if "ansible-galaxy collection install" in line
+        )
     image_path = re.search(r'--collections-path "?([^" ]+)"?', install_line).group(1)
     assert image_path == "/usr/share/ansible/collections"
     collections_path = tmp_path / image_path.lstrip("/")
 
     env = isolated_env(tmp_path / "ansible-home", collections_path)
     env["ANSIBLE_GALAXY_DISABLE_GPG_VERIFY"] = "1"
-    run([tool("ansible-galaxy"), "collection", "install", "--offline", "-r", "requirements.yml", "--collections-path", str(collections_path)],
-        cwd=build_context / "_build", env=env)
-    listed = json.loads(run([tool("ansible-galaxy"), "collection", "list", "--format", "json", "-p", str(collections_path)], env=env).stdout)
+    run(
+        [
+            tool("ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-r",
+            "requirements.yml",
+            "--collections-path",
+            str(collections_path),
+        ],
+        cwd=build_context / "_build",
+        env=env,
+    )
+    listed = json.loads(
+        run(
+            [tool("ansible-galaxy"), "collection", "list", "--format", "json", "-p", str(collections_path)], env=env
+        ).stdout
+    )
     installed = listed[str(collections_path / "ansible_collections")]
     assert set(installed) == {"orgshare.aws", "amazon.aws"}
 
     # The builder stage: introspect.py from the context, on what the galaxy stage installed.
     pip_out, bindep_out = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
-    run([sys.executable, str(build_context / "_build" / "scripts" / "introspect.py"), "introspect", str(collections_path),
-         "--write-pip", str(pip_out), "--write-bindep", str(bindep_out)], env=env)
+    run(
+        [
+            sys.executable,
+            str(build_context / "_build" / "scripts" / "introspect.py"),
+            "introspect",
+            str(collections_path),
+            "--write-pip",
+            str(pip_out),
+            "--write-bindep",
+            str(bindep_out),
+        ],
+        env=env,
+    )
     with open(pip_out, encoding="utf-8") as handle:
         pip_lines = handle.read().splitlines()
     ours = [line.split("#")[0].strip() for line in pip_lines if line.endswith("# from collection orgshare.aws")]

@@ -37,7 +37,9 @@ def floors():
 def test_compat_pins_the_sdk_floors_and_the_main_tools():
     """boto3 and botocore at the collection's floors; moto and the test tools as make test has them."""
     main, compat = pins("requirements.txt"), pins("compat-requirements.txt")
-    assert {name: compat[name] for name in ("boto3", "botocore")} == floors() == {"boto3": "1.35.0", "botocore": "1.35.0"}
+    assert (
+        {name: compat[name] for name in ("boto3", "botocore")} == floors() == {"boto3": "1.35.0", "botocore": "1.35.0"}
+    )
     shared = {name for name in compat if name not in ("ansible-core", "boto3", "botocore")}
     assert shared <= set(main), "tools/compat-requirements.txt pins packages tools/requirements.txt does not"
     assert {name: compat[name] for name in shared} == {name: main[name] for name in shared}
@@ -49,7 +51,8 @@ def test_compat_unit_constraints_pin_the_same():
     compat, constraints = pins("compat-requirements.txt"), pins("compat-constraints.txt")
     assert {name: constraints[name] for name in ("boto3", "botocore")} == floors()
     assert {name: version for name, version in constraints.items() if name not in ("boto3", "botocore")} == {
-        name: compat[name] for name in constraints if name not in ("boto3", "botocore")}
+        name: compat[name] for name in constraints if name not in ("boto3", "botocore")
+    }
 
 
 def test_compat_pins_the_oldest_supported_ansible_core():

@@ -48,14 +48,16 @@ def integration_vars(endpoint_url: str, world: dict[str, Any] | None) -> dict[st
 def command_environment(endpoint_url: str, world_file: str | None) -> dict[str, str]:
     """The environment of the command ``run`` starts: the current one pointed at the emulator."""
     env = {name: value for name, value in os.environ.items() if name not in _DROPPED_ENV}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": STATIC_CREDENTIALS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": STATIC_CREDENTIALS["aws_secret_access_key"],
-        "AWS_DEFAULT_REGION": DEFAULT_REGION,
-        "AWS_REGION": DEFAULT_REGION,
-        "ORGSHARE_EMULATOR_URL": endpoint_url,
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": STATIC_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": STATIC_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_REGION": DEFAULT_REGION,
+            "ORGSHARE_EMULATOR_URL": endpoint_url,
+        }
+    )
     if world_file:
         env["ORGSHARE_WORLD_FILE"] = os.path.abspath(world_file)
     return env
@@ -149,15 +151,24 @@ def cmd_faults(args: argparse.Namespace) -> int:
     if args.clear:
         control.clear_faults()
     else:
-        control.set_faults(rate=args.rate, error=args.error, services=args.services, actions=args.actions, seed=args.seed,
-                           skip=args.skip, limit=args.limit)
+        control.set_faults(
+            rate=args.rate,
+            error=args.error,
+            services=args.services,
+            actions=args.actions,
+            seed=args.seed,
+            skip=args.skip,
+            limit=args.limit,
+        )
     print(json.dumps({"rule": control.faults()}, indent=2, sort_keys=True))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m emulator``."""
-    parser = argparse.ArgumentParser(prog="python -m emulator", description="orgshare.aws's local AWS endpoint (moto + fidelity patches).")
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator", description="orgshare.aws's local AWS endpoint (moto + fidelity patches)."
+    )
     commands = parser.add_subparsers(dest="name", required=True)
 
     run = commands.add_parser("run", help="run a command against a fresh emulator, then stop it")
@@ -197,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--clear", action="store_true", help="stop injecting faults")
     mode.add_argument("--rate", type=float, help="share of matching calls to fail, 0..1")
     faults.add_argument("--error", default="throttle", help="'throttle', '5xx' or an error code (default: throttle)")
-    faults.add_argument("--services", nargs="+", default=list(DEFAULT_SERVICES), help="services to fault (default: %(default)s)")
+    faults.add_argument(
+        "--services", nargs="+", default=list(DEFAULT_SERVICES), help="services to fault (default: %(default)s)"
+    )
     faults.add_argument("--actions", nargs="+", default=None, help="actions to fault (default: all)")
     faults.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     faults.add_argument("--skip", type=int, default=0, help="let the first N matching calls through (default: 0)")

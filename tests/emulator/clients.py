@@ -20,21 +20,31 @@ def _mark_internal(request: Any, **_: Any) -> None:
     request.headers[INTERNAL_HEADER] = "1"
 
 
-def make_client(endpoint_url: str, service: str, region: str = DEFAULT_REGION, credentials: dict[str, Any] | None = None,
-                config: Config | None = None, internal: bool = False) -> Any:
+def make_client(
+    endpoint_url: str,
+    service: str,
+    region: str = DEFAULT_REGION,
+    credentials: dict[str, Any] | None = None,
+    config: Config | None = None,
+    internal: bool = False,
+) -> Any:
     """A boto3 client of ``service`` on ``endpoint_url``.
 
     ``internal`` clients are the emulator's own housekeeping: the middleware neither counts
     nor faults their calls.
     """
     session = boto3.session.Session()  # a session of its own: boto3's default one is not thread-safe
-    client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config, **(credentials or STATIC_CREDENTIALS))
+    client = session.client(
+        service, region_name=region, endpoint_url=endpoint_url, config=config, **(credentials or STATIC_CREDENTIALS)
+    )
     if internal:
         client.meta.events.register("before-sign.*.*", _mark_internal)
     return client
 
 
-def assume_role_credentials(endpoint_url: str, account_id: str, session_name: str = "orgshare-emulator") -> dict[str, Any]:
+def assume_role_credentials(
+    endpoint_url: str, account_id: str, session_name: str = "orgshare-emulator"
+) -> dict[str, Any]:
     """Credentials of ``account_id``, from STS AssumeRole into its OrganizationAccountAccessRole.
 
     moto maps the temporary keys of an assumed role to the role's account, so every call

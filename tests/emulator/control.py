@@ -32,15 +32,27 @@ class EmulatorControl:
             self._credentials[account_id] = assume_role_credentials(self.endpoint_url, account_id)
         return dict(self._credentials[account_id])
 
-    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None,
-               credentials: dict[str, Any] | None = None) -> Any:
+    def client(
+        self,
+        service: str,
+        region: str = DEFAULT_REGION,
+        account_id: str | None = None,
+        config: Config | None = None,
+        credentials: dict[str, Any] | None = None,
+    ) -> Any:
         """A boto3 client of ``service`` on the emulator, acting as ``account_id`` (or with explicit ``credentials``)."""
-        return make_client(self.endpoint_url, service, region, credentials=credentials or self.credentials(account_id), config=config)
+        return make_client(
+            self.endpoint_url, service, region, credentials=credentials or self.credentials(account_id), config=config
+        )
 
     def _request(self, method: str, resource: str, payload: Any = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(f"{self.endpoint_url}/_emulator/{resource}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_emulator/{resource}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310 - a local test endpoint
             return json.loads(response.read())
 
@@ -72,11 +84,26 @@ class EmulatorControl:
         """The current fault rule, None when none."""
         return self._request("GET", "faults")["rule"]
 
-    def set_faults(self, rate: float = 1.0, error: str = "throttle", services: Iterable[str] | None = DEFAULT_SERVICES,
-                   actions: Iterable[str] | None = None, seed: int = 0,
-                   skip: int = 0, limit: int | None = None) -> None:
+    def set_faults(
+        self,
+        rate: float = 1.0,
+        error: str = "throttle",
+        services: Iterable[str] | None = DEFAULT_SERVICES,
+        actions: Iterable[str] | None = None,
+        seed: int = 0,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> None:
         """Answer a share ``rate`` of matching calls with ``error`` ("throttle", "5xx" or an error code)."""
-        rule = FaultRule(rate=rate, error=error, services=as_tuple(services), actions=as_tuple(actions), seed=seed, skip=skip, limit=limit)
+        rule = FaultRule(
+            rate=rate,
+            error=error,
+            services=as_tuple(services),
+            actions=as_tuple(actions),
+            seed=seed,
+            skip=skip,
+            limit=limit,
+        )
         self._request("PUT", "faults", rule.to_dict())
 
     def clear_faults(self) -> None:

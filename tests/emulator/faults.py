@@ -82,9 +82,13 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
         return cls(
-            rate=data.get("rate", 1.0), error=data.get("error", THROTTLE),
-            services=as_tuple(data.get("services", DEFAULT_SERVICES)), actions=as_tuple(data.get("actions")),
-            seed=data.get("seed", 0), skip=data.get("skip", 0), limit=data.get("limit"),
+            rate=data.get("rate", 1.0),
+            error=data.get("error", THROTTLE),
+            services=as_tuple(data.get("services", DEFAULT_SERVICES)),
+            actions=as_tuple(data.get("actions")),
+            seed=data.get("seed", 0),
+            skip=data.get("skip", 0),
+            limit=data.get("limit"),
         )
 
     def __post_init__(self) -> None:
@@ -96,7 +100,9 @@ class FaultRule:
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if isinstance(self.skip, bool) or not isinstance(self.skip, int) or self.skip < 0:
             raise ValueError(f"skip must be a whole number, got {self.skip!r}")
-        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0):
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0
+        ):
             raise ValueError(f"limit must be a whole number or null, got {self.limit!r}")
         for service in self.services or PROTOCOLS:
             if service not in PROTOCOLS:
@@ -109,8 +115,15 @@ class FaultRule:
 
     def to_dict(self) -> dict:
         """The JSON form of the rule (GET /_emulator/faults)."""
-        return {"rate": self.rate, "error": self.error, "services": _as_list(self.services), "actions": _as_list(self.actions), "seed": self.seed,
-                "skip": self.skip, "limit": self.limit}
+        return {
+            "rate": self.rate,
+            "error": self.error,
+            "services": _as_list(self.services),
+            "actions": _as_list(self.actions),
+            "seed": self.seed,
+            "skip": self.skip,
+            "limit": self.limit,
+        }
 
 
 def as_tuple(values: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -168,12 +181,16 @@ def error_response(service: str, fault: Fault) -> tuple[int, list[tuple[str, str
         body = json.dumps({"__type": code, "message": message}).encode()
         content_type = "application/x-amz-json-1.1"
     elif protocol == "ec2":
-        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{escape(code)}</Code>"
-                f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        ).encode()
         content_type = "text/xml;charset=UTF-8"
     else:
-        body = (f"<ErrorResponse><Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{escape(code)}</Code>"
-                f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
         content_type = "text/xml"
     headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id)]
     return status, headers, body

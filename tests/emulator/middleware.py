@@ -70,7 +70,9 @@ def _plain(counts: dict[str, Counter]) -> dict[str, dict[str, int]]:
 def _credential_scope(environ: dict[str, Any]) -> re.Match[str] | None:
     match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     if match is None:
-        match = _CREDENTIAL_SCOPE.search("Credential=" + parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0])
+        match = _CREDENTIAL_SCOPE.search(
+            "Credential=" + parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
+        )
     return match
 
 
@@ -199,11 +201,16 @@ _DENIED = re.compile(rb"<Code>AccessDenied</Code><Message>(?P<message>[^<]*)</Me
 # (JSON protocol) with HTTP 400 and AccessDeniedException, EC2 with HTTP 403 and
 # UnauthorizedOperation. moto answers all of them with an XML AccessDenied and HTTP 403,
 # which botocore cannot even parse for the JSON services.
-_DENIAL_AS = {"kms": ("AccessDeniedException", 400), "organizations": ("AccessDeniedException", 400), "ec2": ("UnauthorizedOperation", 403)}
+_DENIAL_AS = {
+    "kms": ("AccessDeniedException", 400),
+    "organizations": ("AccessDeniedException", 400),
+    "ec2": ("UnauthorizedOperation", 403),
+}
 
 
-def _aws_style_access_denied(app: Callable[..., Iterable[bytes]], service: str, environ: dict[str, Any],
-                             start_response: StartResponse) -> Iterable[bytes]:
+def _aws_style_access_denied(
+    app: Callable[..., Iterable[bytes]], service: str, environ: dict[str, Any], start_response: StartResponse
+) -> Iterable[bytes]:
     """Serve the call, re-dressing moto's IAM denial as the one the service really sends."""
     captured: dict[str, Any] = {}
 
@@ -250,7 +257,7 @@ class EmulatorMiddleware:
 
     def _control(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         """The control API: /_emulator/health, /_emulator/calls, /_emulator/faults, /_emulator/settings."""
-        resource = environ["PATH_INFO"][len(CONTROL_PREFIX):].strip("/")
+        resource = environ["PATH_INFO"][len(CONTROL_PREFIX) :].strip("/")
         method = environ.get("REQUEST_METHOD", "GET")
         handlers = {
             ("health", "GET"): lambda: {"status": "ok"},
@@ -265,7 +272,9 @@ class EmulatorMiddleware:
         if resource not in {name for name, _method in handlers}:
             return _json_response(start_response, "404 Not Found", {"error": f"no such control resource: {resource!r}"})
         if (resource, method) not in handlers:
-            return _json_response(start_response, "405 Method Not Allowed", {"error": f"{method} is not allowed on {resource}"})
+            return _json_response(
+                start_response, "405 Method Not Allowed", {"error": f"{method} is not allowed on {resource}"}
+            )
         try:
             return _json_response(start_response, "200 OK", handlers[(resource, method)]())
         except ValueError as error:

@@ -18,13 +18,20 @@ DEMO_ALIAS = "alias/orgshare-demo"
 # Name paths of the OUs, parents first. Sandbox gets 25 children: more than one page of 20,
 # and a "Prod" that shares its name with Workloads/Prod under another parent.
 OU_PATHS = (
-    "Root/Workloads", "Root/Workloads/Prod", "Root/Workloads/Dev", "Root/Workloads/Prod/Payments",
-    "Root/Sandbox", "Root/Sandbox/Prod", *(f"Root/Sandbox/team-{number:02d}" for number in range(1, 25)),
+    "Root/Workloads",
+    "Root/Workloads/Prod",
+    "Root/Workloads/Dev",
+    "Root/Workloads/Prod/Payments",
+    "Root/Sandbox",
+    "Root/Sandbox/Prod",
+    *(f"Root/Sandbox/team-{number:02d}" for number in range(1, 25)),
     "Root/Security",
 )
 
 
-def create_image(ec2: Any, name: str, encrypted: bool = False, kms_key_id: str | None = None, snapshots: int = 1) -> dict[str, Any]:
+def create_image(
+    ec2: Any, name: str, encrypted: bool = False, kms_key_id: str | None = None, snapshots: int = 1
+) -> dict[str, Any]:
     """Register an EBS-backed AMI named ``name`` with ``ec2`` (a boto3 client), as AWS users do:
     CreateVolume (encrypted as asked) -> CreateSnapshot -> RegisterImage with BlockDeviceMappings.
 
@@ -40,15 +47,27 @@ def create_image(ec2: Any, name: str, encrypted: bool = False, kms_key_id: str |
         ec2.delete_volume(VolumeId=volume["VolumeId"])
         snapshot_ids.append(snapshot["SnapshotId"])
     mappings = [
-        {"DeviceName": _device_name(index), "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 8, "VolumeType": "gp3", "DeleteOnTermination": True}}
+        {
+            "DeviceName": _device_name(index),
+            "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 8, "VolumeType": "gp3", "DeleteOnTermination": True},
+        }
         for index, snapshot_id in enumerate(snapshot_ids)
     ]
-    image_id = ec2.register_image(Name=name, RootDeviceName=_device_name(0), BlockDeviceMappings=mappings,
-                                  Architecture="x86_64", VirtualizationType="hvm")["ImageId"]
+    image_id = ec2.register_image(
+        Name=name,
+        RootDeviceName=_device_name(0),
+        BlockDeviceMappings=mappings,
+        Architecture="x86_64",
+        VirtualizationType="hvm",
+    )["ImageId"]
     described = ec2.describe_snapshots(SnapshotIds=snapshot_ids[:1])["Snapshots"][0] if snapshot_ids else {}
     return {
-        "image_id": image_id, "region": region, "name": name, "snapshot_ids": snapshot_ids,
-        "encrypted": bool(encrypted), "kms_key_arn": described.get("KmsKeyId") if encrypted else None,
+        "image_id": image_id,
+        "region": region,
+        "name": name,
+        "snapshot_ids": snapshot_ids,
+        "encrypted": bool(encrypted),
+        "kms_key_arn": described.get("KmsKeyId") if encrypted else None,
     }
 
 
@@ -58,8 +77,11 @@ def _device_name(index: int) -> str:
 
 def _ansible_credentials(credentials: dict[str, Any]) -> dict[str, Any]:
     """boto3 keyword credentials under the names of amazon.aws module options."""
-    return {"aws_access_key": credentials["aws_access_key_id"], "aws_secret_key": credentials["aws_secret_access_key"],
-            "aws_session_token": credentials["aws_session_token"]}
+    return {
+        "aws_access_key": credentials["aws_access_key_id"],
+        "aws_secret_key": credentials["aws_secret_access_key"],
+        "aws_session_token": credentials["aws_session_token"],
+    }
 
 
 def _organization(organizations: Any) -> dict[str, Any]:
@@ -70,8 +92,13 @@ def _organization(organizations: Any) -> dict[str, Any]:
             raise RuntimeError("this emulator is already seeded: seed_world() runs once per emulator") from error
         raise
     root = organizations.list_roots()["Roots"][0]
-    return {"id": organization["Id"], "arn": organization["Arn"], "root_id": root["Id"], "root_arn": root["Arn"],
-            "management_account_id": organization["MasterAccountId"]}
+    return {
+        "id": organization["Id"],
+        "arn": organization["Arn"],
+        "root_id": root["Id"],
+        "root_arn": root["Arn"],
+        "management_account_id": organization["MasterAccountId"],
+    }
 
 
 def _organizational_units(organizations: Any, organization: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -89,13 +116,21 @@ def _organizational_units(organizations: Any, organization: dict[str, Any]) -> d
     return units
 
 
-def _member_account(endpoint_url: str, organizations: Any, organization: dict[str, Any], unit: dict[str, Any],
-                    name: str = "member") -> dict[str, Any]:
+def _member_account(
+    endpoint_url: str, organizations: Any, organization: dict[str, Any], unit: dict[str, Any], name: str = "member"
+) -> dict[str, Any]:
     status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
     account_id = status["AccountId"]
-    organizations.move_account(AccountId=account_id, SourceParentId=organization["root_id"], DestinationParentId=unit["id"])
-    return {"id": account_id, "name": name, "parent_id": unit["id"], "path": unit["path"],
-            "credentials": _ansible_credentials(assume_role_credentials(endpoint_url, account_id))}
+    organizations.move_account(
+        AccountId=account_id, SourceParentId=organization["root_id"], DestinationParentId=unit["id"]
+    )
+    return {
+        "id": account_id,
+        "name": name,
+        "parent_id": unit["id"],
+        "path": unit["path"],
+        "credentials": _ansible_credentials(assume_role_credentials(endpoint_url, account_id)),
+    }
 
 
 def _key(kms: Any, alias: str, description: str) -> dict[str, Any]:
@@ -111,8 +146,11 @@ def _special_keys(kms: Any) -> dict[str, Any]:
     pending = _key(kms, "alias/orgshare-pending-deletion", "orgshare key pending deletion")
     kms.schedule_key_deletion(KeyId=pending["key_id"], PendingWindowInDays=7)
     aws_managed = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]  # created on first use, as in AWS
-    return {"disabled": disabled, "pending_deletion": pending,
-            "aws_managed": {"key_id": aws_managed["KeyId"], "key_arn": aws_managed["Arn"], "alias": "alias/aws/ebs"}}
+    return {
+        "disabled": disabled,
+        "pending_deletion": pending,
+        "aws_managed": {"key_id": aws_managed["KeyId"], "key_arn": aws_managed["Arn"], "alias": "alias/aws/ebs"},
+    }
 
 
 def _outsider(endpoint_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -131,6 +169,7 @@ def seed_world(endpoint_url: str) -> dict[str, Any]:
 
     The emulator's own seeding calls are not counted. Runs once per emulator.
     """
+
     def client(service: str, region: str = HOME_REGION) -> Any:
         return make_client(endpoint_url, service, region, internal=True)
 
@@ -143,7 +182,9 @@ def seed_world(endpoint_url: str) -> dict[str, Any]:
     ec2 = client("ec2")
     images = {
         "plain": create_image(ec2, "orgshare-plain"),
-        "encrypted_cmk": create_image(ec2, "orgshare-encrypted-cmk", encrypted=True, kms_key_id=keys[HOME_REGION]["key_arn"]),
+        "encrypted_cmk": create_image(
+            ec2, "orgshare-encrypted-cmk", encrypted=True, kms_key_id=keys[HOME_REGION]["key_arn"]
+        ),
         "encrypted_aws_managed": create_image(ec2, "orgshare-encrypted-aws-managed", encrypted=True),
     }
     for image in images.values():

@@ -21,9 +21,15 @@ from .patches import apply_patches
 # The behaviour switches of a fresh emulator: copies available at once, IAM not enforced, no
 # region with EBS encryption by default unless an account enables it, key policies read back and
 # new copies seen at once, key policy principals not checked, concurrent copies unlimited.
-DEFAULT_SETTINGS = {"copy_pending_seconds": 0, "enforce_iam": False, "ebs_encryption_by_default": {},
-                    "key_policy_read_lag_seconds": 0, "image_visibility_lag_seconds": 0,
-                    "put_key_policy_checks_principals": False, "concurrent_copies_per_region": 0}
+DEFAULT_SETTINGS = {
+    "copy_pending_seconds": 0,
+    "enforce_iam": False,
+    "ebs_encryption_by_default": {},
+    "key_policy_read_lag_seconds": 0,
+    "image_visibility_lag_seconds": 0,
+    "put_key_policy_checks_principals": False,
+    "concurrent_copies_per_region": 0,
+}
 # How often the serving loop checks for shutdown: bounds how long stop() takes.
 _POLL_INTERVAL = 0.05
 
@@ -64,8 +70,12 @@ class Emulator:
         self._server = make_server(self.host, self.port, self.middleware, threaded=True, request_handler=handler)
         self.port = self._server.server_port
         self._remote = EmulatorControl(self.endpoint_url)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": _POLL_INTERVAL},
-                                        name=f"orgshare-emulator-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name=f"orgshare-emulator-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -107,8 +117,14 @@ class Emulator:
         """
         return self._running_remote().credentials(account_id)
 
-    def client(self, service: str, region: str = DEFAULT_REGION, account_id: str | None = None, config: Config | None = None,
-               credentials: dict[str, Any] | None = None) -> Any:
+    def client(
+        self,
+        service: str,
+        region: str = DEFAULT_REGION,
+        account_id: str | None = None,
+        config: Config | None = None,
+        credentials: dict[str, Any] | None = None,
+    ) -> Any:
         """A boto3 client of ``service`` on the emulator, acting as ``account_id`` (or with explicit ``credentials``)."""
         return self._running_remote().client(service, region, account_id, config, credentials)
 
@@ -138,15 +154,30 @@ class Emulator:
         """Clear both counters."""
         self.middleware.counter.reset()
 
-    def set_faults(self, rate: float = 1.0, error: str = "throttle", services: Iterable[str] | None = DEFAULT_SERVICES,
-                   actions: Iterable[str] | None = None, seed: int = 0,
-                   skip: int = 0, limit: int | None = None) -> None:
+    def set_faults(
+        self,
+        rate: float = 1.0,
+        error: str = "throttle",
+        services: Iterable[str] | None = DEFAULT_SERVICES,
+        actions: Iterable[str] | None = None,
+        seed: int = 0,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> None:
         """Answer a share ``rate`` of matching calls with ``error`` ("throttle", "5xx" or an error code).
 
         ``services``/``actions`` None match every service/action. The choice is deterministic
         for a given ``seed`` and order of calls.
         """
-        rule = FaultRule(rate=rate, error=error, services=as_tuple(services), actions=as_tuple(actions), seed=seed, skip=skip, limit=limit)
+        rule = FaultRule(
+            rate=rate,
+            error=error,
+            services=as_tuple(services),
+            actions=as_tuple(actions),
+            seed=seed,
+            skip=skip,
+            limit=limit,
+        )
         self.middleware.faults.configure(rule)
 
     def clear_faults(self) -> None:

@@ -15,13 +15,43 @@ from __future__ import annotations
 
 import threading
 
-from . import (allowed_images, amis, consumer, copy_limits, deprecation, disabled, ebs, ebs_defaults, ebs_symmetric, kms, kms_accounts,
-               kms_principals, organizations, sharing, visibility)
+from . import (
+    allowed_images,
+    amis,
+    consumer,
+    copy_limits,
+    deprecation,
+    disabled,
+    ebs,
+    ebs_defaults,
+    ebs_symmetric,
+    kms,
+    kms_accounts,
+    kms_principals,
+    organizations,
+    sharing,
+    visibility,
+)
 
 _LOCK = threading.Lock()
 # In the order they are installed: a patch that wraps another's replacement comes after it.
-PATCH_MODULES = (ebs_defaults, ebs, ebs_symmetric, amis, sharing, visibility, copy_limits, disabled, deprecation, kms, kms_principals,
-                 kms_accounts, organizations, consumer, allowed_images)
+PATCH_MODULES = (
+    ebs_defaults,
+    ebs,
+    ebs_symmetric,
+    amis,
+    sharing,
+    visibility,
+    copy_limits,
+    disabled,
+    deprecation,
+    kms,
+    kms_principals,
+    kms_accounts,
+    organizations,
+    consumer,
+    allowed_images,
+)
 
 
 def apply_patches() -> None:

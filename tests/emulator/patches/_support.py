@@ -19,7 +19,9 @@ from moto.kms.models import kms_backends
 _PATCH_MARK = "_orgshare_emulator_patch"
 
 # arn:<partition>:kms:<region>:<account>:(key|alias)/<rest>
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<rest>.+)$")
+_KMS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<rest>.+)$"
+)
 
 
 def _marks(attribute: Any) -> frozenset[str]:
@@ -44,7 +46,9 @@ def install(owner: type, name: str, factory: Callable[[Any], Any]) -> None:
     if tag in _marks(original):
         return
     replacement = factory(original)
-    setattr(replacement.fget if isinstance(replacement, property) else replacement, _PATCH_MARK, _marks(original) | {tag})
+    setattr(
+        replacement.fget if isinstance(replacement, property) else replacement, _PATCH_MARK, _marks(original) | {tag}
+    )
     setattr(owner, name, replacement)
 
 
@@ -133,8 +137,10 @@ def ebs_key_spec_problem(key: Any) -> str | None:
     """
     spec, usage = key.key_spec or "SYMMETRIC_DEFAULT", key.key_usage or "ENCRYPT_DECRYPT"
     if (spec, usage) != ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"):
-        return (f"The KMS key {key.arn} is a {spec} key for {usage}; Amazon EBS encrypts only with symmetric "
-                "encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
+        return (
+            f"The KMS key {key.arn} is a {spec} key for {usage}; Amazon EBS encrypts only with symmetric "
+            "encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT)."
+        )
     return None
 
 

@@ -75,11 +75,15 @@ def _check_criterion(criterion: dict[str, Any], index: int) -> dict[str, Any]:
     providers = criterion.get("ImageProviders") or []
     bad = [value for value in providers if value not in _PROVIDERS and not _ACCOUNT.match(value)]
     if bad:
-        raise _invalid(f"ImageCriterion.{index}: {', '.join(bad)} is not an image provider (amazon, aws-marketplace, aws-backup-vault, "
-                       "none or a 12-digit account ID).")
+        raise _invalid(
+            f"ImageCriterion.{index}: {', '.join(bad)} is not an image provider (amazon, aws-marketplace, aws-backup-vault, "
+            "none or a 12-digit account ID)."
+        )
     if "none" in providers and len(providers) > 1:
         raise _invalid(f"ImageCriterion.{index}: when none is specified, no other image provider can be specified.")
-    names = [name for name in criterion.get("ImageNames") or [] if not _NAME.match(name) or "?" in name and len(name) < 3]
+    names = [
+        name for name in criterion.get("ImageNames") or [] if not _NAME.match(name) or "?" in name and len(name) < 3
+    ]
     codes = [code for code in criterion.get("MarketplaceProductCodes") or [] if not _PRODUCT_CODE.match(code)]
     if names or codes:
         raise _invalid(f"ImageCriterion.{index}: {', '.join(names + codes)} is not a valid image name or product code.")
@@ -108,8 +112,10 @@ def _matches(image: Any, criterion: dict[str, Any]) -> bool:
     if any(criterion.get(field) for field in _NOT_MODELLED):
         return False
     providers = criterion.get("ImageProviders")
-    if providers and not any(provider == image.owner_id or provider == getattr(image, "owner_alias", None) and provider != "none"
-                             for provider in providers):
+    if providers and not any(
+        provider == image.owner_id or provider == getattr(image, "owner_alias", None) and provider != "none"
+        for provider in providers
+    ):
         return False
     names = criterion.get("ImageNames")
     if names and not any(fnmatch.fnmatchcase(image.name or "", name.replace("[", "[[]")) for name in names):
@@ -164,7 +170,9 @@ def get_allowed_images_settings(self: Any) -> ActionResult:
     """GetAllowedImagesSettings: State, ImageCriteria and ManagedBy (``account``)."""
     self.error_on_dryrun()
     settings = settings_of(self.ec2_backend)
-    return ActionResult({"State": settings["State"], "ImageCriteria": copy.deepcopy(settings["ImageCriteria"]), "ManagedBy": "account"})
+    return ActionResult(
+        {"State": settings["State"], "ImageCriteria": copy.deepcopy(settings["ImageCriteria"]), "ManagedBy": "account"}
+    )
 
 
 def _describe_images(original: Any) -> Any:
@@ -183,6 +191,7 @@ def _describe_images(original: Any) -> Any:
             view.image_allowed = allowed
             marked.append(view)
         return ActionResult({**result.result, "Images": marked})
+
     return describe_images
 
 
@@ -198,6 +207,7 @@ def _run_instances(original: Any) -> Any:
             if images and not image_allowed(self.ec2_backend, images[0]):
                 raise InvalidAMIIdError(image_id)
         return original(self)
+
     return run_instances
 
 
@@ -205,7 +215,11 @@ def apply() -> None:
     """Install Allowed AMIs (over the sharing and consumer patches)."""
     add_action(AmisResponse, "enable_allowed_images_settings", enable_allowed_images_settings)
     add_action(AmisResponse, "disable_allowed_images_settings", disable_allowed_images_settings)
-    add_action(AmisResponse, "replace_image_criteria_in_allowed_images_settings", replace_image_criteria_in_allowed_images_settings)
+    add_action(
+        AmisResponse,
+        "replace_image_criteria_in_allowed_images_settings",
+        replace_image_criteria_in_allowed_images_settings,
+    )
     add_action(AmisResponse, "get_allowed_images_settings", get_allowed_images_settings)
     install(AmisResponse, "describe_images", _describe_images)
     install(InstanceResponse, "run_instances", _run_instances)

@@ -13,7 +13,12 @@ import time
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
-from moto.ec2.exceptions import InvalidAMIAttributeItemValueError, InvalidAMIIdError, InvalidParameterDependency, InvalidTaggableResourceType
+from moto.ec2.exceptions import (
+    InvalidAMIAttributeItemValueError,
+    InvalidAMIIdError,
+    InvalidParameterDependency,
+    InvalidTaggableResourceType,
+)
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.elastic_block_store import Snapshot
@@ -31,7 +36,9 @@ MAPPINGS_ATTR = "orgshare_block_device_mappings"
 # Launch permission targets EC2 accepts (ModifyImageAttribute, LaunchPermission).
 _ARN_PATTERNS = {
     "OrganizationArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organization/o-[a-z0-9]{10,32}$"),
-    "OrganizationalUnitArn": re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"),
+    "OrganizationalUnitArn": re.compile(
+        r"^arn:aws[a-z-]*:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
+    ),
 }
 # EC2 CopyImage is asynchronous: the copy is "pending" while its snapshots are copied, then
 # "available". moto makes copies available at once; with this set above zero (the control
@@ -84,7 +91,11 @@ def _requested_mapping(backend: Any, mapping: dict[str, Any]) -> dict[str, Any]:
 
 def _snapshot_ids(image: Any) -> list[str]:
     """IDs of the snapshots an image's mappings reference (patched or moto's own image)."""
-    return [mapping["Ebs"]["SnapshotId"] for mapping in image.block_device_mappings if mapping.get("Ebs", {}).get("SnapshotId")]
+    return [
+        mapping["Ebs"]["SnapshotId"]
+        for mapping in image.block_device_mappings
+        if mapping.get("Ebs", {}).get("SnapshotId")
+    ]
 
 
 def _new_image(backend: Any, mappings: list[dict[str, Any]], **kwargs: Any) -> Ami:
@@ -116,6 +127,7 @@ def _block_device_mappings(original: property) -> property:
     def block_device_mappings(self: Any) -> list[dict[str, Any]]:
         mappings = getattr(self, MAPPINGS_ATTR, None)
         return copy.deepcopy(mappings) if mappings is not None else original.fget(self)
+
     return property(block_device_mappings)
 
 
@@ -123,12 +135,24 @@ def _register_image(original: Any) -> Any:
     # EC2 RegisterImage: snapshots named in BlockDeviceMappings become the image's volumes and
     # keep their Encrypted/KmsKeyId; RootDeviceName, Architecture, VirtualizationType, BootMode
     # and TagSpecifications (ResourceType image) are honoured. moto ignores all of them.
-    def register_image(self: Any, name: str | None = None, description: str | None = None, block_device_mappings: Any = None,
-                       root_device_name: str | None = None, tags: dict[str, str] | None = None, **attributes: Any) -> Any:
+    def register_image(
+        self: Any,
+        name: str | None = None,
+        description: str | None = None,
+        block_device_mappings: Any = None,
+        root_device_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        **attributes: Any,
+    ) -> Any:
         if block_device_mappings:
             mappings = [_requested_mapping(self, mapping) for mapping in block_device_mappings]
-            image = _new_image(self, mappings, name=name, description=description,
-                               root_device_name=root_device_name or mappings[0]["DeviceName"])
+            image = _new_image(
+                self,
+                mappings,
+                name=name,
+                description=description,
+                root_device_name=root_device_name or mappings[0]["DeviceName"],
+            )
         else:
             # Without mappings (an instance-store manifest) moto's own behaviour stays.
             image = original(self, name, description)
@@ -137,6 +161,7 @@ def _register_image(original: Any) -> Any:
                 setattr(image, attribute, value)
         image.add_tags(tags or {})
         return image
+
     return register_image
 
 
@@ -159,15 +184,23 @@ def _register_image_response(_original: Any) -> Any:
             boot_mode=self._get_param("BootMode"),
         )
         return ActionResult({"ImageId": image.id})
+
     return register_image
 
 
-def _copy_snapshot_for(backend: Any, image: Any, source: Any, snapshot: Any, encrypted: bool, kms_key_arn: str | None) -> Snapshot:
+def _copy_snapshot_for(
+    backend: Any, image: Any, source: Any, snapshot: Any, encrypted: bool, kms_key_arn: str | None
+) -> Snapshot:
     """The new snapshot CopyImage makes in the destination region for one source snapshot."""
     copied = Snapshot(
-        backend, random_snapshot_id(), volume=snapshot.volume,
+        backend,
+        random_snapshot_id(),
+        volume=snapshot.volume,
         description=f"Copied for DestinationAmi {image.id} from SourceAmi {source.id} for SourceSnapshot {snapshot.id}",
-        encrypted=encrypted, kms_key_id=kms_key_arn, owner_id=backend.account_id, from_ami=image.id,
+        encrypted=encrypted,
+        kms_key_id=kms_key_arn,
+        owner_id=backend.account_id,
+        from_ami=image.id,
     )
     backend.snapshots[copied.id] = copied
     return copied
@@ -179,7 +212,9 @@ def _mapping_snapshot(image: Any, mapping: dict[str, Any]) -> Any:
     return owner_backend(image).snapshots.get(snapshot_id) if snapshot_id else None
 
 
-def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key_id: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def _copy_mappings(
+    backend: Any, image: Any, source: Any, encrypt: bool, kms_key_id: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """The copy's mappings, each on a new snapshot in ``backend``'s region, and any key failure.
 
     With a missing or unusable key the API call still succeeds (EC2 checks the key
@@ -190,9 +225,22 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
     """
     encrypt = encrypt or encryption_by_default(backend)
     sources = [(mapping, _mapping_snapshot(source, mapping)) for mapping in source.block_device_mappings]
-    encryptions = {snapshot.id: copy_encryption(backend, encrypt or snapshot.encrypted, kms_key_id) for _mapping, snapshot in sources if snapshot}
+    encryptions = {
+        snapshot.id: copy_encryption(backend, encrypt or snapshot.encrypted, kms_key_id)
+        for _mapping, snapshot in sources
+        if snapshot
+    }
     failure = next((reason for _encrypted, _key, reason in encryptions.values() if reason), None)
-    failure = next((reason for _mapping, snapshot in sources if snapshot for reason in [_source_key_problem(source, snapshot)] if reason), failure)
+    failure = next(
+        (
+            reason
+            for _mapping, snapshot in sources
+            if snapshot
+            for reason in [_source_key_problem(source, snapshot)]
+            if reason
+        ),
+        failure,
+    )
     mappings = []
     for mapping, snapshot in sources:
         mapping = copy.deepcopy(mapping)
@@ -202,7 +250,9 @@ def _copy_mappings(backend: Any, image: Any, source: Any, encrypt: bool, kms_key
             if failure:
                 del mapping["Ebs"]["SnapshotId"]
             else:
-                mapping["Ebs"]["SnapshotId"] = _copy_snapshot_for(backend, image, source, snapshot, encrypted, kms_key_arn).id
+                mapping["Ebs"]["SnapshotId"] = _copy_snapshot_for(
+                    backend, image, source, snapshot, encrypted, kms_key_arn
+                ).id
         mappings.append(mapping)
     return mappings, failure
 
@@ -231,7 +281,11 @@ def _check_name_free(backend: Any, name: str | None) -> None:
     # failed image keeps its name; here it does not, since it can never be used.
     # Only CopyImage checks it: RegisterImage keeps moto's behaviour.
     for image in backend.amis.values():
-        if image.name == name and image.owner_id == backend.account_id and image.state not in ("failed", "deregistered"):
+        if (
+            image.name == name
+            and image.owner_id == backend.account_id
+            and image.state not in ("failed", "deregistered")
+        ):
             raise ec2_error("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {image.id}")
 
 
@@ -242,9 +296,17 @@ def _copy_image(original: Any) -> Any:
     # destination key, else the destination region's default EBS key (aws/ebs) is used;
     # TagSpecifications tag the image and/or its snapshots; launch permissions and (unless
     # CopyImageTags) tags are not copied. moto ignores Encrypted, KmsKeyId and tags.
-    def copy_image(self: Any, source_image_id: str, source_region: str, name: str | None = None, description: str | None = None,
-                   encrypted: bool = False, kms_key_id: str | None = None, tags: dict[str, dict[str, str]] | None = None,
-                   copy_image_tags: bool = False) -> Any:
+    def copy_image(
+        self: Any,
+        source_image_id: str,
+        source_region: str,
+        name: str | None = None,
+        description: str | None = None,
+        encrypted: bool = False,
+        kms_key_id: str | None = None,
+        tags: dict[str, dict[str, str]] | None = None,
+        copy_image_tags: bool = False,
+    ) -> Any:
         if kms_key_id and not encrypted:
             raise InvalidParameterDependency("KmsKeyId", "Encrypted")
         source = _find_image(ec2_backends[self.account_id][source_region], source_image_id)
@@ -266,6 +328,7 @@ def _copy_image(original: Any) -> Any:
         for snapshot_id in _snapshot_ids(image):
             self.snapshots[snapshot_id].add_tags(tags.get("snapshot", {}))
         return image
+
     return copy_image
 
 
@@ -278,12 +341,17 @@ def _copy_image_response(_original: Any) -> Any:
                 raise InvalidTaggableResourceType(resource_type)
         self.error_on_dryrun()
         image = self.ec2_backend.copy_image(
-            self._get_param("SourceImageId"), self._get_param("SourceRegion"),
-            name=self._get_param("Name"), description=self._get_param("Description"),
-            encrypted=self._get_bool_param("Encrypted", False), kms_key_id=self._get_param("KmsKeyId"),
-            tags=tags, copy_image_tags=self._get_bool_param("CopyImageTags", False),
+            self._get_param("SourceImageId"),
+            self._get_param("SourceRegion"),
+            name=self._get_param("Name"),
+            description=self._get_param("Description"),
+            encrypted=self._get_bool_param("Encrypted", False),
+            kms_key_id=self._get_param("KmsKeyId"),
+            tags=tags,
+            copy_image_tags=self._get_bool_param("CopyImageTags", False),
         )
         return ActionResult({"ImageId": image.id})
+
     return copy_image
 
 
@@ -326,12 +394,17 @@ def _check_shareable(backend: Any, image: Any, additions: list[dict[str, str]]) 
 
 def _check_sharing_quota(image: Any, additions: list[dict[str, str]], removals: list[dict[str, str]]) -> None:
     """At most MAX_SHARING_ENTITIES accounts, organizations and OUs per AMI, once the call is applied."""
+
     def entities(permissions: list[dict[str, str]]) -> set[tuple[tuple[str, str], ...]]:
         return {tuple(sorted(permission.items())) for permission in permissions if "Group" not in permission}
+
     after = (entities(image.launch_permissions) | entities(additions)) - entities(removals)
     if len(after) > MAX_SHARING_ENTITIES and entities(additions) - entities(image.launch_permissions):
-        raise ec2_error("ResourceLimitExceeded", f"The image {image.id} can be shared with at most {MAX_SHARING_ENTITIES} "
-                        f"accounts, organizations and organizational units in a Region; this request makes {len(after)}.")
+        raise ec2_error(
+            "ResourceLimitExceeded",
+            f"The image {image.id} can be shared with at most {MAX_SHARING_ENTITIES} "
+            f"accounts, organizations and organizational units in a Region; this request makes {len(after)}.",
+        )
 
 
 def _modify_image_attribute(original: Any) -> Any:
@@ -339,14 +412,19 @@ def _modify_image_attribute(original: Any) -> Any:
     # and OU targets must be ARNs; images under the AWS-managed EBS key can't be shared
     # (InvalidParameter); encrypted images can't be made public; at most 1,000 entities share an AMI.
     # moto checks none of these.
-    def modify_image_attribute(self: Any, ami_id: str, launch_permissions_to_add: list[dict[str, str]],
-                               launch_permissions_to_remove: list[dict[str, str]]) -> None:
+    def modify_image_attribute(
+        self: Any,
+        ami_id: str,
+        launch_permissions_to_add: list[dict[str, str]],
+        launch_permissions_to_remove: list[dict[str, str]],
+    ) -> None:
         image = _owned_image(self, ami_id)
         _validate_targets(launch_permissions_to_add + launch_permissions_to_remove)
         if launch_permissions_to_add:
             _check_shareable(self, image, launch_permissions_to_add)
             _check_sharing_quota(image, launch_permissions_to_add, launch_permissions_to_remove)
         original(self, ami_id, launch_permissions_to_add, launch_permissions_to_remove)
+
     return modify_image_attribute
 
 
@@ -360,13 +438,21 @@ def _modify_image_attribute_response(_original: Any) -> Any:
         operation = self._get_param("OperationType")
         if operation in ("add", "remove"):
             target = additions if operation == "add" else removals
-            for parameter, field in (("UserGroups", "Group"), ("UserIds", "UserId"), ("OrganizationArns", "OrganizationArn"),
-                                     ("OrganizationalUnitArns", "OrganizationalUnitArn")):
+            for parameter, field in (
+                ("UserGroups", "Group"),
+                ("UserIds", "UserId"),
+                ("OrganizationArns", "OrganizationArn"),
+                ("OrganizationalUnitArns", "OrganizationalUnitArn"),
+            ):
                 target.extend({field: value} for value in self._get_param(parameter, []))
         self.error_on_dryrun()
-        self.ec2_backend.modify_image_attribute(ami_id=self._get_param("ImageId"), launch_permissions_to_add=additions,
-                                                launch_permissions_to_remove=removals)
+        self.ec2_backend.modify_image_attribute(
+            ami_id=self._get_param("ImageId"),
+            launch_permissions_to_add=additions,
+            launch_permissions_to_remove=removals,
+        )
         return EmptyResult()
+
     return modify_image_attribute
 
 
@@ -376,6 +462,7 @@ def _describe_image_attribute(_original: Any) -> Any:
     def describe_image_attribute(self: Any, ami_id: str, attribute_name: str) -> Any:
         image = _owned_image(self, ami_id) if attribute_name == "launch_permissions" else _find_image(self, ami_id)
         return getattr(image, attribute_name, None)
+
     return describe_image_attribute
 
 

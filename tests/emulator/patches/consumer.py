@@ -111,7 +111,9 @@ def _launchable(response: Any, image_id: str) -> Any:
     """The image ``image_id`` if the caller may launch it (it sees it, and it is available), else the EC2 error."""
     image = _find_image(response.ec2_backend, image_id)
     if image.state != "available":
-        raise ec2_error("InvalidAMIID.Unavailable", f"The image id '[{image_id}]' is not available (state {image.state}).")
+        raise ec2_error(
+            "InvalidAMIID.Unavailable", f"The image id '[{image_id}]' is not available (state {image.state})."
+        )
     return image
 
 
@@ -128,6 +130,7 @@ def _run_instances(original: Any) -> Any:
             instance._state = InstanceState("pending", 0)
             instance.__dict__[_OUTCOME_ATTR] = "; ".join(problems) or None
         return result
+
     return run_instances
 
 
@@ -151,6 +154,7 @@ def _all_reservations(original: Any) -> Any:
     def all_reservations(self: Any, filters: Any = None) -> Any:
         _settle(self)
         return original(self, filters)
+
     return all_reservations
 
 
@@ -173,6 +177,7 @@ def _copy_image(original: Any) -> Any:
             copy = self.ec2_backend.amis[result.result["ImageId"]]
             copy.state, copy.state_reason = "failed", {"Code": COPY_FAILED_CODE, "Message": "; ".join(problems)}
         return result
+
     return copy_image
 
 
@@ -183,7 +188,10 @@ def _shared_snapshot(backend: Any, snapshot_id: str) -> Any:
         if account_id == backend.account_id or other is None or snapshot_id not in other.snapshots:
             continue
         snapshot = other.snapshots[snapshot_id]
-        if backend.account_id in snapshot.create_volume_permission_userids or "all" in snapshot.create_volume_permission_groups:
+        if (
+            backend.account_id in snapshot.create_volume_permission_userids
+            or "all" in snapshot.create_volume_permission_groups
+        ):
             return snapshot
     raise InvalidSnapshotIdError()
 
@@ -200,9 +208,13 @@ def _create_volume(original: Any) -> Any:
         self.error_on_dryrun()
         encrypted = snapshot.encrypted or self._get_bool_param("Encrypted", False)
         volume = self.ec2_backend.create_volume(
-            size=self._get_param("Size") or snapshot.volume.size, zone_name=self._get_param("AvailabilityZone"),
-            encrypted=encrypted, kms_key_id=self._get_param("KmsKeyId") or (snapshot.kms_key_id if snapshot.encrypted else None),
-            volume_type=self._get_param("VolumeType"), iops=self._get_param("Iops"), throughput=self._get_param("Throughput"),
+            size=self._get_param("Size") or snapshot.volume.size,
+            zone_name=self._get_param("AvailabilityZone"),
+            encrypted=encrypted,
+            kms_key_id=self._get_param("KmsKeyId") or (snapshot.kms_key_id if snapshot.encrypted else None),
+            volume_type=self._get_param("VolumeType"),
+            iops=self._get_param("Iops"),
+            throughput=self._get_param("Throughput"),
         )
         volume.snapshot_id = snapshot_id
         volume.add_tags(self._parse_tag_specification().get("volume", {}))
@@ -210,6 +222,7 @@ def _create_volume(original: Any) -> Any:
             volume.__dict__[STATE_ATTR] = "creating"
             self.ec2_backend.volumes.pop(volume.id, None)
         return ActionResult(volume)
+
     return create_volume
 
 

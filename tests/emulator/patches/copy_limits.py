@@ -35,7 +35,9 @@ COMPLETION_MINUTES_MAX = 48 * 60
 
 def pending_copies(backend: Any) -> int:
     """The copies pending in ``backend``'s region of its account (every pending image there is a copy)."""
-    return sum(1 for image in list(backend.amis.values()) if image.owner_id == backend.account_id and image.state == "pending")
+    return sum(
+        1 for image in list(backend.amis.values()) if image.owner_id == backend.account_id and image.state == "pending"
+    )
 
 
 def _copy_image(original: Any) -> Any:
@@ -43,9 +45,13 @@ def _copy_image(original: Any) -> Any:
     def copy_image(self: Any, *args: Any, **kwargs: Any) -> Any:
         limit = CONCURRENT_COPIES["per_region"]
         if limit and pending_copies(self) >= limit:
-            raise ec2_error("ResourceLimitExceeded", f"You have reached the maximum of {limit} concurrent AMI copies into {self.region_name}. "
-                                                     "Wait for copies in progress to complete, then try again.")
+            raise ec2_error(
+                "ResourceLimitExceeded",
+                f"You have reached the maximum of {limit} concurrent AMI copies into {self.region_name}. "
+                "Wait for copies in progress to complete, then try again.",
+            )
         return original(self, *args, **kwargs)
+
     return copy_image
 
 
@@ -53,10 +59,15 @@ def _copy_image_response(original: Any) -> Any:
     # Checks SnapshotCopyCompletionDurationMinutes and records it on the new snapshots.
     def copy_image(self: Any) -> ActionResult:
         minutes = self._get_int_param("SnapshotCopyCompletionDurationMinutes")
-        if minutes is not None and not (COMPLETION_MINUTES_STEP <= minutes <= COMPLETION_MINUTES_MAX and minutes % COMPLETION_MINUTES_STEP == 0):
-            raise ec2_error("InvalidParameterValue", f"The completion duration {minutes} is not valid: it must be between "
-                                                     f"{COMPLETION_MINUTES_STEP} and {COMPLETION_MINUTES_MAX} minutes, in "
-                                                     f"{COMPLETION_MINUTES_STEP} minute increments.")
+        if minutes is not None and not (
+            COMPLETION_MINUTES_STEP <= minutes <= COMPLETION_MINUTES_MAX and minutes % COMPLETION_MINUTES_STEP == 0
+        ):
+            raise ec2_error(
+                "InvalidParameterValue",
+                f"The completion duration {minutes} is not valid: it must be between "
+                f"{COMPLETION_MINUTES_STEP} and {COMPLETION_MINUTES_MAX} minutes, in "
+                f"{COMPLETION_MINUTES_STEP} minute increments.",
+            )
         result = original(self)
         if minutes is not None:
             image = self.ec2_backend.amis[result.result["ImageId"]]
@@ -65,6 +76,7 @@ def _copy_image_response(original: Any) -> Any:
                 if snapshot is not None:
                     snapshot.completion_duration_minutes = minutes
         return result
+
     return copy_image
 
 

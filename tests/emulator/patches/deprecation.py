@@ -69,7 +69,10 @@ def enable_image_deprecation(self: Any) -> ActionResult:
     deprecate_at = deprecate_at if deprecate_at.tzinfo else deprecate_at.replace(tzinfo=datetime.timezone.utc)
     now = _now()
     if deprecate_at < now or deprecate_at > now + _TEN_YEARS:
-        raise ec2_error("InvalidParameterValue", f"DeprecateAt {_timestamp(deprecate_at)} must be in the future and at most 10 years away.")
+        raise ec2_error(
+            "InvalidParameterValue",
+            f"DeprecateAt {_timestamp(deprecate_at)} must be in the future and at most 10 years away.",
+        )
     self.error_on_dryrun()
     image.deprecation_time = _timestamp(_rounded(deprecate_at))
     return ActionResult({"Return": True})
@@ -89,8 +92,13 @@ def _describe_images(original: Any) -> Any:
         result = original(self)
         if self._get_param("ImageIds") or self._get_bool_param("IncludeDeprecated", False):
             return result
-        images = [image for image in result.result["Images"] if image.owner_id == self.current_account or not is_deprecated(image)]
+        images = [
+            image
+            for image in result.result["Images"]
+            if image.owner_id == self.current_account or not is_deprecated(image)
+        ]
         return ActionResult({**result.result, "Images": images})
+
     return describe_images
 
 

@@ -41,6 +41,7 @@ def _disable_image(_original: Any) -> Any:
         image = _owned_image(self, ami_id)
         image.state = DISABLED
         image.launch_permissions = []
+
     return disable_image
 
 
@@ -49,17 +50,25 @@ def _enable_image(_original: Any) -> Any:
         image = _owned_image(self, ami_id)
         if image.state == DISABLED:
             image.state = "available"
+
     return enable_image
 
 
 def _modify_image_attribute(original: Any) -> Any:
     # A disabled AMI can't be shared: any Add is refused (removing nothing is harmless).
-    def modify_image_attribute(self: Any, ami_id: str, launch_permissions_to_add: list[dict[str, str]],
-                               launch_permissions_to_remove: list[dict[str, str]]) -> None:
+    def modify_image_attribute(
+        self: Any,
+        ami_id: str,
+        launch_permissions_to_add: list[dict[str, str]],
+        launch_permissions_to_remove: list[dict[str, str]],
+    ) -> None:
         if launch_permissions_to_add and _owned_image(self, ami_id).state == DISABLED:
-            raise ec2_error("InvalidAMIID.Unavailable",
-                            f"The AMI ID '{ami_id}' is currently disabled and may not be used for this operation")
+            raise ec2_error(
+                "InvalidAMIID.Unavailable",
+                f"The AMI ID '{ami_id}' is currently disabled and may not be used for this operation",
+            )
         original(self, ami_id, launch_permissions_to_add, launch_permissions_to_remove)
+
     return modify_image_attribute
 
 
@@ -68,13 +77,19 @@ def _describe_images_response(_original: Any) -> Any:
     def describe_images(self: Any) -> ActionResult:
         self.error_on_dryrun()
         images = self.ec2_backend.describe_images(
-            ami_ids=self._get_param("ImageIds", []), filters=self._filters_from_querystring(),
-            exec_users=self._get_param("ExecutableUsers", []), owners=self._get_param("Owners", []),
+            ami_ids=self._get_param("ImageIds", []),
+            filters=self._filters_from_querystring(),
+            exec_users=self._get_param("ExecutableUsers", []),
+            owners=self._get_param("Owners", []),
         )
         include_disabled = self._get_bool_param("IncludeDisabled", False)
-        shown = [image for image in images
-                 if image.state != DISABLED or (include_disabled and image.owner_id == self.ec2_backend.account_id)]
+        shown = [
+            image
+            for image in images
+            if image.state != DISABLED or (include_disabled and image.owner_id == self.ec2_backend.account_id)
+        ]
         return ActionResult({"Images": shown})
+
     return describe_images
 
 

@@ -48,15 +48,20 @@ def preset_regions(value: Any) -> dict[str, bool]:
     """The settings switch's value, a list of regions or a dict region -> bool, as a dict (ValueError if neither)."""
     if isinstance(value, list) and all(isinstance(region, str) for region in value):
         return {region: True for region in value}
-    if isinstance(value, dict) and all(isinstance(region, str) and isinstance(on, bool) for region, on in value.items()):
+    if isinstance(value, dict) and all(
+        isinstance(region, str) and isinstance(on, bool) for region, on in value.items()
+    ):
         return dict(value)
-    raise ValueError(f"ebs_encryption_by_default must be a list of regions or an object region -> true/false, got {value!r}")
+    raise ValueError(
+        f"ebs_encryption_by_default must be a list of regions or an object region -> true/false, got {value!r}"
+    )
 
 
 def _enable(_original: Any) -> Any:
     # EnableEbsEncryptionByDefault: the account's choice in this region, whatever the region started with.
     def enable_ebs_encryption_by_default(self: Any) -> None:
         self.__dict__[_CHOICE_ATTR] = True
+
     return enable_ebs_encryption_by_default
 
 
@@ -64,6 +69,7 @@ def _disable(_original: Any) -> Any:
     # DisableEbsEncryptionByDefault: likewise.
     def disable_ebs_encryption_by_default(self: Any) -> None:
         self.__dict__[_CHOICE_ATTR] = False
+
     return disable_ebs_encryption_by_default
 
 
@@ -71,6 +77,7 @@ def _get_encryption_by_default(_original: Any) -> Any:
     # GetEbsEncryptionByDefault: the account's choice in this region, else how the region started.
     def get_ebs_encryption_by_default(self: Any) -> bool:
         return encryption_by_default(self)
+
     return get_ebs_encryption_by_default
 
 
@@ -84,6 +91,7 @@ def _modify_default_key(_original: Any) -> Any:
             return self._create_default_encryption_key()
         self.default_kms_key_id = key_arn(self.account_id, self.region_name, kms_key_id)
         return self.default_kms_key_id
+
     return modify_ebs_default_kms_key_id
 
 

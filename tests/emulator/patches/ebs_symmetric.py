@@ -35,6 +35,7 @@ STATE_ATTR = "orgshare_volume_state"
 def _volume_status(original: property) -> property:
     def status(volume: Any) -> str:
         return volume.__dict__.get(STATE_ATTR) or original.fget(volume)
+
     return property(status)
 
 
@@ -43,11 +44,16 @@ def _create_volume(original: Any) -> Any:
     # becomes available. (A disabled key keeps moto's behaviour: the volume is made.)
     def create_volume(self: Any, *args: Any, **kwargs: Any) -> Any:
         volume = original(self, *args, **kwargs)
-        key = find_key(self.account_id, self.region_name, volume.kms_key_id) if volume.encrypted and volume.kms_key_id else None
+        key = (
+            find_key(self.account_id, self.region_name, volume.kms_key_id)
+            if volume.encrypted and volume.kms_key_id
+            else None
+        )
         if key is not None and ebs_key_spec_problem(key):
             volume.__dict__[STATE_ATTR] = "creating"
             self.volumes.pop(volume.id, None)
         return volume
+
     return create_volume
 
 

@@ -39,6 +39,7 @@ def _create_alias(original: Any) -> Any:
         if alias_name.startswith("alias/aws/"):
             self.keys[self.get_key_id(target_key_id)].key_manager = "AWS"
         return alias
+
     return create_alias
 
 
@@ -46,14 +47,18 @@ def policy_document_error(policy: Any) -> JsonRESTError | None:
     """The error KMS gives for this key policy document, or None when it is acceptable."""
     size = len(policy.encode("utf-8")) if isinstance(policy, str) else 0
     if size > MAX_KEY_POLICY_BYTES:
-        return JsonRESTError("LimitExceededException",
-                             f"The key policy is {size} bytes; the maximum key policy document size is {MAX_KEY_POLICY_BYTES} bytes.")
+        return JsonRESTError(
+            "LimitExceededException",
+            f"The key policy is {size} bytes; the maximum key policy document size is {MAX_KEY_POLICY_BYTES} bytes.",
+        )
     try:
         document = json.loads(policy)
     except (TypeError, ValueError) as error:
         return JsonRESTError("MalformedPolicyDocumentException", f"The key policy is not valid JSON: {error}")
     if not isinstance(document, dict) or "Statement" not in document:
-        return JsonRESTError("MalformedPolicyDocumentException", "The key policy must be a JSON object with a Statement.")
+        return JsonRESTError(
+            "MalformedPolicyDocumentException", "The key policy must be a JSON object with a Statement."
+        )
     return None
 
 
@@ -66,6 +71,7 @@ def _put_key_policy(original: Any) -> Any:
         if error is not None:
             raise error
         return original(self)
+
     return put_key_policy
 
 
@@ -88,6 +94,7 @@ def _remember_policy(original: Any) -> Any:
                 _POLICY_HISTORY.setdefault(where, [(float("-inf"), previous)]).append((now, policy))
             else:
                 _POLICY_HISTORY.pop(where, None)
+
     return put_key_policy
 
 
@@ -102,8 +109,9 @@ def _lagging_policy(original: Any) -> Any:
                 return current
             cutoff = time.monotonic() - lag
             visible = [index for index, (written_at, _policy) in enumerate(history) if written_at <= cutoff]
-            del history[:visible[-1]]  # older documents can never be answered again
+            del history[: visible[-1]]  # older documents can never be answered again
             return history[0][1]
+
     return get_key_policy
 
 

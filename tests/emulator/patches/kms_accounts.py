@@ -49,7 +49,9 @@ from moto.sts.models import sts_backends
 from ._support import install, key_access
 from .sharing import organization_chain
 
-_KEY_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<rest>.+)$")
+_KEY_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<rest>.+)$"
+)
 
 
 def _foreign_key(response: Any, key_ref: Any, aliases: bool) -> Any:
@@ -64,9 +66,15 @@ def _foreign_key(response: Any, key_ref: Any, aliases: bool) -> Any:
     backend = dict.get(dict.get(kms_backends, match.group("account")) or {}, match.group("region"))
     key_id = None
     if backend is not None:
-        key_id = backend.get_key_id_from_alias(f"alias/{match.group('rest')}") if match.group("kind") == "alias" else match.group("rest")
+        key_id = (
+            backend.get_key_id_from_alias(f"alias/{match.group('rest')}")
+            if match.group("kind") == "alias"
+            else match.group("rest")
+        )
     if key_id is None or key_id not in backend.keys:
-        raise NotFoundException(f"Key '{key_ref}' does not exist" if match.group("kind") == "key" else f"Alias {key_ref} is not found.")
+        raise NotFoundException(
+            f"Key '{key_ref}' does not exist" if match.group("kind") == "key" else f"Alias {key_ref} is not found."
+        )
     return backend.keys[key_id]
 
 
@@ -101,8 +109,13 @@ def caller_context(response: Any, extra: dict[str, Any] | None = None) -> tuple[
     identity, principal = caller_arns(response)
     organization, chain = organization_chain(response.current_account, response.partition)
     org_path = "".join(f"{part.id}/" for part in [organization, *chain]) if organization is not None else None
-    return identity, access.RequestContext(principal, response.current_account, organization.id if organization is not None else None,
-                                           [org_path] if org_path else [], extra or {})
+    return identity, access.RequestContext(
+        principal,
+        response.current_account,
+        organization.id if organization is not None else None,
+        [org_path] if org_path else [],
+        extra or {},
+    )
 
 
 def _check_key_policy(response: Any, key: Any, action: str, extra: dict[str, Any] | None = None) -> None:
@@ -115,8 +128,15 @@ def _check_key_policy(response: Any, key: Any, action: str, extra: dict[str, Any
         decision = None
     if decision is None or not decision.allowed:
         explicit = decision is not None and decision.reason.startswith("explicit deny")
-        denied_by = "with an explicit deny in a resource-based policy" if explicit else f"because no resource-based policy allows the {action} action"
-        raise JsonRESTError("AccessDeniedException", f"User: {identity} is not authorized to perform: {action} on resource: {key.arn} {denied_by}")
+        denied_by = (
+            "with an explicit deny in a resource-based policy"
+            if explicit
+            else f"because no resource-based policy allows the {action} action"
+        )
+        raise JsonRESTError(
+            "AccessDeniedException",
+            f"User: {identity} is not authorized to perform: {action} on resource: {key.arn} {denied_by}",
+        )
 
 
 def _describe_key(original: Any) -> Any:
@@ -127,6 +147,7 @@ def _describe_key(original: Any) -> Any:
             return original(self)
         _check_key_policy(self, key, "kms:DescribeKey")
         return json.dumps(key.to_dict())
+
     return describe_key
 
 
@@ -139,13 +160,23 @@ def _create_grant(original: Any) -> Any:
             return original(self)
         grantee, retiring = self._get_param("GranteePrincipal"), self._get_param("RetiringPrincipal")
         operations = self._get_param("Operations") or []
-        extra = {"kms:GrantIsForAWSResource": False, "kms:GranteePrincipal": grantee, "kms:GrantOperations": list(operations)}
+        extra = {
+            "kms:GrantIsForAWSResource": False,
+            "kms:GranteePrincipal": grantee,
+            "kms:GrantOperations": list(operations),
+        }
         if retiring:
             extra["kms:RetiringPrincipal"] = retiring
         _check_key_policy(self, key, "kms:CreateGrant", extra)
-        grant = key.add_grant(self._get_param("Name"), grantee, operations, constraints=self._get_param("Constraints"),
-                              retiring_principal=retiring)
+        grant = key.add_grant(
+            self._get_param("Name"),
+            grantee,
+            operations,
+            constraints=self._get_param("Constraints"),
+            retiring_principal=retiring,
+        )
         return json.dumps({"GrantId": grant.id, "GrantToken": grant.token})
+
     return create_grant
 
 

@@ -123,6 +123,7 @@ def _checked(original: Any) -> Any:
             if error is not None:
                 raise error
         return original(self)
+
     return checked
 
 
@@ -158,12 +159,15 @@ def _replace_principal(key: Any, arn: str, unique_id: str) -> None:
 def _orphaning(lookup: str) -> Any:
     """The patch of IAM DeleteRole/DeleteUser (``lookup``: ``get_role``/``get_user``): once the role
     or user is gone, key policies naming it show its unique ID (AROA..., AIDA...)."""
+
     def factory(original: Any) -> Any:
         def delete(self: Any, name: str) -> None:
             entity = getattr(self, lookup)(name)
             original(self, name)
             _orphan_principal(entity.arn, entity.id)
+
         return delete
+
     return factory
 
 
@@ -175,6 +179,7 @@ def _create_user(original: Any) -> Any:
         if not user.id.startswith(_USER_ID_PREFIX):
             user.id = _USER_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _position in range(17))
         return user
+
     return create_user
 
 

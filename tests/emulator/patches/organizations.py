@@ -9,7 +9,11 @@ import functools
 import json
 from typing import Any
 
-from moto.organizations.exceptions import AWSOrganizationsNotInUseException, InvalidInputException, OrganizationsClientError
+from moto.organizations.exceptions import (
+    AWSOrganizationsNotInUseException,
+    InvalidInputException,
+    OrganizationsClientError,
+)
 from moto.organizations.models import OrganizationsBackend, organizations_backends
 from moto.organizations.responses import OrganizationsResponse
 
@@ -19,8 +23,14 @@ from ._support import install
 # "This operation can be called only from the organization's management account or by a
 # member account that is a delegated administrator." (Organizations API reference)
 MANAGEMENT_ONLY = (
-    "list_roots", "list_parents", "list_children", "list_organizational_units_for_parent",
-    "describe_organizational_unit", "list_accounts", "list_accounts_for_parent", "describe_account",
+    "list_roots",
+    "list_parents",
+    "list_children",
+    "list_organizational_units_for_parent",
+    "describe_organizational_unit",
+    "list_accounts",
+    "list_accounts_for_parent",
+    "describe_account",
 )
 ACCESS_DENIED_MESSAGE = "You don't have permissions to access this resource."
 # Organizations list operations return at most 20 results per page (MaxResults 1-20).
@@ -49,6 +59,7 @@ def _management_only(original: Any) -> Any:
         if management is not self and not any(admin.account.id == self.account_id for admin in management.admins):
             raise OrganizationsClientError("AccessDeniedException", ACCESS_DENIED_MESSAGE)
         return original(management, *args, **kwargs)
+
     return management_only
 
 
@@ -69,14 +80,17 @@ def _list_children_response(_original: Any) -> Any:
     # Organizations ListChildren pages like every Organizations list: at most MaxResults
     # (1-20, default 20) children and a NextToken while more remain. moto returns all at once.
     def list_children(self: Any) -> str:
-        children = self.organizations_backend.list_children(ParentId=self._get_param("ParentId"), ChildType=self._get_param("ChildType"))
+        children = self.organizations_backend.list_children(
+            ParentId=self._get_param("ParentId"), ChildType=self._get_param("ChildType")
+        )
         size = min(int(self._get_param("MaxResults") or MAX_PAGE_SIZE), MAX_PAGE_SIZE)
         offset = _page_offset(self._get_param("NextToken"))
-        page = children["Children"][offset:offset + size]
+        page = children["Children"][offset : offset + size]
         response: dict[str, Any] = {"Children": page}
         if offset + size < len(children["Children"]):
             response["NextToken"] = _page_token(offset + size)
         return json.dumps(response)
+
     return list_children
 
 

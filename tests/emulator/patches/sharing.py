@@ -91,15 +91,22 @@ def _foreign_images(backend: Any) -> dict[str, tuple[Any, bool]]:
     return images
 
 
-def _narrow(backend: Any, images: list[tuple[Any, bool]], filters: Any, exec_users: list[str] | None, owners: list[str] | None) -> list[Any]:
+def _narrow(
+    backend: Any, images: list[tuple[Any, bool]], filters: Any, exec_users: list[str] | None, owners: list[str] | None
+) -> list[Any]:
     """Apply DescribeImages' Owners, ExecutableUsers and Filters to foreign images."""
     if owners:
         wanted = {backend.account_id if owner == "self" else owner for owner in owners}
-        images = [(image, explicit) for image, explicit in images if image.owner_id in wanted or image.owner_alias in wanted]
+        images = [
+            (image, explicit) for image, explicit in images if image.owner_id in wanted or image.owner_alias in wanted
+        ]
     if exec_users:
         users = {backend.account_id if user == "self" else user for user in exec_users}
-        images = [(image, explicit) for image, explicit in images
-                  if (explicit and backend.account_id in users) or (image.is_public and "all" in users)]
+        images = [
+            (image, explicit)
+            for image, explicit in images
+            if (explicit and backend.account_id in users) or (image.is_public and "all" in users)
+        ]
     selected = [image for image, _explicit in images]
     return generic_filter(filters, selected) if filters else selected
 
@@ -109,8 +116,13 @@ def _describe_images(original: Any) -> Any:
     # that you own, and private images owned by other Amazon Web Services accounts for which
     # you have explicit launch permissions" (an account, its organization or one of its OUs).
     # Owner-only data stays with the owner: tags are never shared.
-    def describe_images(self: Any, ami_ids: list[str] | None = None, filters: Any = None, exec_users: list[str] | None = None,
-                        owners: list[str] | None = None) -> list[Any]:
+    def describe_images(
+        self: Any,
+        ami_ids: list[str] | None = None,
+        filters: Any = None,
+        exec_users: list[str] | None = None,
+        owners: list[str] | None = None,
+    ) -> list[Any]:
         foreign = _foreign_images(self)
         if not ami_ids:
             own = original(self, ami_ids=ami_ids, filters=filters, exec_users=exec_users, owners=owners)
@@ -124,6 +136,7 @@ def _describe_images(original: Any) -> Any:
         except InvalidAMIIdError:
             own = []
         return own + found
+
     return describe_images
 
 

@@ -36,19 +36,26 @@ def _copy_image(original: Any) -> Any:
         if IMAGE_VISIBILITY_LAG["seconds"] > 0:
             image.__dict__[_VISIBLE_AT_ATTR] = time.monotonic() + IMAGE_VISIBILITY_LAG["seconds"]
         return image
+
     return copy_image
 
 
 def _describe_images(original: Any) -> Any:
     # Leaves out images that are not visible yet; asked for by ID alone, they are InvalidAMIID.NotFound.
     # (A visible ID asked for with an invisible one is answered alone, as moto answers for unknown IDs.)
-    def describe_images(self: Any, ami_ids: list[str] | None = None, filters: Any = None, exec_users: list[str] | None = None,
-                        owners: list[str] | None = None) -> list[Any]:
+    def describe_images(
+        self: Any,
+        ami_ids: list[str] | None = None,
+        filters: Any = None,
+        exec_users: list[str] | None = None,
+        owners: list[str] | None = None,
+    ) -> list[Any]:
         images = original(self, ami_ids=ami_ids, filters=filters, exec_users=exec_users, owners=owners)
         visible = [image for image in images if _visible(image)]
         if ami_ids and images and not visible:
             raise InvalidAMIIdError(ami_ids)
         return visible
+
     return describe_images
 
 

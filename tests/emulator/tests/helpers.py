@@ -37,7 +37,11 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def assume(account_id: str) -> dict[str, str]:
     """boto3 credentials of ``account_id`` (STS AssumeRole, in-process)."""
-    credentials = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-                                            RoleSessionName="emulator-tests")["Credentials"]
-    return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"]}
+    credentials = client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="emulator-tests"
+    )["Credentials"]
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }

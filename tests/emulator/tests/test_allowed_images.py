@@ -39,13 +39,19 @@ def visible(ec2: object, image_id: str) -> list[dict]:
 
 
 def launch(ec2: object, image_id: str) -> str:
-    return ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    return ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0][
+        "InstanceId"
+    ]
 
 
 def test_settings_start_disabled_and_are_per_account_and_region(consumer):
-    assert {key: value for key, value in consumer.get_allowed_images_settings().items() if key != "ResponseMetadata"} == {
-        "State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}
-    assert consumer.enable_allowed_images_settings(AllowedImagesSettingsState="enabled")["AllowedImagesSettingsState"] == "enabled"
+    assert {
+        key: value for key, value in consumer.get_allowed_images_settings().items() if key != "ResponseMetadata"
+    } == {"State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}
+    assert (
+        consumer.enable_allowed_images_settings(AllowedImagesSettingsState="enabled")["AllowedImagesSettingsState"]
+        == "enabled"
+    )
     assert client("ec2").get_allowed_images_settings()["State"] == "disabled"
     assert client("ec2", region="eu-west-1", **assume(CONSUMER)).get_allowed_images_settings()["State"] == "disabled"
     assert consumer.disable_allowed_images_settings()["AllowedImagesSettingsState"] == "disabled"
@@ -62,7 +68,9 @@ def test_audit_mode_marks_images_and_restricts_nothing(consumer, shared_image):
     (image,) = visible(consumer, shared_image)
     assert image["ImageAllowed"] is False
     assert launch(consumer, shared_image)
-    consumer.replace_image_criteria_in_allowed_images_settings(ImageCriteria=[{"ImageProviders": ["amazon"]}, {"ImageProviders": [OWNER]}])
+    consumer.replace_image_criteria_in_allowed_images_settings(
+        ImageCriteria=[{"ImageProviders": ["amazon"]}, {"ImageProviders": [OWNER]}]
+    )
     assert visible(consumer, shared_image)[0]["ImageAllowed"] is True
     # The owner's own images are never restricted.
     own = create_image(client("ec2", **assume(CONSUMER)), "consumer-own")["image_id"]
@@ -75,7 +83,9 @@ def test_enabled_hides_and_refuses_what_is_not_allowed(consumer, shared_image):
     assert visible(consumer, shared_image) == []
     assert consumer.describe_images(ImageIds=[shared_image])["Images"] == []
     assert error_of(launch, consumer, shared_image)["Code"] == "InvalidAMIID.NotFound"
-    consumer.replace_image_criteria_in_allowed_images_settings(ImageCriteria=[{"ImageProviders": ["111122223333", OWNER]}])
+    consumer.replace_image_criteria_in_allowed_images_settings(
+        ImageCriteria=[{"ImageProviders": ["111122223333", OWNER]}]
+    )
     assert visible(consumer, shared_image)[0]["ImageAllowed"] is True
     assert launch(consumer, shared_image)
     consumer.disable_allowed_images_settings()
@@ -97,12 +107,15 @@ def test_every_parameter_of_a_criterion_must_match(consumer, shared_image):
         assert visible(consumer, shared_image)[0]["ImageAllowed"] is allowed, criterion
 
 
-@pytest.mark.parametrize("criteria, fragment", [
-    ([{"ImageProviders": ["none", OWNER]}], "when none is specified"),
-    ([{"ImageProviders": ["amazon.com"]}], "is not an image provider"),
-    ([{"ImageProviders": [OWNER]}] * 11, "up to 10"),
-    ([{"ImageNames": ["bad|name"]}], "not a valid image name"),
-])
+@pytest.mark.parametrize(
+    "criteria, fragment",
+    [
+        ([{"ImageProviders": ["none", OWNER]}], "when none is specified"),
+        ([{"ImageProviders": ["amazon.com"]}], "is not an image provider"),
+        ([{"ImageProviders": [OWNER]}] * 11, "up to 10"),
+        ([{"ImageNames": ["bad|name"]}], "not a valid image name"),
+    ],
+)
 def test_bad_criteria_are_refused(consumer, criteria, fragment):
     error = error_of(consumer.replace_image_criteria_in_allowed_images_settings, ImageCriteria=criteria)
     assert error["Code"] == "InvalidParameterValue" and fragment in error["Message"]
@@ -110,7 +123,10 @@ def test_bad_criteria_are_refused(consumer, criteria, fragment):
 
 
 def test_bad_state_is_refused(consumer):
-    assert error_of(consumer.enable_allowed_images_settings, AllowedImagesSettingsState="on")["Code"] == "InvalidParameterValue"
+    assert (
+        error_of(consumer.enable_allowed_images_settings, AllowedImagesSettingsState="on")["Code"]
+        == "InvalidParameterValue"
+    )
 
 
 def test_deprecation_is_the_owners_rounded_to_the_minute_and_can_be_cancelled(shared_image, consumer):
@@ -120,7 +136,10 @@ def test_deprecation_is_the_owners_rounded_to_the_minute_and_can_be_cancelled(sh
     assert ec2.describe_images(ImageIds=[shared_image])["Images"][0]["DeprecationTime"] == "2030-01-02T03:05:00.000Z"
     assert error_of(consumer.enable_image_deprecation, ImageId=shared_image, DeprecateAt=at)["Code"] == "AuthFailure"
     past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
-    assert error_of(ec2.enable_image_deprecation, ImageId=shared_image, DeprecateAt=past)["Code"] == "InvalidParameterValue"
+    assert (
+        error_of(ec2.enable_image_deprecation, ImageId=shared_image, DeprecateAt=past)["Code"]
+        == "InvalidParameterValue"
+    )
     ec2.disable_image_deprecation(ImageId=shared_image)
     assert "DeprecationTime" not in ec2.describe_images(ImageIds=[shared_image])["Images"][0]
 
@@ -134,7 +153,12 @@ def test_a_deprecated_image_is_hidden_from_other_accounts_unless_asked_for(share
     image_time = ec2.describe_images(ImageIds=[shared_image])["Images"][0]["DeprecationTime"]
     assert image_time == now.replace(second=0).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert visible(consumer, shared_image) == []
-    assert [image["ImageId"] for image in consumer.describe_images(ExecutableUsers=["self"], IncludeDeprecated=True)["Images"]] == [shared_image]
+    assert [
+        image["ImageId"]
+        for image in consumer.describe_images(ExecutableUsers=["self"], IncludeDeprecated=True)["Images"]
+    ] == [shared_image]
     assert consumer.describe_images(ImageIds=[shared_image])["Images"][0]["DeprecationTime"] == image_time
-    assert [image["ImageId"] for image in ec2.describe_images(Owners=["self"])["Images"]] == [shared_image]  # the owner always sees it
+    assert [image["ImageId"] for image in ec2.describe_images(Owners=["self"])["Images"]] == [
+        shared_image
+    ]  # the owner always sees it
     assert launch(consumer, shared_image)  # deprecated, but still launchable by ID

@@ -33,8 +33,14 @@ sys.exit(7)
 def emulator_process(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": TESTS_DIR}
     env.pop("AWS_ENDPOINT_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "emulator", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "emulator", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def port_is_closed(url: str) -> bool:
@@ -52,17 +58,33 @@ def wait_for(path: Path, timeout: float = 30.0) -> None:
 
 def test_run_seeds_runs_the_command_and_stops(tmp_path):
     vars_file, world_file = tmp_path / "vars.json", tmp_path / "world.json"
-    process = emulator_process("run", "--seed", "--vars-file", str(vars_file), "--world-file", str(world_file), "--",
-                               sys.executable, "-c", CHILD)
+    process = emulator_process(
+        "run",
+        "--seed",
+        "--vars-file",
+        str(vars_file),
+        "--world-file",
+        str(world_file),
+        "--",
+        sys.executable,
+        "-c",
+        CHILD,
+    )
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 7, stderr
     assert "child saw orgshare-plain" in stdout
     variables = json.loads(vars_file.read_text())
     world = json.loads(world_file.read_text())
     tests_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    assert variables == {"aws_endpoint_url": world["endpoint_url"], "aws_access_key": "testing", "aws_secret_key": "testing",
-                         "aws_region": "us-east-1", "emulator_url": world["endpoint_url"], "emulator_pythonpath": tests_dir,
-                         "orgshare_world": world}
+    assert variables == {
+        "aws_endpoint_url": world["endpoint_url"],
+        "aws_access_key": "testing",
+        "aws_secret_key": "testing",
+        "aws_region": "us-east-1",
+        "emulator_url": world["endpoint_url"],
+        "emulator_pythonpath": tests_dir,
+        "orgshare_world": world,
+    }
     assert port_is_closed(world["endpoint_url"])
 
 
@@ -81,7 +103,9 @@ def test_run_reports_a_missing_command(command, code):
 
 def test_run_stops_on_sigterm(tmp_path):
     vars_file = tmp_path / "vars.json"
-    process = emulator_process("run", "--vars-file", str(vars_file), "--", sys.executable, "-c", "import time; time.sleep(60)")
+    process = emulator_process(
+        "run", "--vars-file", str(vars_file), "--", sys.executable, "-c", "import time; time.sleep(60)"
+    )
     wait_for(vars_file)
     url = json.loads(vars_file.read_text())["aws_endpoint_url"]
     assert control(url).health()
@@ -109,10 +133,36 @@ def test_seed_calls_and_faults_against_a_running_emulator(capsys):
         world = json.loads(capsys.readouterr().out)
         assert world["organization"]["id"] == emu.client("organizations").describe_organization()["Organization"]["Id"]
 
-        assert main(["faults", "--endpoint", emu.endpoint_url, "--rate", "1", "--error", "5xx", "--services", "kms", "--actions", "ListKeys",
-                     "--seed", "4"]) == 0
+        assert (
+            main(
+                [
+                    "faults",
+                    "--endpoint",
+                    emu.endpoint_url,
+                    "--rate",
+                    "1",
+                    "--error",
+                    "5xx",
+                    "--services",
+                    "kms",
+                    "--actions",
+                    "ListKeys",
+                    "--seed",
+                    "4",
+                ]
+            )
+            == 0
+        )
         assert json.loads(capsys.readouterr().out) == {
-            "rule": {"rate": 1.0, "error": "5xx", "services": ["kms"], "actions": ["ListKeys"], "seed": 4, "skip": 0, "limit": None}
+            "rule": {
+                "rate": 1.0,
+                "error": "5xx",
+                "services": ["kms"],
+                "actions": ["ListKeys"],
+                "seed": 4,
+                "skip": 0,
+                "limit": None,
+            }
         }
         emu.client("ec2").describe_images(ImageIds=[world["images"]["plain"]["image_id"]])
 
@@ -128,7 +178,10 @@ def test_seed_calls_and_faults_against_a_running_emulator(capsys):
 def test_images_registers_many_and_is_not_counted(capsys):
     with Emulator() as emu:
         key = emu.client("kms").create_key()["KeyMetadata"]["Arn"]
-        assert main(["images", "--endpoint", emu.endpoint_url, "--count", "3", "--prefix", "batch", "--kms-key-id", key]) == 0
+        assert (
+            main(["images", "--endpoint", emu.endpoint_url, "--count", "3", "--prefix", "batch", "--kms-key-id", key])
+            == 0
+        )
         images = json.loads(capsys.readouterr().out)
         assert [image["name"] for image in images] == ["batch-0000", "batch-0001", "batch-0002"]
         assert all(image["encrypted"] and image["kms_key_arn"] == key for image in images)

@@ -24,8 +24,16 @@ INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid princ
 ASG_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 # AWS Auto Scaling user guide, "Required AWS KMS key policy for use with encrypted volumes": the
 # operations of the grant a consumer gives its Auto Scaling service-linked role.
-ASG_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                  "DescribeKey", "CreateGrant"]
+ASG_OPERATIONS = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "CreateGrant",
+]
 
 
 @pytest.fixture(name="switch", autouse=True)
@@ -67,8 +75,11 @@ def test_a_role_or_user_that_does_not_exist_is_refused_once_the_switch_is_on(swi
     put_policy(key["KeyId"], document(statement(missing)))  # off: stored as moto does
     assert current_settings()["put_key_policy_checks_principals"] is False
     assert switch({"put_key_policy_checks_principals": True})["put_key_policy_checks_principals"] is True
-    for principal in (missing, {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/nobody"]},
-                      {"AWS": f"arn:aws:iam::{OTHER}:role/not-yet"}):
+    for principal in (
+        missing,
+        {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/nobody"]},
+        {"AWS": f"arn:aws:iam::{OTHER}:role/not-yet"},
+    ):
         error = error_of(put_policy, key["KeyId"], document(statement(principal)))
         assert (error["Code"], error["Message"]) == ("MalformedPolicyDocumentException", INVALID_PRINCIPALS)
     error = error_of(put_policy, key["KeyId"], document(statement(missing, effect="Deny", element="NotPrincipal")))
@@ -76,7 +87,11 @@ def test_a_role_or_user_that_does_not_exist_is_refused_once_the_switch_is_on(swi
     client("iam").create_role(RoleName="not-yet", AssumeRolePolicyDocument="{}")
     client("iam", **assume(OTHER)).create_role(RoleName="not-yet", AssumeRolePolicyDocument="{}")
     client("iam").create_user(UserName="nobody", Path="/team/")
-    allowed = [f"arn:aws:iam::{ACCOUNT}:role/not-yet", f"arn:aws:iam::{OTHER}:role/not-yet", f"arn:aws:iam::{ACCOUNT}:user/team/nobody"]
+    allowed = [
+        f"arn:aws:iam::{ACCOUNT}:role/not-yet",
+        f"arn:aws:iam::{OTHER}:role/not-yet",
+        f"arn:aws:iam::{ACCOUNT}:user/team/nobody",
+    ]
     put_policy(key["KeyId"], document(statement({"AWS": allowed})))
     assert read_policy(key["KeyId"])["Statement"][1]["Principal"] == {"AWS": allowed}
 
@@ -84,8 +99,15 @@ def test_a_role_or_user_that_does_not_exist_is_refused_once_the_switch_is_on(swi
 def test_accounts_everyone_services_and_sessions_are_not_checked(switch):
     switch({"put_key_policy_checks_principals": True})
     key = new_key()
-    principals = [{"AWS": "*"}, "*", {"AWS": OTHER}, {"AWS": "999999999999"}, {"AWS": "arn:aws:iam::999999999999:root"},
-                  {"Service": "autoscaling.amazonaws.com"}, {"AWS": f"arn:aws:sts::{OTHER}:assumed-role/SomeRole/session"}]
+    principals = [
+        {"AWS": "*"},
+        "*",
+        {"AWS": OTHER},
+        {"AWS": "999999999999"},
+        {"AWS": "arn:aws:iam::999999999999:root"},
+        {"Service": "autoscaling.amazonaws.com"},
+        {"AWS": f"arn:aws:sts::{OTHER}:assumed-role/SomeRole/session"},
+    ]
     for principal in principals:
         put_policy(key["KeyId"], document(statement(principal)))
     assert read_policy(key["KeyId"])["Statement"][1]["Principal"] == principals[-1]
@@ -99,7 +121,9 @@ def test_a_unique_id_is_refused(switch):
     switch({"put_key_policy_checks_principals": True})
     key = new_key()
     for unique_id in (role["RoleId"], "AIDACKCEVSQ6C2EXAMPLE", "not-a-principal"):
-        assert error_of(put_policy, key["KeyId"], document(statement({"AWS": unique_id})))["Message"] == INVALID_PRINCIPALS
+        assert (
+            error_of(put_policy, key["KeyId"], document(statement({"AWS": unique_id})))["Message"] == INVALID_PRINCIPALS
+        )
 
 
 def test_create_key_checks_the_principals_of_its_policy(switch):
@@ -114,8 +138,14 @@ def test_create_key_checks_the_principals_of_its_policy(switch):
 def test_an_account_made_by_organizations_has_its_access_role(switch, org):
     switch({"put_key_policy_checks_principals": True})
     key = new_key()
-    put_policy(key["KeyId"], document(statement({"AWS": f"arn:aws:iam::{org['member']}:role/OrganizationAccountAccessRole"})))
-    error = error_of(put_policy, key["KeyId"], document(statement({"AWS": f"arn:aws:iam::{OTHER}:role/OrganizationAccountAccessRole"})))
+    put_policy(
+        key["KeyId"], document(statement({"AWS": f"arn:aws:iam::{org['member']}:role/OrganizationAccountAccessRole"}))
+    )
+    error = error_of(
+        put_policy,
+        key["KeyId"],
+        document(statement({"AWS": f"arn:aws:iam::{OTHER}:role/OrganizationAccountAccessRole"})),
+    )
     assert error["Message"] == INVALID_PRINCIPALS
 
 
@@ -140,7 +170,12 @@ def test_a_deleted_role_or_user_turns_into_its_unique_id_in_every_key_policy(swi
     assert user["UserId"].startswith("AIDA") and role["RoleId"].startswith("AROA")
     condition = {"ArnEquals": {"aws:PrincipalArn": role["Arn"]}}
     key, foreign_key = new_key(), client("kms", **assume(OTHER)).create_key()["KeyMetadata"]
-    put_policy(key["KeyId"], document(statement({"AWS": [role["Arn"], user["Arn"]]}), statement({"AWS": "*"}, sid="ByArn", condition=condition)))
+    put_policy(
+        key["KeyId"],
+        document(
+            statement({"AWS": [role["Arn"], user["Arn"]]}), statement({"AWS": "*"}, sid="ByArn", condition=condition)
+        ),
+    )
     foreign_policy = json.dumps({"Statement": [statement({"AWS": role["Arn"]})]})
     put_policy(foreign_key["KeyId"], foreign_policy, **assume(OTHER))
     iam.delete_role(RoleName="leaving")
@@ -159,8 +194,10 @@ def test_a_deleted_role_or_user_turns_into_its_unique_id_in_every_key_policy(swi
 # --- 2. EBS takes only symmetric encryption keys (always on) -----------------------------------------------
 
 
-@pytest.fixture(name="unusable_key", params=[("RSA_2048", "ENCRYPT_DECRYPT"), ("HMAC_256", "GENERATE_VERIFY_MAC"),
-                                             ("ECC_NIST_P256", "SIGN_VERIFY")])
+@pytest.fixture(
+    name="unusable_key",
+    params=[("RSA_2048", "ENCRYPT_DECRYPT"), ("HMAC_256", "GENERATE_VERIFY_MAC"), ("ECC_NIST_P256", "SIGN_VERIFY")],
+)
 def unusable_key_fixture(request) -> dict:
     """A KMS key EBS cannot encrypt with: asymmetric, or symmetric for another use."""
     spec, usage = request.param
@@ -179,7 +216,9 @@ def test_create_volume_under_a_key_ebs_cannot_use_answers_and_the_volume_never_a
 def test_copy_snapshot_under_an_asymmetric_key_ends_in_error(unusable_key):
     ec2 = client("ec2")
     source = create_image(ec2, "plain")["snapshot_ids"][0]
-    copied = ec2.copy_snapshot(SourceSnapshotId=source, SourceRegion="us-east-1", Encrypted=True, KmsKeyId=unusable_key["Arn"])
+    copied = ec2.copy_snapshot(
+        SourceSnapshotId=source, SourceRegion="us-east-1", Encrypted=True, KmsKeyId=unusable_key["Arn"]
+    )
     described = ec2.describe_snapshots(SnapshotIds=[copied["SnapshotId"]])["Snapshots"][0]
     assert described["State"] == "error"
     assert "symmetric" in described["StateMessage"]
@@ -188,8 +227,9 @@ def test_copy_snapshot_under_an_asymmetric_key_ends_in_error(unusable_key):
 def test_copy_image_under_an_asymmetric_key_fails(unusable_key):
     ec2 = client("ec2")
     source = create_image(ec2, "plain")["image_id"]
-    copy_id = ec2.copy_image(Name="copy", SourceImageId=source, SourceRegion="us-east-1", Encrypted=True,
-                             KmsKeyId=unusable_key["Arn"])["ImageId"]
+    copy_id = ec2.copy_image(
+        Name="copy", SourceImageId=source, SourceRegion="us-east-1", Encrypted=True, KmsKeyId=unusable_key["Arn"]
+    )["ImageId"]
     image = ec2.describe_images(ImageIds=[copy_id])["Images"][0]
     assert image["State"] == "failed"
     assert image["StateReason"]["Code"] == "Client.InvalidKMSKey.InvalidState"
@@ -204,7 +244,9 @@ def test_an_asymmetric_default_key_is_accepted_and_what_it_encrypts_fails():
     source = create_image(ec2, "plain")["image_id"]
     copy_id = ec2.copy_image(Name="copy", SourceImageId=source, SourceRegion="us-east-1", Encrypted=True)["ImageId"]
     assert ec2.describe_images(ImageIds=[copy_id])["Images"][0]["State"] == "failed"
-    assert ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["State"] != "creating"  # unencrypted: no key involved
+    assert (
+        ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["State"] != "creating"
+    )  # unencrypted: no key involved
 
 
 # --- 3. Keys used from another account (always on) ---------------------------------------------------------
@@ -217,7 +259,9 @@ def org_fixture() -> dict:
     organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
     root_id = organizations.list_roots()["Roots"][0]["Id"]
     unit = organizations.create_organizational_unit(ParentId=root_id, Name="Consumers")["OrganizationalUnit"]
-    member = organizations.create_account(AccountName="consumer", Email="consumer@example.com")["CreateAccountStatus"]["AccountId"]
+    member = organizations.create_account(AccountName="consumer", Email="consumer@example.com")["CreateAccountStatus"][
+        "AccountId"
+    ]
     organizations.move_account(AccountId=member, SourceParentId=root_id, DestinationParentId=unit["Id"])
     return {"id": organization["Id"], "member": member, "unit_path": f"{organization['Id']}/{root_id}/{unit['Id']}/"}
 
@@ -226,9 +270,11 @@ def test_describe_key_of_another_account_follows_its_key_policy(org):
     key, member = new_key(), client("kms", **assume(org["member"]))
     error = error_of(member.describe_key, KeyId=key["Arn"])
     assert error["Code"] == "AccessDeniedException"
-    assert error["Message"] == (f"User: arn:aws:sts::{org['member']}:assumed-role/OrganizationAccountAccessRole/emulator-tests is not "
-                                f"authorized to perform: kms:DescribeKey on resource: {key['Arn']} because no resource-based policy "
-                                "allows the kms:DescribeKey action")
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{org['member']}:assumed-role/OrganizationAccountAccessRole/emulator-tests is not "
+        f"authorized to perform: kms:DescribeKey on resource: {key['Arn']} because no resource-based policy "
+        "allows the kms:DescribeKey action"
+    )
     in_unit = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [org["unit_path"] + "*"]}}
     put_policy(key["KeyId"], document(statement({"AWS": "*"}, action="kms:DescribeKey", condition=in_unit)))
     assert member.describe_key(KeyId=key["Arn"])["KeyMetadata"]["Arn"] == key["Arn"]
@@ -244,27 +290,50 @@ def test_describe_key_of_another_account_follows_its_key_policy(org):
 
 def test_an_explicit_deny_says_so(org):
     key, member = new_key(), client("kms", **assume(org["member"]))
-    put_policy(key["KeyId"], document(statement({"AWS": "*"}, action="kms:DescribeKey"),
-                                      statement({"AWS": org["member"]}, sid="NotThem", effect="Deny", action="kms:*")))
-    assert error_of(member.describe_key, KeyId=key["Arn"])["Message"].endswith("with an explicit deny in a resource-based policy")
+    put_policy(
+        key["KeyId"],
+        document(
+            statement({"AWS": "*"}, action="kms:DescribeKey"),
+            statement({"AWS": org["member"]}, sid="NotThem", effect="Deny", action="kms:*"),
+        ),
+    )
+    assert error_of(member.describe_key, KeyId=key["Arn"])["Message"].endswith(
+        "with an explicit deny in a resource-based policy"
+    )
 
 
 def test_create_grant_of_another_account_follows_the_grantee_and_operations_the_policy_allows(org):
     key, member = new_key(), client("kms", **assume(org["member"]))
     grantee = f"arn:aws:iam::{org['member']}:{ASG_ROLE}"
-    scoped = {"StringEquals": {"aws:PrincipalOrgID": org["id"], "kms:GranteePrincipal": f"arn:aws:iam::*:{ASG_ROLE}"},
-              "ForAllValues:StringEquals": {"kms:GrantOperations": ASG_OPERATIONS}}
+    scoped = {
+        "StringEquals": {"aws:PrincipalOrgID": org["id"], "kms:GranteePrincipal": f"arn:aws:iam::*:{ASG_ROLE}"},
+        "ForAllValues:StringEquals": {"kms:GrantOperations": ASG_OPERATIONS},
+    }
     scoped["StringLike"] = {"kms:GranteePrincipal": scoped["StringEquals"].pop("kms:GranteePrincipal")}
-    put_policy(key["KeyId"], document(statement({"AWS": "*"}, sid="AsgGrant", action="kms:CreateGrant", condition=scoped)))
+    put_policy(
+        key["KeyId"], document(statement({"AWS": "*"}, sid="AsgGrant", action="kms:CreateGrant", condition=scoped))
+    )
     grant = member.create_grant(KeyId=key["Arn"], GranteePrincipal=grantee, Operations=ASG_OPERATIONS)
     grants = client("kms").list_grants(KeyId=key["KeyId"])["Grants"]
     assert [(listed["GrantId"], listed["GranteePrincipal"]) for listed in grants] == [(grant["GrantId"], grantee)]
     other_grantee = f"arn:aws:iam::{org['member']}:role/SomethingElse"
-    assert error_of(member.create_grant, KeyId=key["Arn"], GranteePrincipal=other_grantee, Operations=["Decrypt"])["Code"] == "AccessDeniedException"
-    error = error_of(member.create_grant, KeyId=key["Arn"], GranteePrincipal=grantee, Operations=["Decrypt", "RetireGrant"])
+    assert (
+        error_of(member.create_grant, KeyId=key["Arn"], GranteePrincipal=other_grantee, Operations=["Decrypt"])["Code"]
+        == "AccessDeniedException"
+    )
+    error = error_of(
+        member.create_grant, KeyId=key["Arn"], GranteePrincipal=grantee, Operations=["Decrypt", "RetireGrant"]
+    )
     assert error["Code"] == "AccessDeniedException" and "kms:CreateGrant" in error["Message"]
-    assert error_of(client("kms", **assume(OTHER)).create_grant, KeyId=key["Arn"], GranteePrincipal=grantee,
-                    Operations=["Decrypt"])["Code"] == "AccessDeniedException"
+    assert (
+        error_of(
+            client("kms", **assume(OTHER)).create_grant,
+            KeyId=key["Arn"],
+            GranteePrincipal=grantee,
+            Operations=["Decrypt"],
+        )["Code"]
+        == "AccessDeniedException"
+    )
 
 
 def test_a_direct_create_grant_is_not_for_an_aws_resource(org):
@@ -272,7 +341,10 @@ def test_a_direct_create_grant_is_not_for_an_aws_resource(org):
     for_aws = {"Bool": {"kms:GrantIsForAWSResource": "true"}, "StringEquals": {"aws:PrincipalOrgID": org["id"]}}
     put_policy(key["KeyId"], document(statement({"AWS": "*"}, action="kms:CreateGrant", condition=for_aws)))
     grantee = f"arn:aws:iam::{org['member']}:{ASG_ROLE}"
-    assert error_of(member.create_grant, KeyId=key["Arn"], GranteePrincipal=grantee, Operations=["Decrypt"])["Code"] == "AccessDeniedException"
+    assert (
+        error_of(member.create_grant, KeyId=key["Arn"], GranteePrincipal=grantee, Operations=["Decrypt"])["Code"]
+        == "AccessDeniedException"
+    )
 
 
 def test_key_policies_are_read_and_written_only_in_the_keys_account(org):

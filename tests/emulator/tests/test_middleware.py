@@ -47,7 +47,9 @@ def http(emu, method, path, body=None):
 
 
 def test_counts_each_service_and_action(emu):
-    emu.client("ec2", config=NO_RETRIES).describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": ["x" * 2000]}])
+    emu.client("ec2", config=NO_RETRIES).describe_images(
+        Owners=["self"], Filters=[{"Name": "name", "Values": ["x" * 2000]}]
+    )
     kms = emu.client("kms")
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy='{"Statement": []}')
@@ -84,10 +86,18 @@ def test_reset_calls_clears_the_counts(emu):
 def test_counting_keeps_the_request_body_intact(emu):
     """The counter reads EC2's form body: moto must still see every parameter."""
     ec2 = emu.client("ec2")
-    volume = ec2.create_volume(Size=3, AvailabilityZone="us-east-1a", VolumeType="gp3", TagSpecifications=[
-        {"ResourceType": "volume", "Tags": [{"Key": "k", "Value": "v" * 200}]}])
+    volume = ec2.create_volume(
+        Size=3,
+        AvailabilityZone="us-east-1a",
+        VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "k", "Value": "v" * 200}]}],
+    )
     described = ec2.describe_volumes(VolumeIds=[volume["VolumeId"]])["Volumes"][0]
-    assert (described["Size"], described["VolumeType"], described["Tags"]) == (3, "gp3", [{"Key": "k", "Value": "v" * 200}])
+    assert (described["Size"], described["VolumeType"], described["Tags"]) == (
+        3,
+        "gp3",
+        [{"Key": "k", "Value": "v" * 200}],
+    )
     assert emu.calls() == {"ec2": {"CreateVolume": 1, "DescribeVolumes": 1}}
 
 
@@ -206,7 +216,12 @@ def test_rate_zero_and_one(emu):
 def test_skip_and_limit_fail_exactly_the_chosen_calls(emu):
     assert outcomes(emu, seed=1, rate=1.0, calls=6, skip=2, limit=1) == [False, False, True, False, False, False]
     assert outcomes(emu, seed=1, rate=1.0, calls=5, skip=0, limit=3) == [True, True, True, False, False]
-    assert http(emu, "PUT", "/_emulator/faults", json.dumps({"rate": 1, "skip": 1, "limit": 2}).encode())[1]["rule"]["limit"] == 2
+    assert (
+        http(emu, "PUT", "/_emulator/faults", json.dumps({"rate": 1, "skip": 1, "limit": 2}).encode())[1]["rule"][
+            "limit"
+        ]
+        == 2
+    )
     for bad in ({"skip": -1}, {"limit": -2}, {"limit": True}):
         with pytest.raises(ValueError):
             emu.set_faults(**bad)
@@ -221,7 +236,13 @@ def test_botocore_retries_are_counted(emu):
 
 
 def test_invalid_rules_are_refused(emu):
-    for bad in ({"rate": 1.5}, {"rate": -0.1}, {"rate": 0.5, "services": ["s3"]}, {"rate": "x"}, {"rate": 0.5, "error": ""}):
+    for bad in (
+        {"rate": 1.5},
+        {"rate": -0.1},
+        {"rate": 0.5, "services": ["s3"]},
+        {"rate": "x"},
+        {"rate": 0.5, "error": ""},
+    ):
         with pytest.raises(ValueError):
             emu.set_faults(**bad)
 
@@ -233,8 +254,15 @@ def test_control_client_round_trip(emu):
     remote = control(emu.endpoint_url)
     assert remote.health()
     remote.set_faults(rate=1.0, error="AccessDeniedException", services=["kms"], actions=["ListKeys"], seed=3)
-    assert remote.faults() == {"rate": 1.0, "error": "AccessDeniedException", "services": ["kms"], "actions": ["ListKeys"], "seed": 3,
-                               "skip": 0, "limit": None}
+    assert remote.faults() == {
+        "rate": 1.0,
+        "error": "AccessDeniedException",
+        "services": ["kms"],
+        "actions": ["ListKeys"],
+        "seed": 3,
+        "skip": 0,
+        "limit": None,
+    }
     with pytest.raises(ClientError):
         emu.client("kms", config=NO_RETRIES).list_keys()
     assert remote.calls() == remote.faults_injected() == {"kms": {"ListKeys": 1}}
@@ -272,7 +300,12 @@ def test_settings_round_trip_and_validation(emu):
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": -1}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"enforce_iam": "yes"}).encode())[0] == 400
     assert http(emu, "PUT", "/_emulator/settings", json.dumps({"colour": 1}).encode())[0] == 400
-    assert http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": 5, "enforce_iam": "yes"}).encode())[0] == 400
+    assert (
+        http(emu, "PUT", "/_emulator/settings", json.dumps({"copy_pending_seconds": 5, "enforce_iam": "yes"}).encode())[
+            0
+        ]
+        == 400
+    )
     assert emu.settings() == defaults
 
 
@@ -297,7 +330,10 @@ def test_copies_stay_pending_for_the_configured_time(emu):
 def test_enforce_iam_lets_only_what_the_policy_allows(emu):
     iam = emu.client("iam")
     iam.create_user(UserName="reader")
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeImages", "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeImages", "Resource": "*"}],
+    }
     iam.put_user_policy(UserName="reader", PolicyName="read-images", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="reader")["AccessKey"]
     reader = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
@@ -309,10 +345,15 @@ def test_enforce_iam_lets_only_what_the_policy_allows(emu):
         with pytest.raises(ClientError) as denied:
             ec2.describe_snapshots(OwnerIds=["self"])
         assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"  # what EC2 says
-        for service, call in (("kms", lambda client: client.list_keys()), ("organizations", lambda client: client.describe_organization())):
+        for service, call in (
+            ("kms", lambda client: client.list_keys()),
+            ("organizations", lambda client: client.describe_organization()),
+        ):
             with pytest.raises(ClientError) as denied:
                 call(session.client(service, endpoint_url=emu.endpoint_url, config=NO_RETRIES))
-            assert denied.value.response["Error"]["Code"] == "AccessDeniedException"  # JSON, as KMS and Organizations say it
+            assert (
+                denied.value.response["Error"]["Code"] == "AccessDeniedException"
+            )  # JSON, as KMS and Organizations say it
             assert f"{service}:" in denied.value.response["Error"]["Message"]
         with pytest.raises(ClientError):
             emu.client("ec2", config=NO_RETRIES).describe_images(Owners=["self"])  # the static keys are no IAM user's

@@ -93,7 +93,10 @@ def test_copy_image_into_a_region_with_encryption_by_default_encrypts_under_its_
     for snapshot_id in copy_snapshot_ids(copy_id, "eu-west-1"):
         described = snapshot_of(snapshot_id, "eu-west-1")
         assert (described["Encrypted"], described["KmsKeyId"]) == (True, key["Arn"])
-    assert destination.describe_images(ImageIds=[copy_id])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    assert (
+        destination.describe_images(ImageIds=[copy_id])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["Encrypted"]
+        is True
+    )
 
 
 def test_the_switch_presets_regions_and_the_api_overrides_it(switch):
@@ -110,7 +113,9 @@ def test_the_switch_presets_regions_and_the_api_overrides_it(switch):
     # The account's own choice wins over the preset.
     destination.disable_ebs_encryption_by_default()
     assert destination.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
-    copy_id = destination.copy_image(Name="copy-2", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    copy_id = destination.copy_image(Name="copy-2", SourceImageId=source["image_id"], SourceRegion="us-east-1")[
+        "ImageId"
+    ]
     assert snapshot_of(copy_snapshot_ids(copy_id, "eu-west-1")[0], "eu-west-1")["Encrypted"] is False
 
 
@@ -131,8 +136,14 @@ def test_the_switch_takes_a_dict_of_regions(switch):
 
 
 def policy(sid: str, principal: str = "arn:aws:iam::123456789012:root") -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:*", "Resource": "*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:*", "Resource": "*"}
+            ],
+        }
+    )
 
 
 def read_policy(key_id: str) -> str:
@@ -164,18 +175,24 @@ def test_a_new_copy_is_invisible_during_the_lag(switch):
     source = create_image(client("ec2"), "visible-source")
     switch({"image_visibility_lag_seconds": 0.8})
     destination = client("ec2", "eu-west-1")
-    copy_id = destination.copy_image(Name="lagging-copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")["ImageId"]
+    copy_id = destination.copy_image(Name="lagging-copy", SourceImageId=source["image_id"], SourceRegion="us-east-1")[
+        "ImageId"
+    ]
     assert error_of(destination.describe_images, ImageIds=[copy_id])["Code"] == "InvalidAMIID.NotFound"
     assert destination.describe_images(Owners=["self"])["Images"] == []
     assert destination.describe_images(Filters=[{"Name": "name", "Values": ["lagging-copy"]}])["Images"] == []
     error = error_of(destination.describe_image_attribute, ImageId=copy_id, Attribute="launchPermission")
     assert error["Code"] == "InvalidAMIID.NotFound"
     # The source, made before, is seen as ever.
-    assert [image["ImageId"] for image in client("ec2").describe_images(Owners=["self"])["Images"]] == [source["image_id"]]
+    assert [image["ImageId"] for image in client("ec2").describe_images(Owners=["self"])["Images"]] == [
+        source["image_id"]
+    ]
     time.sleep(0.9)
     assert destination.describe_images(ImageIds=[copy_id])["Images"][0]["Name"] == "lagging-copy"
     assert [image["ImageId"] for image in destination.describe_images(Owners=["self"])["Images"]] == [copy_id]
-    assert destination.describe_image_attribute(ImageId=copy_id, Attribute="launchPermission")["LaunchPermissions"] == []
+    assert (
+        destination.describe_image_attribute(ImageId=copy_id, Attribute="launchPermission")["LaunchPermissions"] == []
+    )
 
 
 # --- 4. Disabled AMIs ---------------------------------------------------------------------------------
@@ -217,29 +234,41 @@ def test_an_ami_is_shared_with_at_most_1000_entities():
     image_id = create_image(ec2, "widely-shared")["image_id"]
     accounts = [{"UserId": f"{100000000000 + number}"} for number in range(999)]
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": accounts + [{"Group": "all"}]})
-    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"OrganizationArn": ORG_ARN}]})  # the 1,000th
+    ec2.modify_image_attribute(
+        ImageId=image_id, LaunchPermission={"Add": [{"OrganizationArn": ORG_ARN}]}
+    )  # the 1,000th
     error = error_of(ec2.modify_image_attribute, ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}]})
     assert error["Code"] == "ResourceLimitExceeded"
     # Swapping one entity for another in one call stays within the quota; adding one already there changes nothing.
-    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}], "Remove": [accounts[0]]})
+    ec2.modify_image_attribute(
+        ImageId=image_id, LaunchPermission={"Add": [{"UserId": MEMBER}], "Remove": [accounts[0]]}
+    )
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [accounts[1]]})
-    assert len(ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]) == 1001
+    assert (
+        len(ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]) == 1001
+    )
 
 
 # --- 6. Concurrent AMI copies per destination Region, and time-based copies -------------------------
 
 
 def copy_into(region: str, source_id: str, name: str, **params: Any) -> str:
-    return client("ec2", region).copy_image(Name=name, SourceImageId=source_id, SourceRegion="us-east-1", **params)["ImageId"]
+    return client("ec2", region).copy_image(Name=name, SourceImageId=source_id, SourceRegion="us-east-1", **params)[
+        "ImageId"
+    ]
 
 
 def test_copies_beyond_the_quota_of_a_destination_region_are_refused_until_one_completes(switch):
     source = create_image(client("ec2"), "many-copies")["image_id"]
     switch({"concurrent_copies_per_region": 2, "copy_pending_seconds": 0.8})
     first, second = copy_into("eu-west-1", source, "copy-1"), copy_into("eu-west-1", source, "copy-2")
-    error = error_of(client("ec2", "eu-west-1").copy_image, Name="copy-3", SourceImageId=source, SourceRegion="us-east-1")
+    error = error_of(
+        client("ec2", "eu-west-1").copy_image, Name="copy-3", SourceImageId=source, SourceRegion="us-east-1"
+    )
     assert error["Code"] == "ResourceLimitExceeded" and "2 concurrent AMI copies" in error["Message"]
-    assert len(client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"]) == 2  # the refused call made nothing
+    assert (
+        len(client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"]) == 2
+    )  # the refused call made nothing
     copy_into("ap-southeast-2", source, "copy-elsewhere")  # each destination region has its own quota
     time.sleep(0.9)
     assert {image_of_region(image_id, "eu-west-1")["State"] for image_id in (first, second)} == {"available"}
@@ -263,8 +292,13 @@ def test_the_copy_quota_switch_takes_a_whole_number(switch, value):
 @pytest.mark.parametrize("minutes", [0, 10, 20, 2895, 3000])
 def test_a_completion_duration_outside_15_to_2880_minutes_in_steps_of_15_is_refused(minutes):
     source = create_image(client("ec2"), "timed-copy")["image_id"]
-    error = error_of(client("ec2", "eu-west-1").copy_image, Name="copy", SourceImageId=source, SourceRegion="us-east-1",
-                     SnapshotCopyCompletionDurationMinutes=minutes)
+    error = error_of(
+        client("ec2", "eu-west-1").copy_image,
+        Name="copy",
+        SourceImageId=source,
+        SourceRegion="us-east-1",
+        SnapshotCopyCompletionDurationMinutes=minutes,
+    )
     assert error["Code"] == "InvalidParameterValue" and str(minutes) in error["Message"]
     assert client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"] == []
 

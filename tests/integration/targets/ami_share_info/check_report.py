@@ -53,7 +53,10 @@ def markdown_tables(text):
             current = line[3:]
             tables[current] = []
         elif line.startswith("|") and current and not re.match(r"^\|(---\|)+$", line):
-            cells = [cell.strip().replace("\\|", "|").replace("\\\\", "\\") for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            cells = [
+                cell.strip().replace("\\|", "|").replace("\\\\", "\\")
+                for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]
+            ]
             tables[current].append(cells)
     return tables
 
@@ -100,7 +103,9 @@ def main(report_path, report_format, result_path):
     image_rows = sum(len(rows) - 1 for heading, rows in tables.items() if heading.startswith("Images in "))
     if image_rows != len(result["images"]):
         fail(f"{image_rows} image rows for {len(result['images'])} images")
-    print(f"ok: the {report_format} report matches the result ({len(result['images'])} images, {len(result['findings'])} findings)")
+    print(
+        f"ok: the {report_format} report matches the result ({len(result['images'])} images, {len(result['findings'])} findings)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ STALE_REGION, CLEAN_REGION = "ap-northeast-3", "ca-central-1"
 
 def credentials(account):
     given = account["credentials"]
-    return {"aws_access_key_id": given["aws_access_key"], "aws_secret_access_key": given["aws_secret_key"],
-            "aws_session_token": given["aws_session_token"]}
+    return {
+        "aws_access_key_id": given["aws_access_key"],
+        "aws_secret_access_key": given["aws_secret_key"],
+        "aws_session_token": given["aws_session_token"],
+    }
 
 
 def main(config_path, setup_path, policy_path):
@@ -67,18 +70,62 @@ def main(config_path, setup_path, policy_path):
     # Shared, under a key that lets Prod use it but has since been disabled.
     prod_path = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [units["Root/Workloads/Prod"]["path"] + "*"]}}
     use = ["kms:DescribeKey", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant"]
-    keys["disabled-key"] = client("kms").create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{world['account_id']}:root"}, "Action": "kms:*", "Resource": "*"},
-        {"Sid": "Prod", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": use, "Resource": "*", "Condition": prod_path}]}))["KeyMetadata"]["Arn"]
+    keys["disabled-key"] = client("kms").create_key(
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "Root",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{world['account_id']}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "Prod",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": use,
+                        "Resource": "*",
+                        "Condition": prod_path,
+                    },
+                ],
+            }
+        )
+    )["KeyMetadata"]["Arn"]
     image("disabled-key", share=[prod], encrypted=True, kms_key_id=keys["disabled-key"])
     client("kms").disable_key(KeyId=keys["disabled-key"].rsplit("/", 1)[1])  # moto takes the key ID only
     # Under a key of the member account (a central key account), whose policy lets this account use it.
     member = world["member_account"]
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{member['id']}:root"}, "Action": "kms:*", "Resource": "*"},
-        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{world['account_id']}:root"},
-         "Action": ["kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"], "Resource": "*"}]}
-    keys["foreign"] = client("kms", creds=credentials(member)).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Root",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{member['id']}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Owner",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{world['account_id']}:root"},
+                "Action": [
+                    "kms:DescribeKey",
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+    keys["foreign"] = client("kms", creds=credentials(member)).create_key(Policy=json.dumps(policy))["KeyMetadata"][
+        "Arn"
+    ]
     image("foreign-key", share=[prod], encrypted=True, kms_key_id=keys["foreign"])
     # Public; shared outside the trusted OUs; shared with another organization; shared with an OU since deleted.
     image("public")
@@ -86,7 +133,9 @@ def main(config_path, setup_path, policy_path):
     image("untrusted", share=[units["Root/Sandbox/Prod"]["arn"]])
     image("other-org", share=[FOREIGN_ORG_ARN])
     organizations = client("organizations")
-    gone = organizations.create_organizational_unit(ParentId=units["Root/Sandbox"]["id"], Name=f"{prefix}-gone")["OrganizationalUnit"]
+    gone = organizations.create_organizational_unit(ParentId=units["Root/Sandbox"]["id"], Name=f"{prefix}-gone")[
+        "OrganizationalUnit"
+    ]
     image("gone-ou", share=[gone["Arn"]])
     organizations.delete_organizational_unit(OrganizationalUnitId=gone["Id"])
     # Deprecated and still shared. EC2 rounds DeprecateAt to the nearest minute and refuses the past: a time two seconds
@@ -94,21 +143,51 @@ def main(config_path, setup_path, policy_path):
     image("deprecated", share=[prod])
     if datetime.datetime.now(datetime.timezone.utc).second >= 25:
         time.sleep(61 - datetime.datetime.now(datetime.timezone.utc).second)
-    ec2.enable_image_deprecation(ImageId=images["deprecated"], DeprecateAt=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2))
+    ec2.enable_image_deprecation(
+        ImageId=images["deprecated"],
+        DeprecateAt=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2),
+    )
     # Copies in eu-west-1, tagged as ami_region_copy tags them: one shared with Dev while its source is shared with Prod; one
     # still shared with Prod while its source was disabled (which took the source's launch permissions).
     for name, copy_share in (("drift", [dev]), ("retired", [prod])):
         source = image(name, share=[prod])
-        tags = [{"Key": "orgshare:source-image-id", "Value": source}, {"Key": "orgshare:source-region", "Value": "us-east-1"}]
-        images[f"{name}-copy"] = eu.copy_image(SourceRegion="us-east-1", SourceImageId=source, Name=f"{prefix}-{name}-copy",
-                                               TagSpecifications=[{"ResourceType": "image", "Tags": tags}])["ImageId"]
-        eu.modify_image_attribute(ImageId=images[f"{name}-copy"], LaunchPermission={"Add": [{"OrganizationalUnitArn": arn} for arn in copy_share]})
+        tags = [
+            {"Key": "orgshare:source-image-id", "Value": source},
+            {"Key": "orgshare:source-region", "Value": "us-east-1"},
+        ]
+        images[f"{name}-copy"] = eu.copy_image(
+            SourceRegion="us-east-1",
+            SourceImageId=source,
+            Name=f"{prefix}-{name}-copy",
+            TagSpecifications=[{"ResourceType": "image", "Tags": tags}],
+        )["ImageId"]
+        eu.modify_image_attribute(
+            ImageId=images[f"{name}-copy"],
+            LaunchPermission={"Add": [{"OrganizationalUnitArn": arn} for arn in copy_share]},
+        )
     ec2.disable_image(ImageId=images["retired"])
     # Whole regions: stale grants (the key opens to Sandbox too, which nothing is shared with), and a clean one.
-    image("stale", region_client=client("ec2", STALE_REGION), share=[units["Root/Security"]["arn"]], encrypted=True,
-          kms_key_id=key("stale", STALE_REGION))
-    grants.append({"region": STALE_REGION, "key": keys["stale"], "units": [units["Root/Security"]["arn"], units["Root/Sandbox"]["arn"]]})
-    image("whole-clean", region_client=client("ec2", CLEAN_REGION), share=[prod], encrypted=True, kms_key_id=key("whole-clean", CLEAN_REGION))
+    image(
+        "stale",
+        region_client=client("ec2", STALE_REGION),
+        share=[units["Root/Security"]["arn"]],
+        encrypted=True,
+        kms_key_id=key("stale", STALE_REGION),
+    )
+    grants.append(
+        {
+            "region": STALE_REGION,
+            "key": keys["stale"],
+            "units": [units["Root/Security"]["arn"], units["Root/Sandbox"]["arn"]],
+        }
+    )
+    image(
+        "whole-clean",
+        region_client=client("ec2", CLEAN_REGION),
+        share=[prod],
+        encrypted=True,
+        kms_key_id=key("whole-clean", CLEAN_REGION),
+    )
     grants.append({"region": CLEAN_REGION, "key": keys["whole-clean"], "units": [prod]})
     # IAM users for the read-only runs: the audit policy, and the same without kms:GetKeyPolicy.
     iam = client("iam")
@@ -125,8 +204,17 @@ def main(config_path, setup_path, policy_path):
         iam.put_user_policy(UserName=user, PolicyName="audit", PolicyDocument=json.dumps(policy))
         access = iam.create_access_key(UserName=user)["AccessKey"]
         users[name] = {"access_key": access["AccessKeyId"], "secret_key": access["SecretAccessKey"]}
-    setup = {"prefix": prefix, "images": images, "keys": keys, "grants": grants, "users": users, "gone_ou": gone["Arn"],
-             "foreign_org_arn": FOREIGN_ORG_ARN, "stale_region": STALE_REGION, "clean_region": CLEAN_REGION}
+    setup = {
+        "prefix": prefix,
+        "images": images,
+        "keys": keys,
+        "grants": grants,
+        "users": users,
+        "gone_ou": gone["Arn"],
+        "foreign_org_arn": FOREIGN_ORG_ARN,
+        "stale_region": STALE_REGION,
+        "clean_region": CLEAN_REGION,
+    }
     with open(setup_path, "w", encoding="utf-8") as handle:
         json.dump({"setup": setup}, handle, indent=2)
 

@@ -31,13 +31,21 @@ def client(args, credentials):
 
 def consumer_credentials(world, who):
     given = world[ACCOUNTS[who]]["credentials"]
-    return {"aws_access_key_id": given["aws_access_key"], "aws_secret_access_key": given["aws_secret_key"],
-            "aws_session_token": given["aws_session_token"]}
+    return {
+        "aws_access_key_id": given["aws_access_key"],
+        "aws_secret_access_key": given["aws_secret_key"],
+        "aws_session_token": given["aws_session_token"],
+    }
 
 
 def copy_of(ec2, source_id):
-    filters = [{"Name": "tag:orgshare:source-image-id", "Values": [source_id]}, {"Name": "state", "Values": ["available"]}]
-    images = sorted(ec2.describe_images(Owners=["self"], Filters=filters)["Images"], key=lambda image: image["CreationDate"])
+    filters = [
+        {"Name": "tag:orgshare:source-image-id", "Values": [source_id]},
+        {"Name": "state", "Values": ["available"]},
+    ]
+    images = sorted(
+        ec2.describe_images(Owners=["self"], Filters=filters)["Images"], key=lambda image: image["CreationDate"]
+    )
     if not images:
         sys.exit(f"no available copy of {source_id} in {ec2.meta.region_name}")
     return images[-1]["ImageId"]
@@ -83,15 +91,28 @@ def main():
     ec2 = client(args, consumer_credentials(world, args.who))
     can_see = visible(ec2, image_id)
     outcome, detail = launch(ec2, image_id)
-    print(json.dumps({"region": args.region, "who": args.who, "account": world[ACCOUNTS[args.who]]["id"], "image_id": image_id,
-                      "visible": can_see, "outcome": outcome, "detail": detail}))
+    print(
+        json.dumps(
+            {
+                "region": args.region,
+                "who": args.who,
+                "account": world[ACCOUNTS[args.who]]["id"],
+                "image_id": image_id,
+                "visible": can_see,
+                "outcome": outcome,
+                "detail": detail,
+            }
+        )
+    )
     if outcome != args.expect:
         sys.exit(f"{args.who} launching {image_id} in {args.region}: expected {args.expect}, got {outcome} ({detail})")
     if outcome == "terminated" and detail != "Client.InternalError":
         sys.exit(f"{args.who}: the instance from {image_id} was terminated for {detail}, not Client.InternalError")
     # Consistency with what AWS shows: an AMI the account may not launch is not visible to it either.
     if (outcome == "refused") == can_see:
-        sys.exit(f"{args.who}: {image_id} is {'visible' if can_see else 'not visible'} but the launch was {outcome} ({detail})")
+        sys.exit(
+            f"{args.who}: {image_id} is {'visible' if can_see else 'not visible'} but the launch was {outcome} ({detail})"
+        )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ FOREIGN_SID = "AuditorReadOnly"
 
 
 def client(endpoint, service, region):
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def copies(ec2, source_id):
@@ -32,10 +34,13 @@ def copies(ec2, source_id):
 
 
 def setup(endpoint, source_id, outsider_id):
-    key_arn = client(endpoint, "kms", "eu-west-1").create_key(Description="eu-west-1 default EBS key")["KeyMetadata"]["Arn"]
+    key_arn = client(endpoint, "kms", "eu-west-1").create_key(Description="eu-west-1 default EBS key")["KeyMetadata"][
+        "Arn"
+    ]
     client(endpoint, "ec2", "eu-west-1").modify_ebs_default_kms_key_id(KmsKeyId=key_arn)
     client(endpoint, "ec2", "us-east-1").modify_image_attribute(
-        ImageId=source_id, LaunchPermission={"Add": [{"UserId": outsider_id}, {"Group": "all"}]})
+        ImageId=source_id, LaunchPermission={"Add": [{"UserId": outsider_id}, {"Group": "all"}]}
+    )
     print(key_arn)
 
 
@@ -47,8 +52,15 @@ def writer(endpoint, source_id, key_arn):
             sys.exit("no copy appeared in eu-west-1")
         time.sleep(0.2)
     policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
-    policy["Statement"].append({"Sid": FOREIGN_SID, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                "Action": ["kms:DescribeKey", "kms:GetKeyPolicy"], "Resource": "*"})
+    policy["Statement"].append(
+        {
+            "Sid": FOREIGN_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": ["kms:DescribeKey", "kms:GetKeyPolicy"],
+            "Resource": "*",
+        }
+    )
     kms.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=json.dumps(policy))
     print(f"wrote {FOREIGN_SID} into {key_arn}")
 
@@ -58,13 +70,19 @@ def check(endpoint, source_id, key_arn, ou_arn, ou_path, outsider_id):
     problems = []
     found = copies(ec2, source_id)
     if len(found) != 1 or found[0]["State"] != "available":
-        problems.append(f"expected one available copy in eu-west-1, found {[(image['ImageId'], image['State']) for image in found]}")
+        problems.append(
+            f"expected one available copy in eu-west-1, found {[(image['ImageId'], image['State']) for image in found]}"
+        )
     for image in found:
         snapshot_ids = [mapping["Ebs"]["SnapshotId"] for mapping in image["BlockDeviceMappings"] if "Ebs" in mapping]
         for snapshot in ec2.describe_snapshots(SnapshotIds=snapshot_ids)["Snapshots"]:
             if not snapshot["Encrypted"] or snapshot.get("KmsKeyId") != key_arn:
-                problems.append(f"{snapshot['SnapshotId']} of {image['ImageId']} is not encrypted with {key_arn}: {snapshot.get('KmsKeyId')}")
-        permissions = ec2.describe_image_attribute(ImageId=image["ImageId"], Attribute="launchPermission")["LaunchPermissions"]
+                problems.append(
+                    f"{snapshot['SnapshotId']} of {image['ImageId']} is not encrypted with {key_arn}: {snapshot.get('KmsKeyId')}"
+                )
+        permissions = ec2.describe_image_attribute(ImageId=image["ImageId"], Attribute="launchPermission")[
+            "LaunchPermissions"
+        ]
         if {"OrganizationalUnitArn": ou_arn} not in permissions:
             problems.append(f"{image['ImageId']} is not shared with {ou_arn}: {permissions}")
     statements = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])["Statement"]
@@ -74,7 +92,9 @@ def check(endpoint, source_id, key_arn, ou_arn, ou_path, outsider_id):
             problems.append(f"the statement {sid!r} was lost from {key_arn}: {sids}")
     if not any(ou_path in json.dumps(statement) for statement in statements):
         problems.append(f"{key_arn} does not let {ou_path} use it: {sids}")
-    source = client(endpoint, "ec2", "us-east-1").describe_image_attribute(ImageId=source_id, Attribute="launchPermission")
+    source = client(endpoint, "ec2", "us-east-1").describe_image_attribute(
+        ImageId=source_id, Attribute="launchPermission"
+    )
     for kept in ({"UserId": outsider_id}, {"Group": "all"}):
         if kept not in source["LaunchPermissions"]:
             problems.append(f"{source_id} lost the launch permission {kept}: {source['LaunchPermissions']}")

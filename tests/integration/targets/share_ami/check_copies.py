@@ -26,7 +26,12 @@ def main():
     parser.add_argument("--path")
     parser.add_argument("--granted", choices=["yes", "no"])
     args = parser.parse_args()
-    session = dict(region_name=args.region, endpoint_url=args.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+    session = dict(
+        region_name=args.region,
+        endpoint_url=args.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     ec2, kms = boto3.client("ec2", **session), boto3.client("kms", **session)
     filters = [{"Name": "tag:orgshare:source-image-id", "Values": [args.source]}]
     images = ec2.describe_images(Owners=["self"], Filters=filters)["Images"]
@@ -35,11 +40,16 @@ def main():
         if image["State"] != "available":
             found[image["State"]] = found.get(image["State"], 0) + 1
             continue
-        permissions = ec2.describe_image_attribute(ImageId=image["ImageId"], Attribute="launchPermission")["LaunchPermissions"]
+        permissions = ec2.describe_image_attribute(ImageId=image["ImageId"], Attribute="launchPermission")[
+            "LaunchPermissions"
+        ]
         shared = any(permission.get("OrganizationalUnitArn") == args.ou_arn for permission in permissions)
         found["shared" if shared else "unshared"] += 1
-    problems = [f"{name}: expected {getattr(args, name)}, found {found[name]}" for name in found if getattr(args, name) is not None
-                and getattr(args, name) != found[name]]
+    problems = [
+        f"{name}: expected {getattr(args, name)}, found {found[name]}"
+        for name in found
+        if getattr(args, name) is not None and getattr(args, name) != found[name]
+    ]
     if args.key:
         policy = kms.get_key_policy(KeyId=args.key, PolicyName="default")["Policy"]
         granted = args.path in policy

@@ -14,8 +14,22 @@ from ansible_collections.orgshare.aws.plugins.filter.audit import audit_gate
 from ansible_collections.orgshare.aws.plugins.filter.audit import audit_lines
 from ansible_collections.orgshare.aws.plugins.filter.audit import audit_report
 
-RESULT = {"findings": [{"id": "a", "code": "public_image", "severity": "critical", "region": "us-east-1", "resource": "r", "image_ids": ["ami-1"],
-                        "cause": "public", "fix": "f", "who": "owner"}], "images": []}
+RESULT = {
+    "findings": [
+        {
+            "id": "a",
+            "code": "public_image",
+            "severity": "critical",
+            "region": "us-east-1",
+            "resource": "r",
+            "image_ids": ["ami-1"],
+            "cause": "public",
+            "fix": "f",
+            "who": "owner",
+        }
+    ],
+    "images": [],
+}
 
 
 def test_the_filters():
@@ -25,12 +39,15 @@ def test_the_filters():
     assert "| critical | public_image |" in audit_report(RESULT)
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda: audit_report({"images": []}), "takes the result of orgshare.aws.ami_share_info"),
-    (lambda: audit_report(RESULT, "pdf"), "not a report format"),
-    (lambda: audit_gate(RESULT, "severe"), "not a severity"),
-    (lambda: audit_lines("text"), "not str"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: audit_report({"images": []}), "takes the result of orgshare.aws.ami_share_info"),
+        (lambda: audit_report(RESULT, "pdf"), "not a report format"),
+        (lambda: audit_gate(RESULT, "severe"), "not a severity"),
+        (lambda: audit_lines("text"), "not str"),
+    ],
+)
 def test_bad_input(call, fragment):
     with pytest.raises(AnsibleFilterError, match=fragment):
         call()

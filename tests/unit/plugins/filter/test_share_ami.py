@@ -45,8 +45,12 @@ def test_the_filters_are_registered():
 
 
 def test_each_step_calls_its_planner_with_its_keyword_arguments():
-    variables = {"image_ids": "ami-0aaaaaaaaaaaaaaaa", "source_region": "us-east-1", "regions": "us-east-1,eu-west-1",
-                 "region_kms_keys": {"eu-west-1": "alias/golden"}}
+    variables = {
+        "image_ids": "ami-0aaaaaaaaaaaaaaaa",
+        "source_region": "us-east-1",
+        "regions": "us-east-1,eu-west-1",
+        "region_kms_keys": {"eu-west-1": "alias/golden"},
+    }
     read = share_ami_plan(variables, "inputs")
     assert read == _share_plan.role_inputs(variables)
     assert share_ami_plan(read, "copy_lookups") == _share_plan.copy_lookups(read)
@@ -57,12 +61,17 @@ def test_the_planners_refusals_become_filter_errors():
     with pytest.raises(AnsibleFilterError, match="share_ami_image_ids is empty"):
         share_ami_plan({"image_ids": [], "source_region": "us-east-1"}, "inputs")
     with pytest.raises(AnsibleFilterError, match="Nothing to share with"):
-        share_ami_plan(_share_plan.role_inputs({"image_ids": ["ami-0aaaaaaaaaaaaaaaa"], "source_region": "us-east-1"}), "principals",
-                       organization={"skipped": True})
+        share_ami_plan(
+            _share_plan.role_inputs({"image_ids": ["ami-0aaaaaaaaaaaaaaaa"], "source_region": "us-east-1"}),
+            "principals",
+            organization={"skipped": True},
+        )
 
 
 def test_an_unknown_step_or_keyword_is_refused_with_what_there_is():
-    with pytest.raises(AnsibleFilterError, match="share_ami_plan has no step 'share'; its steps are inputs, principals"):
+    with pytest.raises(
+        AnsibleFilterError, match="share_ami_plan has no step 'share'; its steps are inputs, principals"
+    ):
         share_ami_plan({}, "share")
     with pytest.raises(AnsibleFilterError, match=r"share_ami_plan\('keys'\) takes sources, copy_plan, not copies"):
         share_ami_plan({}, "keys", copies={})

@@ -19,8 +19,12 @@ from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgSha
 @pytest.mark.parametrize(
     "region, partition",
     [
-        ("us-east-1", "aws"), ("eu-west-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"),
-        ("us-iso-east-1", "aws-iso"), ("us-isob-east-1", "aws-iso-b"),
+        ("us-east-1", "aws"),
+        ("eu-west-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
     ],
 )
 def test_partition_of_region(region, partition):
@@ -30,8 +34,11 @@ def test_partition_of_region(region, partition):
 def test_every_partition_botocore_knows_is_known():
     # Partitions AWS adds (aws-iso-e, aws-iso-f, aws-eusc in botocore 1.44) come with botocore, not a list of ours.
     session = botocore.session.get_session()
-    pairs = [(region, partition) for partition in session.get_available_partitions()
-             for region in session.get_available_regions("ec2", partition_name=partition)]
+    pairs = [
+        (region, partition)
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    ]
     assert len({partition for _region, partition in pairs}) >= 5
     assert [(region, _api.partition_of_region(region)) for region, _partition in pairs] == pairs
 
@@ -90,8 +97,10 @@ def test_a_rule_gives_its_code_a_message_and_an_exception_type():
 def test_a_denial_names_the_iam_action_the_policy_may_lack():
     with pytest.raises(OrgShareError) as err:
         failing_call(Client(), "ami-1", "me", client_error("UnauthorizedOperation"))
-    assert err.value.message == ("Failed to describe image ami-1 for me (if the caller's IAM policy is what denies it, it needs "
-                                 "ec2:DescribeImages; see docs/iam-policy.json)")
+    assert err.value.message == (
+        "Failed to describe image ami-1 for me (if the caller's IAM policy is what denies it, it needs "
+        "ec2:DescribeImages; see docs/iam-policy.json)"
+    )
 
 
 def test_a_botocore_error_without_a_response_fails_alike():

@@ -143,7 +143,9 @@ def test_parse_organization_id_invalid(text):
         _arns.parse_organization_id(text)
 
 
-@pytest.mark.parametrize("text, valid", [("111122223333", True), ("11112222333", False), ("1111222233334", False), ("11112222333x", False)])
+@pytest.mark.parametrize(
+    "text, valid", [("111122223333", True), ("11112222333", False), ("1111222233334", False), ("11112222333x", False)]
+)
 def test_parse_account_id(text, valid):
     if valid:
         assert _arns.parse_account_id(text) == text
@@ -152,7 +154,9 @@ def test_parse_account_id(text, valid):
             _arns.parse_account_id(text)
 
 
-@pytest.mark.parametrize("text, valid", [("aws", True), ("aws-cn", True), ("aws-us-gov", True), ("gcp", False), ("AWS", False)])
+@pytest.mark.parametrize(
+    "text, valid", [("aws", True), ("aws-cn", True), ("aws-us-gov", True), ("gcp", False), ("AWS", False)]
+)
 def test_parse_partition(text, valid):
     if valid:
         assert _arns.parse_partition(text) == text
@@ -168,7 +172,9 @@ def test_builders_round_trip():
     assert _arns.parse_ou_arn(_arns.ou_arn("aws-cn", MGMT, ORG_ID, OU_ID)).partition == "aws-cn"
 
 
-@pytest.mark.parametrize("ou_id, root_id", [(OU_ID, "r-ab12"), ("ou-abcdefgh-12345678", "r-abcdefgh"), ("ou-1", None), (None, None)])
+@pytest.mark.parametrize(
+    "ou_id, root_id", [(OU_ID, "r-ab12"), ("ou-abcdefgh-12345678", "r-abcdefgh"), ("ou-1", None), (None, None)]
+)
 def test_root_id_of_ou(ou_id, root_id):
     assert _arns.root_id_of_ou(ou_id) == root_id
 
@@ -245,17 +251,30 @@ def test_a_single_name_is_told_to_start_at_the_root(text):
 @pytest.mark.parametrize(
     "call, expected",
     [
-        (lambda: _arns.parse_organization_arn("", option="organization_arns", index=2),
-         "An empty string was given for the organization ARN: entry 2 of organization_arns is empty or null; remove it, or give"),
-        (lambda: _arns.parse_organization_arn(None, option="organization_arns", index=1),
-         "Null was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give"),
-        (lambda: _arns.parse_ou_arn("", option="organizational_unit_arns", index=1),
-         "entry 1 of organizational_unit_arns is empty or null; remove it, or give the OU ARN (arn:"),
-        (lambda: _arns.parse_ou_reference("", option="organizational_units", index=3),
-         "An empty string was given for the organizational unit: entry 3 of organizational_units is empty or null"),
-        (lambda: _arns.parse_organization_id("", option="organization_id"),
-         "An empty string was given for the organization ID: organization_id is empty; leave it out, or give"),
-        (lambda: _arns.parse_account_id("", option="management_account_id"), "management_account_id is empty; leave it out"),
+        (
+            lambda: _arns.parse_organization_arn("", option="organization_arns", index=2),
+            "An empty string was given for the organization ARN: entry 2 of organization_arns is empty or null; remove it, or give",
+        ),
+        (
+            lambda: _arns.parse_organization_arn(None, option="organization_arns", index=1),
+            "Null was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give",
+        ),
+        (
+            lambda: _arns.parse_ou_arn("", option="organizational_unit_arns", index=1),
+            "entry 1 of organizational_unit_arns is empty or null; remove it, or give the OU ARN (arn:",
+        ),
+        (
+            lambda: _arns.parse_ou_reference("", option="organizational_units", index=3),
+            "An empty string was given for the organizational unit: entry 3 of organizational_units is empty or null",
+        ),
+        (
+            lambda: _arns.parse_organization_id("", option="organization_id"),
+            "An empty string was given for the organization ID: organization_id is empty; leave it out, or give",
+        ),
+        (
+            lambda: _arns.parse_account_id("", option="management_account_id"),
+            "management_account_id is empty; leave it out",
+        ),
         (lambda: _arns.parse_partition("", option="partition"), "partition is empty; leave it out"),
     ],
 )
@@ -275,7 +294,11 @@ def test_parse_ou_references_numbers_the_entries():
     [
         ([ORG_ARN, ""], [], "entry 2 of organization_arns is empty or null; remove it, or give the organization ARN"),
         ([None], [], "entry 1 of organization_arns is empty or null"),
-        ([], [OU_ARN, OU_ARN, ""], "entry 3 of organizational_unit_arns is empty or null; remove it, or give the OU ARN"),
+        (
+            [],
+            [OU_ARN, OU_ARN, ""],
+            "entry 3 of organizational_unit_arns is empty or null; remove it, or give the OU ARN",
+        ),
     ],
 )
 def test_check_share_targets_names_the_empty_entry(orgs, units, expected):
@@ -283,7 +306,9 @@ def test_check_share_targets_names_the_empty_entry(orgs, units, expected):
 
 
 def test_check_share_targets_takes_the_option_names():
-    message = refusal(_arns.check_share_targets, [], [""], ("share_ami_organization_arns", "share_ami_organizational_unit_arns"))
+    message = refusal(
+        _arns.check_share_targets, [], [""], ("share_ami_organization_arns", "share_ami_organizational_unit_arns")
+    )
     assert "entry 1 of share_ami_organizational_unit_arns is empty or null" in message
 
 
@@ -335,7 +360,12 @@ def test_common_root_id():
 
 
 def test_entries():
-    assert _arns.organization_entry(ORG, "r-ab12") == {"id": ORG_ID, "arn": ORG_ARN, "management_account_id": MGMT, "root_id": "r-ab12"}
+    assert _arns.organization_entry(ORG, "r-ab12") == {
+        "id": ORG_ID,
+        "arn": ORG_ARN,
+        "management_account_id": MGMT,
+        "root_id": "r-ab12",
+    }
     entry = _arns.unit_entry("Root/Prod", ORG, OU_ID, "Prod", f"{ORG_ID}/r-ab12/{OU_ID}/")
     assert entry == {
         "requested": "Root/Prod",
@@ -355,4 +385,8 @@ def test_check_same_partition():
     _arns.check_same_partition([china], "xx-new-1", None)  # a region botocore does not know: EC2 judges
     with pytest.raises(OrgShareError) as err:
         _arns.check_same_partition([ORG_ARN, china], "eu-west-1", "aws")
-    assert repr(china) in err.value.message and "partition aws-cn" in err.value.message and "eu-west-1" in err.value.message
+    assert (
+        repr(china) in err.value.message
+        and "partition aws-cn" in err.value.message
+        and "eu-west-1" in err.value.message
+    )

@@ -9,14 +9,37 @@ import pytest
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _audit_report
 
-FINDING = {"id": "key_denies_share:us-east-1:k:ou", "code": "key_denies_share", "severity": "high", "region": "us-east-1", "resource": "k",
-           "image_ids": ["ami-1"], "cause": "a | b <c>", "fix": "grant", "who": "owner"}
+FINDING = {
+    "id": "key_denies_share:us-east-1:k:ou",
+    "code": "key_denies_share",
+    "severity": "high",
+    "region": "us-east-1",
+    "resource": "k",
+    "image_ids": ["ami-1"],
+    "cause": "a | b <c>",
+    "fix": "grant",
+    "who": "owner",
+}
 RESULT = {
-    "perspective": "owner", "caller_account_id": "111122223333", "findings": [FINDING, dict(FINDING, id="x", code="public_image", severity="critical")],
+    "perspective": "owner",
+    "caller_account_id": "111122223333",
+    "findings": [FINDING, dict(FINDING, id="x", code="public_image", severity="critical")],
     "images": [
-        {"region": "us-east-1", "image_id": "ami-1", "name": "golden", "findings": ["x", FINDING["id"]], "shares": [
-            {"kind": "organizational_unit", "id": "ou-ab12-11111111", "name_path": "Root/Prod", "can_launch": False},
-            {"kind": "public", "id": "all", "can_launch": True}]},
+        {
+            "region": "us-east-1",
+            "image_id": "ami-1",
+            "name": "golden",
+            "findings": ["x", FINDING["id"]],
+            "shares": [
+                {
+                    "kind": "organizational_unit",
+                    "id": "ou-ab12-11111111",
+                    "name_path": "Root/Prod",
+                    "can_launch": False,
+                },
+                {"kind": "public", "id": "all", "can_launch": True},
+            ],
+        },
         {"region": "eu-west-1", "image_id": "ami-2", "name": None, "findings": [], "shares": []},
     ],
 }
@@ -39,8 +62,21 @@ def test_html_is_escaped():
 
 
 def test_consumer_tables():
-    consumer = {"perspective": "consumer", "findings": [], "images": [
-        {"region": "us-east-1", "image_id": "ami-1", "name": "n", "owner_id": "111122223333", "visible": True, "can_launch": None, "findings": []}]}
+    consumer = {
+        "perspective": "consumer",
+        "findings": [],
+        "images": [
+            {
+                "region": "us-east-1",
+                "image_id": "ami-1",
+                "name": "n",
+                "owner_id": "111122223333",
+                "visible": True,
+                "can_launch": None,
+                "findings": [],
+            }
+        ],
+    }
     assert "| ami-1 | n | 111122223333 | yes | unknown | none |" in _audit_report.render(consumer)
 
 

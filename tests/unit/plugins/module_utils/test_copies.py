@@ -52,9 +52,13 @@ class ScriptedEC2:
         self.copy_calls += 1
         source = request["SourceImageId"]
         if source in self.refuse:
-            raise botocore.exceptions.ClientError({"Error": {"Code": self.refuse[source], "Message": "refused"}}, "CopyImage")
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": self.refuse[source], "Message": "refused"}}, "CopyImage"
+            )
         if self.quota is not None and self._pending() >= self.quota:
-            raise botocore.exceptions.ClientError({"Error": {"Code": "ResourceLimitExceeded", "Message": "too many"}}, "CopyImage")
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ResourceLimitExceeded", "Message": "too many"}}, "CopyImage"
+            )
         image_id = f"ami-{len(self.copies) + 1:017x}"
         self.copies[image_id] = (source, self.clock() + self.duration)
         self.most_pending = max(self.most_pending, self._pending())
@@ -62,7 +66,9 @@ class ScriptedEC2:
 
     def describe_images(self, Filters, **_params):  # pylint: disable=invalid-name
         if self.describe_error:
-            raise botocore.exceptions.ClientError({"Error": {"Code": self.describe_error, "Message": "no"}}, "DescribeImages")
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": self.describe_error, "Message": "no"}}, "DescribeImages"
+            )
         (image_ids,) = [flt["Values"] for flt in Filters if flt["Name"] == "image-id"]
         self.describe_calls.append(len(image_ids))
         images = []
@@ -73,19 +79,41 @@ class ScriptedEC2:
             if ready_at > self.clock():
                 images.append({"ImageId": image_id, "State": "pending"})
             elif source in self.outcome:
-                images.append({"ImageId": image_id, "State": "failed", "StateReason": {"Code": "Client.Error", "Message": self.outcome[source]}})
+                images.append(
+                    {
+                        "ImageId": image_id,
+                        "State": "failed",
+                        "StateReason": {"Code": "Client.Error", "Message": self.outcome[source]},
+                    }
+                )
             else:
                 images.append({"ImageId": image_id, "State": "available", "BlockDeviceMappings": []})
         return {"Images": images}
 
 
 def jobs(count):
-    return [CopyJob(f"ami-source{number}", request={"SourceImageId": f"ami-source{number}", "SourceRegion": "us-east-1", "Name": f"n{number}"})
-            for number in range(count)]
+    return [
+        CopyJob(
+            f"ami-source{number}",
+            request={"SourceImageId": f"ami-source{number}", "SourceRegion": "us-east-1", "Name": f"n{number}"},
+        )
+        for number in range(count)
+    ]
 
 
 def run(ec2, clock, work, bound=2, wait=True, timeout=36000):
-    copies = RegionCopies(ec2, "eu-west-1", work, bound, wait, clock() + timeout, timeout, clock=clock, sleep=clock.sleep, now=lambda: f"t={clock():08.1f}")
+    copies = RegionCopies(
+        ec2,
+        "eu-west-1",
+        work,
+        bound,
+        wait,
+        clock() + timeout,
+        timeout,
+        clock=clock,
+        sleep=clock.sleep,
+        now=lambda: f"t={clock():08.1f}",
+    )
     copies.run()
     return copies
 
@@ -115,14 +143,19 @@ def test_refusals_for_the_quota_are_waited_out_not_failed():
 
 def test_a_failed_copy_and_a_refused_one_are_recorded_while_the_others_carry_on():
     clock = Clock()
-    ec2 = ScriptedEC2(clock, duration=30, refuse={"ami-source1": "InvalidParameterValue"}, outcome={"ami-source2": "snapshot lost"})
+    ec2 = ScriptedEC2(
+        clock, duration=30, refuse={"ami-source1": "InvalidParameterValue"}, outcome={"ami-source2": "snapshot lost"}
+    )
     work = jobs(4)
     run(ec2, clock, work, bound=4)
     refused, failed = work[1], work[2]
     assert refused.image_id is None and not refused.changed and refused.state is None
     assert refused.state_reason["code"] == "InvalidParameterValue" and "could not be started" in refused.error
     assert failed.state == "failed" and failed.state_reason == {"code": "Client.Error", "message": "snapshot lost"}
-    assert failed.error == f"The copy {failed.image_id} of ami-source2 in eu-west-1 is in state failed: snapshot lost (Client.Error)."
+    assert (
+        failed.error
+        == f"The copy {failed.image_id} of ami-source2 in eu-west-1 is in state failed: snapshot lost (Client.Error)."
+    )
     assert [work[0].state, work[3].state] == ["available", "available"] and work[0].error is None
 
 
@@ -150,7 +183,11 @@ def test_without_wait_the_run_ends_once_every_copy_is_started():
     ec2 = ScriptedEC2(clock, duration=600)
     work = jobs(3)
     run(ec2, clock, work, bound=2, wait=False)
-    assert [job.state for job in work] == ["available", "available", "pending"]  # the third waited for room, not for itself
+    assert [job.state for job in work] == [
+        "available",
+        "available",
+        "pending",
+    ]  # the third waited for room, not for itself
     assert all(job.error is None for job in work) and 600 <= clock.now < 660
 
 
@@ -171,7 +208,11 @@ def test_copies_that_cannot_be_watched_are_named_with_the_cause():
     ec2 = ScriptedEC2(clock, duration=600, describe_error="UnauthorizedOperation")
     work = jobs(2)
     run(ec2, clock, work, bound=1)
-    assert "could not be watched" in work[0].error and "UnauthorizedOperation" in work[0].error and "not made twice" in work[0].error
+    assert (
+        "could not be watched" in work[0].error
+        and "UnauthorizedOperation" in work[0].error
+        and "not made twice" in work[0].error
+    )
     assert "was not started" in work[1].error and work[1].image_id is None
 
 

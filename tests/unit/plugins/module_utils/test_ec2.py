@@ -47,7 +47,9 @@ def test_images_found_by_tags_a_filter_of_many_values_in_batches(emulator, ec2, 
     ec2.create_tags(Resources=image_ids, Tags=[{"Key": "test-source", "Value": tag}])
     values = [f"{tag}-other-{index}" for index in range(3)] + [tag]
     emulator.reset_calls()
-    found = _ec2.describe_images_by_filters(ec2, [{"Name": "state", "Values": ["available"]}], ("tag:test-source", values))
+    found = _ec2.describe_images_by_filters(
+        ec2, [{"Name": "state", "Values": ["available"]}], ("tag:test-source", values)
+    )
     assert sorted(image["ImageId"] for image in found) == sorted(image_ids)
     assert calls()["ec2"] == {"DescribeImages": 2}
 

@@ -14,12 +14,16 @@ CMK = "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-5555555555
 AWS_EBS = "arn:aws:kms:us-east-1:111122223333:key/99999999-2222-3333-4444-555555555555"
 
 
-def image(image_id="ami-0123456789abcdef0", state="available", snapshots=("snap-1",), encrypted=False, owner="111122223333"):
+def image(
+    image_id="ami-0123456789abcdef0", state="available", snapshots=("snap-1",), encrypted=False, owner="111122223333"
+):
     return {
         "ImageId": image_id,
         "State": state,
         "OwnerId": owner,
-        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": sid, "Encrypted": encrypted}} for sid in snapshots]
+        "BlockDeviceMappings": [
+            {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": sid, "Encrypted": encrypted}} for sid in snapshots
+        ]
         + [{"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}],
     }
 
@@ -37,7 +41,13 @@ def test_check_image_ids(ids, expected):
 
 @pytest.mark.parametrize(
     "ids, fragment",
-    [([], "image_ids is empty"), (["ami-123"], "'ami-123'"), (["snap-12345678"], "'snap-12345678'"), (["AMI-12345678"], "'AMI-12345678'"), ([""], "''")],
+    [
+        ([], "image_ids is empty"),
+        (["ami-123"], "'ami-123'"),
+        (["snap-12345678"], "'snap-12345678'"),
+        (["AMI-12345678"], "'AMI-12345678'"),
+        ([""], "''"),
+    ],
 )
 def test_check_image_ids_refuses(ids, fragment):
     with pytest.raises(OrgShareError) as err:
@@ -55,7 +65,9 @@ def test_image_problems_names_each_image_and_the_cause():
     visible = {"ami-00000002": image("ami-00000002", owner="444455556666")}
     problems = _images.image_problems(ids, owned, visible, "eu-west-1")
     assert len(problems) == 4
-    assert "ami-00000002 in eu-west-1 is owned by account 444455556666" in problems[0] and "only the owner" in problems[0]
+    assert (
+        "ami-00000002 in eu-west-1 is owned by account 444455556666" in problems[0] and "only the owner" in problems[0]
+    )
     assert "ami-00000003 does not exist in eu-west-1" in problems[1]
     assert "ami-00000004 in eu-west-1 is pending" in problems[2] and "wait until it is available" in problems[2]
     assert "ami-00000005 in eu-west-1 is failed" in problems[3]
@@ -79,10 +91,16 @@ def test_encryption_problems():
         "snap-2": {"Encrypted": True, "KmsKeyId": CMK},
         "snap-3": {"Encrypted": False},
     }
-    keys = {AWS_EBS: {"KeyManager": "AWS", "KeyState": "Enabled"}, CMK: {"KeyManager": "CUSTOMER", "KeyState": "PendingDeletion"}}
+    keys = {
+        AWS_EBS: {"KeyManager": "AWS", "KeyState": "Enabled"},
+        CMK: {"KeyManager": "CUSTOMER", "KeyState": "PendingDeletion"},
+    }
     problems = _images.encryption_problems(img, snapshots, keys)
     assert len(problems) == 3
-    assert f"snapshot snap-1 is encrypted with the AWS-managed key {AWS_EBS}" in problems[0] and "ami_region_copy" in problems[0]
+    assert (
+        f"snapshot snap-1 is encrypted with the AWS-managed key {AWS_EBS}" in problems[0]
+        and "ami_region_copy" in problems[0]
+    )
     assert f"snapshot snap-2 is encrypted with {CMK}, which is PendingDeletion" in problems[1]
     assert "snap-4 cannot be described" in problems[2]
     keys[CMK]["KeyState"] = "Enabled"
@@ -102,9 +120,21 @@ KEY_1 = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-11111111
 KEY_2 = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
 
 
-def a_copy(image_id, state="available", created="2026-11-01T00:00:00.000Z", source="ami-0aaaaaaaaaaaaaaaa", source_region="us-east-1",
-           snapshots=("snap-1",), encrypted=False, key_tag=None, name=None):
-    tags = [{"Key": _images.SOURCE_IMAGE_TAG, "Value": source}, {"Key": _images.SOURCE_REGION_TAG, "Value": source_region}]
+def a_copy(
+    image_id,
+    state="available",
+    created="2026-11-01T00:00:00.000Z",
+    source="ami-0aaaaaaaaaaaaaaaa",
+    source_region="us-east-1",
+    snapshots=("snap-1",),
+    encrypted=False,
+    key_tag=None,
+    name=None,
+):
+    tags = [
+        {"Key": _images.SOURCE_IMAGE_TAG, "Value": source},
+        {"Key": _images.SOURCE_REGION_TAG, "Value": source_region},
+    ]
     if key_tag:
         tags.append({"Key": _images.KMS_KEY_TAG, "Value": key_tag})
     found = image(image_id, state=state, snapshots=snapshots, encrypted=encrypted)
@@ -119,8 +149,14 @@ def test_copies_of_ranks_available_then_newest_and_never_counts_failed():
     failed = a_copy("ami-00000000000000004", state="failed", created="2026-12-02T00:00:00.000Z")
     other_source = a_copy("ami-00000000000000005", source="ami-0bbbbbbbbbbbbbbbb")
     other_region = a_copy("ami-00000000000000006", source_region="eu-central-1")
-    found = _images.copies_of([failed, older, pending, other_source, newer, other_region], "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
-    assert [copy["ImageId"] for copy in found] == ["ami-00000000000000002", "ami-00000000000000001", "ami-00000000000000003"]
+    found = _images.copies_of(
+        [failed, older, pending, other_source, newer, other_region], "ami-0aaaaaaaaaaaaaaaa", "us-east-1"
+    )
+    assert [copy["ImageId"] for copy in found] == [
+        "ami-00000000000000002",
+        "ami-00000000000000001",
+        "ami-00000000000000003",
+    ]
 
 
 def test_copy_encryption_reads_snapshots_then_the_tag():
@@ -164,22 +200,41 @@ def test_earlier_copy_prefers_available_then_newest_and_reports_a_disabled_match
     copy, others, disabled = _images.earlier_copy(images, "ami-0aaaaaaaaaaaaaaaa", "us-east-1", unencrypted, None)
     assert copy is available_new and others == [available_old, pending_newest] and disabled is None
     # Only a pending copy: it counts (a run cut off part way waits for it, never copies again).
-    copy, others, _disabled = _images.earlier_copy([pending_newest, failed], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", unencrypted, None)
+    copy, others, _disabled = _images.earlier_copy(
+        [pending_newest, failed], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", unencrypted, None
+    )
     assert copy is pending_newest and others == []
     # A disabled copy encrypted as asked is told apart, to refuse with the fix; one under another key is not.
     off = a_copy("ami-00000000000000005", state="disabled")
-    assert _images.earlier_copy([off, failed], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", {off["ImageId"]: ()}, None) == (None, [], off)
-    assert _images.earlier_copy([off], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", {off["ImageId"]: ()}, KEY_1) == (None, [], None)
+    assert _images.earlier_copy([off, failed], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", {off["ImageId"]: ()}, None) == (
+        None,
+        [],
+        off,
+    )
+    assert _images.earlier_copy([off], "ami-0aaaaaaaaaaaaaaaa", "us-east-1", {off["ImageId"]: ()}, KEY_1) == (
+        None,
+        [],
+        None,
+    )
 
 
 def test_the_source_ec2_reports_wins_over_copied_tags():
     # Tags copied onto another image (CopyImageTags of a copy) do not make it a copy of that source.
     tagged = a_copy("ami-00000000000000001")
     assert _images.is_copy_of(tagged, "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
-    assert _images.is_copy_of(dict(tagged, SourceImageId="ami-0aaaaaaaaaaaaaaaa", SourceImageRegion="us-east-1"), "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
-    assert not _images.is_copy_of(dict(tagged, SourceImageId="ami-0cccccccccccccccc"), "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
+    assert _images.is_copy_of(
+        dict(tagged, SourceImageId="ami-0aaaaaaaaaaaaaaaa", SourceImageRegion="us-east-1"),
+        "ami-0aaaaaaaaaaaaaaaa",
+        "us-east-1",
+    )
+    assert not _images.is_copy_of(
+        dict(tagged, SourceImageId="ami-0cccccccccccccccc"), "ami-0aaaaaaaaaaaaaaaa", "us-east-1"
+    )
     assert not _images.is_copy_of(dict(tagged, SourceImageRegion="eu-west-1"), "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
-    assert _images.copies_of([dict(tagged, SourceImageId="ami-0cccccccccccccccc")], "ami-0aaaaaaaaaaaaaaaa", "us-east-1") == []
+    assert (
+        _images.copies_of([dict(tagged, SourceImageId="ami-0cccccccccccccccc")], "ami-0aaaaaaaaaaaaaaaa", "us-east-1")
+        == []
+    )
 
 
 def test_a_new_copy_avoids_the_name_an_earlier_copy_holds():
@@ -191,7 +246,9 @@ def test_a_new_copy_avoids_the_name_an_earlier_copy_holds():
     assert len(renamed) == _images.MAX_IMAGE_NAME and renamed.endswith("-22222222-2222-2222-2222-222222222222")
 
 
-@pytest.mark.parametrize("encryption, words", [(None, "cannot be told"), ((), "unencrypted"), ((KEY_1,), f"encrypted with {KEY_1}")])
+@pytest.mark.parametrize(
+    "encryption, words", [(None, "cannot be told"), ((), "unencrypted"), ((KEY_1,), f"encrypted with {KEY_1}")]
+)
 def test_describe_encryption(encryption, words):
     assert words in _images.describe_encryption(encryption)
 
@@ -268,30 +325,45 @@ def test_completion_durations_aws_takes(minutes):
 @pytest.mark.parametrize("minutes", [0, 14, 20, 2895, -15])
 def test_completion_durations_outside_aws_range_are_refused(minutes):
     problem = _images.completion_duration_problem(minutes)
-    assert f"snapshot_copy_completion_duration_minutes is {minutes}" in problem and "15 to 2880" in problem and "steps of 15" in problem
+    assert (
+        f"snapshot_copy_completion_duration_minutes is {minutes}" in problem
+        and "15 to 2880" in problem
+        and "steps of 15" in problem
+    )
 
 
 def test_region_problems_name_unknown_repeated_and_other_partition_regions():
-    problems = _images.region_problems(["eu-west-1", "eu-wset-1", "eu-west-1", "cn-north-1", "eu-central-1"], PARTITIONS, "us-east-1")
+    problems = _images.region_problems(
+        ["eu-west-1", "eu-wset-1", "eu-west-1", "cn-north-1", "eu-central-1"], PARTITIONS, "us-east-1"
+    )
     assert len(problems) == 3
     assert "destination_regions names eu-west-1 2 times" in problems[0]
     assert "'eu-wset-1' is not a region" in problems[1] and "e.g. eu-west-1" in problems[1]
     assert "cn-north-1 is in the partition aws-cn" in problems[2] and "CreateStoreImageTask" in problems[2]
-    assert _images.region_problems(["eu-west-1"], PARTITIONS, "us-east-9") == ["source_region: 'us-east-9' is not a region (not one the "
-                                                                               "installed botocore knows): check its spelling, e.g. "
-                                                                               "eu-west-1. A region newer than the installed botocore "
-                                                                               "needs a newer botocore."]
+    assert _images.region_problems(["eu-west-1"], PARTITIONS, "us-east-9") == [
+        "source_region: 'us-east-9' is not a region (not one the "
+        "installed botocore knows): check its spelling, e.g. "
+        "eu-west-1. A region newer than the installed botocore "
+        "needs a newer botocore."
+    ]
     assert _images.region_problems(["us-east-1", "eu-west-1"], PARTITIONS, "us-east-1") == []
 
 
 def test_region_keys_prefer_the_region_entry_and_refuse_a_key_of_another_region():
-    keys, problems = _images.region_keys(["eu-west-1", "eu-central-1", "us-east-1"], "alias/golden", {"eu-west-1": KEY_1})
+    keys, problems = _images.region_keys(
+        ["eu-west-1", "eu-central-1", "us-east-1"], "alias/golden", {"eu-west-1": KEY_1}
+    )
     assert keys == {"eu-west-1": KEY_1, "eu-central-1": "alias/golden", "us-east-1": "alias/golden"} and problems == []
     keys, problems = _images.region_keys(["eu-west-1", "eu-central-1"], KEY_1, {"eu-central-1": KEY_2})
     assert keys["eu-west-1"] == KEY_1 and len(problems) == 1
-    assert f"kms_key_ids['eu-central-1'] {KEY_2!r} is a key of eu-west-1" in problems[0] and "KMS keys are regional" in problems[0]
+    assert (
+        f"kms_key_ids['eu-central-1'] {KEY_2!r} is a key of eu-west-1" in problems[0]
+        and "KMS keys are regional" in problems[0]
+    )
     _keys, problems = _images.region_keys(["eu-central-1"], KEY_1, {})
-    assert problems[0].startswith(f"kms_key_id {KEY_1!r} is a key of eu-west-1, but it is given for the copies in eu-central-1")
+    assert problems[0].startswith(
+        f"kms_key_id {KEY_1!r} is a key of eu-west-1, but it is given for the copies in eu-central-1"
+    )
     assert _images.region_keys(["eu-west-1"], None, None) == ({"eu-west-1": None}, [])
     assert "kms_key_ids['eu-west-1'] is ''" in _images.region_keys(["eu-west-1"], None, {"eu-west-1": ""})[1][0]
 
@@ -300,8 +372,10 @@ def test_encrypted_sources_need_a_key_in_every_region():
     assert _images.missing_keys_problem([], ["eu-west-1"], True) is None
     assert _images.missing_keys_problem([SOURCE_A], [], False) is None
     one = _images.missing_keys_problem([SOURCE_A], ["eu-west-1"], True)
-    assert one == (f"The source AMI {SOURCE_A} is encrypted, so its copy in eu-west-1 must be encrypted with a customer-managed key of "
-                   "eu-west-1: set kms_key_id (for the share_ami role: share_ami_region_kms_keys['eu-west-1']).")
+    assert one == (
+        f"The source AMI {SOURCE_A} is encrypted, so its copy in eu-west-1 must be encrypted with a customer-managed key of "
+        "eu-west-1: set kms_key_id (for the share_ami role: share_ami_region_kms_keys['eu-west-1'])."
+    )
     many = _images.missing_keys_problem([SOURCE_A, SOURCE_B], ["eu-west-1", "eu-central-1"], False)
     assert f"The source AMIs {SOURCE_A}, {SOURCE_B} are encrypted, so their copies in eu-west-1, eu-central-1" in many
     assert "give eu-west-1, eu-central-1 a key in kms_key_ids" in many
@@ -313,14 +387,18 @@ def test_a_copy_into_the_sources_own_region_must_change_something():
     assert f"{SOURCE_A} would be copied into its own region us-east-1 unencrypted, as it already is" in problem
     assert "kms_key_ids or kms_key_id" in problem and "leave us-east-1 out of the destinations" in problem
     assert _images.same_region_problem(plain, (), KEY_1, "us-east-1", OWNER) is None  # re-encrypted: the point of it
-    assert _images.same_region_problem(plain, (), None, "us-east-1", "444455556666") is None  # another account's AMI: a copy of one's own
+    assert (
+        _images.same_region_problem(plain, (), None, "us-east-1", "444455556666") is None
+    )  # another account's AMI: a copy of one's own
     encrypted = a_source(SOURCE_B, "encrypted", encrypted=True)
     snapshots = {"snap-1": {"Encrypted": True, "KmsKeyId": KEY_1}}
     assert _images.source_encryption(encrypted, snapshots) == (KEY_1,)
     assert _images.source_encryption(encrypted, {}) is None and _images.source_encryption(plain, {}) == ()
     assert "encrypted with " + KEY_1 in _images.same_region_problem(encrypted, (KEY_1,), KEY_1, "us-east-1", OWNER)
     assert _images.same_region_problem(encrypted, (KEY_1,), KEY_2, "us-east-1", OWNER) is None
-    assert _images.same_region_problem(encrypted, None, KEY_1, "us-east-1", OWNER) is None  # cannot be told: not refused
+    assert (
+        _images.same_region_problem(encrypted, None, KEY_1, "us-east-1", OWNER) is None
+    )  # cannot be told: not refused
 
 
 def test_plan_region_finds_copies_names_new_ones_and_keeps_earlier_ones_apart():
@@ -334,7 +412,9 @@ def test_plan_region_finds_copies_names_new_ones_and_keeps_earlier_ones_apart():
         (SOURCE_A, "ami-00000000000000001", "golden-a"),
         (SOURCE_B, None, "golden-b-11111111-1111-1111-1111-111111111111"),  # the unencrypted copy holds the name
     ]
-    assert plans[1]["others"] == [unencrypted] and all(plan["key_arn"] == KEY_1 and plan["region"] == "eu-west-1" for plan in plans)
+    assert plans[1]["others"] == [unencrypted] and all(
+        plan["key_arn"] == KEY_1 and plan["region"] == "eu-west-1" for plan in plans
+    )
     # In the source's region, new copies are named -copy.
     plans, problems = _images.plan_region(sources, "us-east-1", "us-east-1", KEY_1, [], {})
     assert [plan["name"] for plan in plans] == ["golden-a-copy", "golden-b-copy"] and problems == []
@@ -343,22 +423,35 @@ def test_plan_region_finds_copies_names_new_ones_and_keeps_earlier_ones_apart():
 def test_plan_region_refuses_names_ec2_would_refuse_as_duplicates():
     same_name = [a_source(SOURCE_A, "golden", owner="444455556666"), a_source(SOURCE_B, "golden", owner="555566667777")]
     _plans, problems = _images.plan_region(same_name, "eu-west-1", "us-east-1", None, [], {})
-    assert problems == [f"{SOURCE_A} and {SOURCE_B} would all be copied into eu-west-1 as 'golden', and AMI names are unique per account "
-                        "and region: copy them in separate tasks, each with a name of its own."]
+    assert problems == [
+        f"{SOURCE_A} and {SOURCE_B} would all be copied into eu-west-1 as 'golden', and AMI names are unique per account "
+        "and region: copy them in separate tasks, each with a name of its own."
+    ]
     # A name held by a copy of another source of this collection.
     holder = a_copy("ami-00000000000000003", source=SOURCE_B, name="golden-a")
-    _plans, problems = _images.plan_region([a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", None, [holder], {holder["ImageId"]: ()})
+    _plans, problems = _images.plan_region(
+        [a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", None, [holder], {holder["ImageId"]: ()}
+    )
     assert "name 'golden-a' is already the name of ami-00000000000000003 in eu-west-1 (available)" in problems[0]
     # An explicit name held by an earlier copy under another key.
     other = a_copy("ami-00000000000000004", source=SOURCE_A, name="fixed")
     _plans, problems = _images.plan_region(
-        [a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", KEY_1, [other], {other["ImageId"]: ()}, name="fixed")
-    assert "name 'fixed' is already the name of the earlier copy ami-00000000000000004 in eu-west-1, which is unencrypted" in problems[0]
+        [a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", KEY_1, [other], {other["ImageId"]: ()}, name="fixed"
+    )
+    assert (
+        "name 'fixed' is already the name of the earlier copy ami-00000000000000004 in eu-west-1, which is unencrypted"
+        in problems[0]
+    )
     assert "Leave name unset" in problems[0]
 
 
 def test_plan_region_refuses_a_disabled_copy_encrypted_as_asked():
     off = a_copy("ami-00000000000000005", state="disabled")
-    plans, problems = _images.plan_region([a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", None, [off], {off["ImageId"]: ()})
+    plans, problems = _images.plan_region(
+        [a_source(SOURCE_A, "golden-a")], "eu-west-1", "us-east-1", None, [off], {off["ImageId"]: ()}
+    )
     assert plans[0]["copy"] is None
-    assert f"earlier copy of {SOURCE_A} ami-00000000000000005 in eu-west-1 is disabled" in problems[0] and "Or deregister it" in problems[0]
+    assert (
+        f"earlier copy of {SOURCE_A} ami-00000000000000005 in eu-west-1 is disabled" in problems[0]
+        and "Or deregister it" in problems[0]
+    )

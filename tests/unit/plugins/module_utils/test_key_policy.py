@@ -57,7 +57,10 @@ DENY_STATEMENT = {
     "Principal": "*",
     "Action": ["kms:Decrypt", "kms:Encrypt"],
     "Resource": "*",
-    "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-0123456789abcdef0"}, "Bool": {"aws:ViaAWSService": "false"}},
+    "Condition": {
+        "StringNotEquals": {"aws:SourceVpc": "vpc-0123456789abcdef0"},
+        "Bool": {"aws:ViaAWSService": "false"},
+    },
 }
 ADMIN_STATEMENT = {
     "Effect": "Allow",
@@ -75,33 +78,67 @@ def policy(*statements, **top):
 
 
 def org_use(*org_ids, sid="OrgShareOrgUse"):
-    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": list(USE), "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": list(org_ids)}}}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(USE),
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": list(org_ids)}},
+    }
 
 
 def org_grant(*org_ids, only_for_aws=True, sid="OrgShareOrgCreateGrant"):
     condition = {"StringEquals": {"aws:PrincipalOrgID": list(org_ids)}}
     if only_for_aws:
         condition["Bool"] = dict(GRANT_ONLY_FOR_AWS)
-    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*", "Condition": condition}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["kms:CreateGrant"],
+        "Resource": "*",
+        "Condition": condition,
+    }
 
 
 def ou_use(*paths):
-    return {"Sid": "OrgShareOuUse", "Effect": "Allow", "Principal": "*", "Action": list(USE), "Resource": "*",
-            "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": list(paths)}}}
+    return {
+        "Sid": "OrgShareOuUse",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(USE),
+        "Resource": "*",
+        "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": list(paths)}},
+    }
 
 
 def ou_grant(*paths, only_for_aws=True):
     condition = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": list(paths)}}
     if only_for_aws:
         condition["Bool"] = dict(GRANT_ONLY_FOR_AWS)
-    return {"Sid": "OrgShareOuCreateGrant", "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*", "Condition": condition}
+    return {
+        "Sid": "OrgShareOuCreateGrant",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["kms:CreateGrant"],
+        "Resource": "*",
+        "Condition": condition,
+    }
 
 
 # Amazon EC2 Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted volumes": the operations of
 # the grant consumers create for their Auto Scaling service-linked role.
-AUTO_SCALING_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                           "DescribeKey", "CreateGrant"]
+AUTO_SCALING_OPERATIONS = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "CreateGrant",
+]
 
 
 def auto_scaling_grantees(partition="aws"):
@@ -110,10 +147,18 @@ def auto_scaling_grantees(partition="aws"):
 
 
 def _auto_scaling(sid, operator, key, values, partition):
-    return {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": ["kms:CreateGrant"], "Resource": "*",
-            "Condition": {operator: {key: list(values)},
-                          "StringLike": {"kms:GranteePrincipal": auto_scaling_grantees(partition)},
-                          "ForAllValues:StringEquals": {"kms:GrantOperations": list(AUTO_SCALING_OPERATIONS)}}}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["kms:CreateGrant"],
+        "Resource": "*",
+        "Condition": {
+            operator: {key: list(values)},
+            "StringLike": {"kms:GranteePrincipal": auto_scaling_grantees(partition)},
+            "ForAllValues:StringEquals": {"kms:GrantOperations": list(AUTO_SCALING_OPERATIONS)},
+        },
+    }
 
 
 def org_auto_scaling(*org_ids, partition="aws"):
@@ -121,16 +166,24 @@ def org_auto_scaling(*org_ids, partition="aws"):
 
 
 def ou_auto_scaling(*paths, partition="aws"):
-    return _auto_scaling("OrgShareOuAutoScalingGrant", "ForAnyValue:StringLike", "aws:PrincipalOrgPaths", paths, partition)
+    return _auto_scaling(
+        "OrgShareOuAutoScalingGrant", "ForAnyValue:StringLike", "aws:PrincipalOrgPaths", paths, partition
+    )
 
 
 def plan(document, state="present", purge=False, grant_for_aws_resource_only=True, prefix="OrgShare", **requested):
-    return _key_policy.plan_key_policy(document, _key_policy.requested_principals(**requested), state, purge, prefix, grant_for_aws_resource_only)
+    return _key_policy.plan_key_policy(
+        document, _key_policy.requested_principals(**requested), state, purge, prefix, grant_for_aws_resource_only
+    )
 
 
 def foreign_of(document, prefix="OrgShare"):
     """The foreign statements as JSON text each (byte-for-byte comparison)."""
-    return [json.dumps(statement) for statement in _key_policy.statements_of(document) if not _key_policy.owned(statement, prefix)]
+    return [
+        json.dumps(statement)
+        for statement in _key_policy.statements_of(document)
+        if not _key_policy.owned(statement, prefix)
+    ]
 
 
 def sids(document):
@@ -150,9 +203,15 @@ def sids(document):
         (dict(organizational_unit_paths=[f"{ORG_ID}/r-ab12/{OU_ID}/"]), [], [f"{ORG_ID}/r-ab12/{OU_ID}/"]),
         (dict(organizational_unit_paths=[OU_PATTERN]), [], [OU_PATTERN]),
         # An OU ARN and the pattern it becomes are the same principal; repeats collapse, first order kept.
-        (dict(organization_arns=[OTHER_ORG_ARN, ORG_ARN, OTHER_ORG_ARN], organizational_unit_arns=[OTHER_OU_ARN, OU_ARN],
-              organizational_unit_paths=[OU_PATTERN, FULL_PATH]),
-         [OTHER_ORG_ID, ORG_ID], [OTHER_OU_PATTERN, OU_PATTERN, FULL_PATH]),
+        (
+            dict(
+                organization_arns=[OTHER_ORG_ARN, ORG_ARN, OTHER_ORG_ARN],
+                organizational_unit_arns=[OTHER_OU_ARN, OU_ARN],
+                organizational_unit_paths=[OU_PATTERN, FULL_PATH],
+            ),
+            [OTHER_ORG_ID, ORG_ID],
+            [OTHER_OU_PATTERN, OU_PATTERN, FULL_PATH],
+        ),
         (dict(), [], []),
         (dict(organization_arns=None, organizational_unit_arns=None, organizational_unit_paths=None), [], []),
     ],
@@ -195,8 +254,21 @@ def test_requested_principals_refused(requested, fragments):
         assert fragment in err.value.message
 
 
-@pytest.mark.parametrize("prefix, valid", [("OrgShare", True), ("A", True), ("Team2", True), ("x" * 64, True), ("x" * 65, False),
-                                           ("", False), ("Org-Share", False), ("Org Share", False), (None, False), (7, False)])
+@pytest.mark.parametrize(
+    "prefix, valid",
+    [
+        ("OrgShare", True),
+        ("A", True),
+        ("Team2", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("", False),
+        ("Org-Share", False),
+        ("Org Share", False),
+        (None, False),
+        (7, False),
+    ],
+)
 def test_check_prefix(prefix, valid):
     if valid:
         assert _key_policy.check_prefix(prefix) == prefix
@@ -228,8 +300,15 @@ def test_the_auto_scaling_statement_names_the_role_in_the_key_partition():
     statements = _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare", False, partition="aws-us-gov")
     assert statements[2] == org_auto_scaling(ORG_ID, partition="aws-us-gov")
     china_key = "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    written = _key_policy.plan_key_policy(policy(ROOT_STATEMENT), _key_policy.requested_principals([ORG_ARN]), "present", False,
-                                          "OrgShare", False, china_key)
+    written = _key_policy.plan_key_policy(
+        policy(ROOT_STATEMENT),
+        _key_policy.requested_principals([ORG_ARN]),
+        "present",
+        False,
+        "OrgShare",
+        False,
+        china_key,
+    )
     assert written.after["Statement"][3] == org_auto_scaling(ORG_ID, partition="aws-cn")
     assert _key_policy.partition_of(china_key) == "aws-cn" and _key_policy.partition_of(None) == "aws"
     # No wildcard stands before the account: StringLike's * also matches colons, so it could stand for another account.
@@ -238,7 +317,10 @@ def test_the_auto_scaling_statement_names_the_role_in_the_key_partition():
 
 
 @pytest.mark.parametrize("only_for_aws", [True, False])
-@pytest.mark.parametrize("principals", [Principals([ORG_ID], []), Principals([], [OU_PATTERN, FULL_PATH]), Principals([ORG_ID], [OU_PATTERN])])
+@pytest.mark.parametrize(
+    "principals",
+    [Principals([ORG_ID], []), Principals([], [OU_PATTERN, FULL_PATH]), Principals([ORG_ID], [OU_PATTERN])],
+)
 def test_principal_star_never_without_an_org_condition(principals, only_for_aws):
     for statement in _key_policy.build_statements(principals, "OrgShare", only_for_aws):
         assert statement["Principal"] == "*"
@@ -260,8 +342,10 @@ def assert_org_condition(statement):
 
 
 def test_parse_lone_statement_missing_version_and_odd_formatting():
-    text = '{"Id":"custom" ,\n\t"Statement" :\n{ "Sid" : "Root", "Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},' \
-           '"Action":"kms:*","Resource":"*"}   }'
+    text = (
+        '{"Id":"custom" ,\n\t"Statement" :\n{ "Sid" : "Root", "Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},'
+        '"Action":"kms:*","Resource":"*"}   }'
+    )
     parsed = _key_policy.parse_policy(text)
     assert "Version" not in parsed
     assert _key_policy.statements_of(parsed) == [json.loads(text)["Statement"]]
@@ -315,9 +399,18 @@ def test_parse_refuses(document, fragment):
 
 
 def test_merge_appends_after_foreign_statements():
-    granted = plan(policy(ROOT_STATEMENT, DENY_STATEMENT), organizational_unit_arns=[OU_ARN], organization_arns=[ORG_ARN])
+    granted = plan(
+        policy(ROOT_STATEMENT, DENY_STATEMENT), organizational_unit_arns=[OU_ARN], organization_arns=[ORG_ARN]
+    )
     assert granted.changed
-    assert granted.after["Statement"] == [ROOT_STATEMENT, DENY_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN)]
+    assert granted.after["Statement"] == [
+        ROOT_STATEMENT,
+        DENY_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN),
+    ]
     assert granted.statements == granted.after["Statement"][2:]
     assert granted.added == Principals([ORG_ID], [OU_PATTERN])
     assert granted.removed == Principals([], [])
@@ -329,16 +422,31 @@ def test_merge_keeps_foreign_statements_before_and_after_in_place():
     granted = plan(before, organizational_unit_arns=[OU_ARN])
     assert granted.changed
     assert granted.after["Statement"] == [
-        ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN), DENY_STATEMENT, ADMIN_STATEMENT,
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN),
+        DENY_STATEMENT,
+        ADMIN_STATEMENT,
     ]
     assert foreign_of(granted.after) == foreign_of(before)
-    assert {key: value for key, value in granted.after.items() if key != "Statement"} == {"Version": "2012-10-17", "Id": "key-default-1"}
+    assert {key: value for key, value in granted.after.items() if key != "Statement"} == {
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+    }
 
 
 def test_merge_owned_first():
     before = policy(ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ROOT_STATEMENT)
     granted = plan(before, organization_arns=[ORG_ARN])
-    assert sids(granted.after) == ["OrgShareOrgUse", "OrgShareOrgCreateGrant", "OrgShareOuUse", "OrgShareOuCreateGrant", ROOT_STATEMENT["Sid"]]
+    assert sids(granted.after) == [
+        "OrgShareOrgUse",
+        "OrgShareOrgCreateGrant",
+        "OrgShareOuUse",
+        "OrgShareOuCreateGrant",
+        ROOT_STATEMENT["Sid"],
+    ]
 
 
 def test_merge_leaves_other_prefixes_alone():
@@ -355,7 +463,11 @@ def test_merge_leaves_other_prefixes_alone():
 def test_merge_adds_to_the_existing_principals():
     before = policy(ROOT_STATEMENT, ou_use(OU_PATTERN), ou_grant(OU_PATTERN))
     granted = plan(before, organizational_unit_paths=[CHILD_PATH], organizational_unit_arns=[OU_ARN])
-    assert granted.after["Statement"] == [ROOT_STATEMENT, ou_use(OU_PATTERN, CHILD_PATH), ou_grant(OU_PATTERN, CHILD_PATH)]
+    assert granted.after["Statement"] == [
+        ROOT_STATEMENT,
+        ou_use(OU_PATTERN, CHILD_PATH),
+        ou_grant(OU_PATTERN, CHILD_PATH),
+    ]
     assert granted.added == Principals([], [CHILD_PATH])
 
 
@@ -378,22 +490,53 @@ def test_nothing_requested_changes_nothing():
 # --- ownership: exact Sids and the shape the module writes -----------------------------------
 
 EVIL_ORG_ID = "o-evilevil00"
-BREAK_GLASS_DENY = {"Sid": "OrgShareBreakGlassDeny", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": EVIL_ORG_ID}}}
+BREAK_GLASS_DENY = {
+    "Sid": "OrgShareBreakGlassDeny",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "kms:Decrypt",
+    "Resource": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalOrgID": EVIL_ORG_ID}},
+}
 # What the KMS console writes for a new key (besides the account's root statement).
-CONSOLE_ADMINS = {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
-                  "Principal": {"AWS": f"arn:aws:iam::{MGMT}:role/KeyAdmin"},
-                  "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
-                             "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
-                             "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
-                  "Resource": "*"}
+CONSOLE_ADMINS = {
+    "Sid": "Allow access for Key Administrators",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{MGMT}:role/KeyAdmin"},
+    "Action": [
+        "kms:Create*",
+        "kms:Describe*",
+        "kms:Enable*",
+        "kms:List*",
+        "kms:Put*",
+        "kms:Update*",
+        "kms:Revoke*",
+        "kms:Disable*",
+        "kms:Get*",
+        "kms:Delete*",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:ScheduleKeyDeletion",
+        "kms:CancelKeyDeletion",
+    ],
+    "Resource": "*",
+}
 APP_ROLE = {"AWS": f"arn:aws:iam::{MGMT}:role/App"}
-CONSOLE_USERS = {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": APP_ROLE,
-                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                 "Resource": "*"}
-CONSOLE_GRANTS = {"Sid": "Allow attachment of persistent resources", "Effect": "Allow", "Principal": APP_ROLE,
-                  "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
-                  "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+CONSOLE_USERS = {
+    "Sid": "Allow use of the key",
+    "Effect": "Allow",
+    "Principal": APP_ROLE,
+    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+    "Resource": "*",
+}
+CONSOLE_GRANTS = {
+    "Sid": "Allow attachment of persistent resources",
+    "Effect": "Allow",
+    "Principal": APP_ROLE,
+    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+    "Resource": "*",
+    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+}
 
 
 def allowed_org_ids(document):
@@ -410,8 +553,10 @@ def test_a_deny_whose_sid_starts_with_the_prefix_is_kept_and_never_read():
     before = policy(ROOT_STATEMENT, BREAK_GLASS_DENY)
     granted = plan(json.dumps(before), organization_arns=[ORG_ARN])
     assert granted.changed
-    assert [json.dumps(statement) for statement in granted.after["Statement"][:2]] == \
-        [json.dumps(ROOT_STATEMENT), json.dumps(BREAK_GLASS_DENY)]
+    assert [json.dumps(statement) for statement in granted.after["Statement"][:2]] == [
+        json.dumps(ROOT_STATEMENT),
+        json.dumps(BREAK_GLASS_DENY),
+    ]
     assert granted.after["Statement"][2:] == [org_use(ORG_ID), org_grant(ORG_ID)]
     assert granted.added == Principals([ORG_ID], []) and granted.removed == Principals([], [])
     assert allowed_org_ids(granted.after) == {ORG_ID}
@@ -421,8 +566,19 @@ def test_a_deny_whose_sid_starts_with_the_prefix_is_kept_and_never_read():
     assert plan(granted.after, purge=True).after == before
 
 
-@pytest.mark.parametrize("sid", ["orgshareorguse", "OrgshareOrgUse", "OrgShareOrguse", "OrgShareOrgUse2", "OrgShareOrgUse ",
-                                 "XOrgShareOrgUse", "OrgShareBreakGlass", "OrgShareOuCreateGrants"])
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "orgshareorguse",
+        "OrgshareOrgUse",
+        "OrgShareOrguse",
+        "OrgShareOrgUse2",
+        "OrgShareOrgUse ",
+        "XOrgShareOrgUse",
+        "OrgShareBreakGlass",
+        "OrgShareOuCreateGrants",
+    ],
+)
 def test_statements_under_the_prefix_but_not_an_owned_sid_are_foreign(sid):
     # Well-shaped statements letting another organization in: their Sid is not exactly an owned one.
     theirs = org_use(EVIL_ORG_ID, sid=sid)
@@ -452,12 +608,21 @@ def test_two_jobs_with_prefixes_one_starting_the_other_converge():
     document = policy(ROOT_STATEMENT)
     for job in jobs:
         document = plan(document, **job).after
-    assert sids(document) == [ROOT_STATEMENT["Sid"], "OrgShareOrgUse", "OrgShareOrgCreateGrant", "OrgOrgUse", "OrgOrgCreateGrant"]
+    assert sids(document) == [
+        ROOT_STATEMENT["Sid"],
+        "OrgShareOrgUse",
+        "OrgShareOrgCreateGrant",
+        "OrgOrgUse",
+        "OrgOrgCreateGrant",
+    ]
     for job in jobs + jobs:
         assert not plan(document, **job).changed
     assert not plan(document, purge=True, **jobs[1]).changed
-    assert plan(document, prefix="Org", state="absent", organization_arns=[OTHER_ORG_ARN]).after["Statement"] == \
-        [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID)]
+    assert plan(document, prefix="Org", state="absent", organization_arns=[OTHER_ORG_ARN]).after["Statement"] == [
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+    ]
 
 
 def _another_sid(statement, sid):
@@ -466,45 +631,94 @@ def _another_sid(statement, sid):
 
 NEAR_MISSES = {
     "NotAction": (lambda: dict(org_use(ORG_ID), NotAction="kms:Encrypt"), ["'NotAction'"]),
-    "NotPrincipal": (lambda: dict(ou_use(OU_PATTERN), NotPrincipal={"AWS": f"arn:aws:iam::{MGMT}:root"}), ["'NotPrincipal'"]),
-    "NotResource": (lambda: {key: value for key, value in dict(org_grant(ORG_ID), NotResource="*").items() if key != "Resource"},
-                    ["'NotResource'", "Resource is null"]),
+    "NotPrincipal": (
+        lambda: dict(ou_use(OU_PATTERN), NotPrincipal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
+        ["'NotPrincipal'"],
+    ),
+    "NotResource": (
+        lambda: {key: value for key, value in dict(org_grant(ORG_ID), NotResource="*").items() if key != "Resource"},
+        ["'NotResource'", "Resource is null"],
+    ),
     "a resource other than *": (lambda: dict(org_use(ORG_ID), Resource=KEY_ARN), [f'Resource is "{KEY_ARN}"']),
-    "no condition": (lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Condition"}, ["Condition is null"]),
-    "the OU condition under an Org Sid": (lambda: _another_sid(ou_use(OU_PATTERN), "OrgShareOrgUse"),
-                                          ["'ForAnyValue:StringLike'", "StringEquals is null"]),
-    "the Org condition under an Ou Sid": (lambda: _another_sid(org_grant(ORG_ID), "OrgShareOuCreateGrant"), ["'StringEquals'"]),
-    "a Use statement as CreateGrant": (lambda: _another_sid(org_use(ORG_ID), "OrgShareOrgCreateGrant"),
-                                       ["is not a non-empty subset"]),
-    "CreateGrant in a Use statement": (lambda: dict(org_use(ORG_ID), Action=USE + ["kms:CreateGrant"]), ['"kms:CreateGrant"]']),
-    "the grant flag on a Use statement": (lambda: dict(org_use(ORG_ID), Condition=dict(org_grant(ORG_ID)["Condition"])),
-                                          ["'Bool'"]),
+    "no condition": (
+        lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Condition"},
+        ["Condition is null"],
+    ),
+    "the OU condition under an Org Sid": (
+        lambda: _another_sid(ou_use(OU_PATTERN), "OrgShareOrgUse"),
+        ["'ForAnyValue:StringLike'", "StringEquals is null"],
+    ),
+    "the Org condition under an Ou Sid": (
+        lambda: _another_sid(org_grant(ORG_ID), "OrgShareOuCreateGrant"),
+        ["'StringEquals'"],
+    ),
+    "a Use statement as CreateGrant": (
+        lambda: _another_sid(org_use(ORG_ID), "OrgShareOrgCreateGrant"),
+        ["is not a non-empty subset"],
+    ),
+    "CreateGrant in a Use statement": (
+        lambda: dict(org_use(ORG_ID), Action=USE + ["kms:CreateGrant"]),
+        ['"kms:CreateGrant"]'],
+    ),
+    "the grant flag on a Use statement": (
+        lambda: dict(org_use(ORG_ID), Condition=dict(org_grant(ORG_ID)["Condition"])),
+        ["'Bool'"],
+    ),
     "a wildcard action": (lambda: dict(org_use(ORG_ID), Action="kms:*"), ['Action "kms:*"']),
     "an action of another case": (lambda: dict(org_use(ORG_ID), Action=["kms:decrypt"]), ['["kms:decrypt"]']),
     "no action": (lambda: dict(org_use(ORG_ID), Action=[]), ["Action []"]),
     "not an organization ID": (lambda: org_use("o-short"), ['values ["o-short"]']),
     "no organization": (org_use, ["values []"]),
-    "a second key in the condition": (lambda: dict(org_use(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID,
-                                                                                                "aws:PrincipalAccount": MGMT}}),
-                                      ["not exactly one key aws:PrincipalOrgID"]),
-    "StringLike for the organization": (lambda: dict(org_use(ORG_ID), Condition={"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
-                                        ["'StringLike'"]),
+    "a second key in the condition": (
+        lambda: dict(
+            org_use(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID, "aws:PrincipalAccount": MGMT}}
+        ),
+        ["not exactly one key aws:PrincipalOrgID"],
+    ),
+    "StringLike for the organization": (
+        lambda: dict(org_use(ORG_ID), Condition={"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
+        ["'StringLike'"],
+    ),
     "not an OU path": (lambda: ou_use(OU_ID), [f'values ["{OU_ID}"]']),
-    "ForAllValues for OUs": (lambda: dict(ou_use(OU_PATTERN),
-                                          Condition={"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": [OU_PATTERN]}}),
-                             ["'ForAllValues:StringLike'"]),
-    "a grant flag with a second key": (lambda: dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
-                                                                                  "Bool": {"kms:GrantIsForAWSResource": "true",
-                                                                                           "aws:SecureTransport": "true"}}),
-                                       ["Bool is {"]),
-    "a grant flag of True": (lambda: dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
-                                                                        "Bool": {"kms:GrantIsForAWSResource": "True"}}),
-                             ['"True"']),
-    "a principal list": (lambda: dict(org_use(ORG_ID), Principal={"AWS": ["*", f"arn:aws:iam::{MGMT}:root"]}), ["Principal is"]),
-    "a service principal": (lambda: dict(org_use(ORG_ID), Principal={"Service": "ec2.amazonaws.com"}), ["Principal is"]),
-    "no Effect": (lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Effect"}, ["Effect is null"]),
-    "the console's admin statement under an owned Sid": (lambda: dict(CONSOLE_ADMINS, Sid="OrgShareOuUse"),
-                                                         ["Principal is", "Condition is null"]),
+    "ForAllValues for OUs": (
+        lambda: dict(
+            ou_use(OU_PATTERN), Condition={"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": [OU_PATTERN]}}
+        ),
+        ["'ForAllValues:StringLike'"],
+    ),
+    "a grant flag with a second key": (
+        lambda: dict(
+            org_grant(ORG_ID),
+            Condition={
+                "StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+                "Bool": {"kms:GrantIsForAWSResource": "true", "aws:SecureTransport": "true"},
+            },
+        ),
+        ["Bool is {"],
+    ),
+    "a grant flag of True": (
+        lambda: dict(
+            org_grant(ORG_ID),
+            Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID}, "Bool": {"kms:GrantIsForAWSResource": "True"}},
+        ),
+        ['"True"'],
+    ),
+    "a principal list": (
+        lambda: dict(org_use(ORG_ID), Principal={"AWS": ["*", f"arn:aws:iam::{MGMT}:root"]}),
+        ["Principal is"],
+    ),
+    "a service principal": (
+        lambda: dict(org_use(ORG_ID), Principal={"Service": "ec2.amazonaws.com"}),
+        ["Principal is"],
+    ),
+    "no Effect": (
+        lambda: {key: value for key, value in org_use(ORG_ID).items() if key != "Effect"},
+        ["Effect is null"],
+    ),
+    "the console's admin statement under an owned Sid": (
+        lambda: dict(CONSOLE_ADMINS, Sid="OrgShareOuUse"),
+        ["Principal is", "Condition is null"],
+    ),
 }
 
 
@@ -520,8 +734,13 @@ def test_a_near_miss_of_an_owned_statement_is_refused(name, state):
         with pytest.raises(OrgShareError) as err:
             _key_policy.plan_key_policy(document, requested, state, key_arn=KEY_ARN)
         message = err.value.message
-        for fragment in fragments + [f"statement 3 of 4, Sid {statement['Sid']!r}", KEY_ARN, "statement_id_prefix 'OrgShare'",
-                                     "nothing is written", "Rename or remove that statement, or choose another"]:
+        for fragment in fragments + [
+            f"statement 3 of 4, Sid {statement['Sid']!r}",
+            KEY_ARN,
+            "statement_id_prefix 'OrgShare'",
+            "nothing is written",
+            "Rename or remove that statement, or choose another",
+        ]:
             assert fragment in message, (fragment, message)
     assert json.dumps(before) == kept
     # The same statement under another prefix, or as a lone statement, is foreign to this one and refused by its own.
@@ -543,11 +762,18 @@ def test_every_near_miss_of_a_policy_is_named_at_once():
 def test_the_shapes_the_module_accepts_as_its_own():
     accepted = [
         dict(org_use(ORG_ID), Principal={"AWS": ["*"]}, Resource=["*"], Action="kms:Decrypt"),
-        dict(org_grant(ORG_ID), Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID},
-                                           "Bool": {"kms:GrantIsForAWSResource": True}}),
+        dict(
+            org_grant(ORG_ID),
+            Condition={"StringEquals": {"aws:PrincipalOrgID": ORG_ID}, "Bool": {"kms:GrantIsForAWSResource": True}},
+        ),
         dict(ou_use(OU_PATTERN), Action=list(_key_policy.ACCEPTED_USE_ACTIONS)),
-        dict(ou_grant(OU_PATTERN), Condition={"Bool": {"kms:GrantIsForAWSResource": ["true"]},
-                                              "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": OU_PATTERN}}),
+        dict(
+            ou_grant(OU_PATTERN),
+            Condition={
+                "Bool": {"kms:GrantIsForAWSResource": ["true"]},
+                "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": OU_PATTERN},
+            },
+        ),
     ]
     for statement in accepted:
         assert _key_policy.owned(statement, "OrgShare"), statement
@@ -561,7 +787,11 @@ def test_the_auto_scaling_shapes_the_module_accepts_as_its_own():
     reordered["Condition"]["ForAllValues:StringEquals"]["kms:GrantOperations"].sort()
     lone = ou_auto_scaling(OU_PATTERN, partition="aws-cn")
     lone["Condition"]["ForAnyValue:StringLike"]["aws:PrincipalOrgPaths"] = OU_PATTERN
-    for statement in (reordered, lone, dict(org_auto_scaling(ORG_ID), Action="kms:CreateGrant", Principal={"AWS": "*"})):
+    for statement in (
+        reordered,
+        lone,
+        dict(org_auto_scaling(ORG_ID), Action="kms:CreateGrant", Principal={"AWS": "*"}),
+    ):
         assert _key_policy.shape_problems(statement, _key_policy.kind_of(statement, "OrgShare")) == []
     before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), reordered)
     assert not plan(before, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
@@ -572,30 +802,62 @@ def _spoil_auto_scaling(edit, make=org_auto_scaling):
         statement = make(ORG_ID) if make is org_auto_scaling else make(OU_PATTERN)
         edit(statement["Condition"])
         return statement
+
     return spoilt
 
 
 AUTO_SCALING_NEAR_MISSES = {
-    "another grantee": (lambda condition: condition["StringLike"].update({"kms:GranteePrincipal": "arn:aws:iam::*:role/*"}),
-                        ["StringLike is {", "kms:GranteePrincipal"]),
-    "a wildcard account": (lambda condition: condition["StringLike"].update(
-        {"kms:GranteePrincipal": [grantee.replace("${aws:PrincipalAccount}", "*") for grantee in auto_scaling_grantees()]}),
-        ["StringLike is {"]),
-    "only the custom-suffix roles": (lambda condition: condition["StringLike"]["kms:GranteePrincipal"].pop(0), ["StringLike is {"]),
-    "partitions mixed": (lambda condition: condition["StringLike"].update(
-        {"kms:GranteePrincipal": [auto_scaling_grantees()[0], auto_scaling_grantees("aws-cn")[1]]}), ["StringLike is {"]),
+    "another grantee": (
+        lambda condition: condition["StringLike"].update({"kms:GranteePrincipal": "arn:aws:iam::*:role/*"}),
+        ["StringLike is {", "kms:GranteePrincipal"],
+    ),
+    "a wildcard account": (
+        lambda condition: condition["StringLike"].update(
+            {
+                "kms:GranteePrincipal": [
+                    grantee.replace("${aws:PrincipalAccount}", "*") for grantee in auto_scaling_grantees()
+                ]
+            }
+        ),
+        ["StringLike is {"],
+    ),
+    "only the custom-suffix roles": (
+        lambda condition: condition["StringLike"]["kms:GranteePrincipal"].pop(0),
+        ["StringLike is {"],
+    ),
+    "partitions mixed": (
+        lambda condition: condition["StringLike"].update(
+            {"kms:GranteePrincipal": [auto_scaling_grantees()[0], auto_scaling_grantees("aws-cn")[1]]}
+        ),
+        ["StringLike is {"],
+    ),
     "no grantee condition": (lambda condition: condition.pop("StringLike"), ["StringLike is null"]),
-    "an operation more": (lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].append("RetireGrant"),
-                          ["ForAllValues:StringEquals is {", "kms:GrantOperations"]),
-    "an operation less": (lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].pop(),
-                          ["ForAllValues:StringEquals is {"]),
-    "ForAnyValue on the operations": (lambda condition: condition.update(
-        {"ForAnyValue:StringEquals": condition.pop("ForAllValues:StringEquals")}),
-        ["'ForAnyValue:StringEquals'", "ForAllValues:StringEquals is null"]),
-    "the grant flag too": (lambda condition: condition.update({"Bool": dict(GRANT_ONLY_FOR_AWS)}), ["Condition has 'Bool'"]),
-    "StringEquals on the grantee": (lambda condition: condition.update(
-        {"StringEquals": dict(condition.get("StringEquals", {}), **{"kms:GranteePrincipal": auto_scaling_grantees()[0]})}),
-        ["kms:GranteePrincipal"]),
+    "an operation more": (
+        lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].append("RetireGrant"),
+        ["ForAllValues:StringEquals is {", "kms:GrantOperations"],
+    ),
+    "an operation less": (
+        lambda condition: condition["ForAllValues:StringEquals"]["kms:GrantOperations"].pop(),
+        ["ForAllValues:StringEquals is {"],
+    ),
+    "ForAnyValue on the operations": (
+        lambda condition: condition.update({"ForAnyValue:StringEquals": condition.pop("ForAllValues:StringEquals")}),
+        ["'ForAnyValue:StringEquals'", "ForAllValues:StringEquals is null"],
+    ),
+    "the grant flag too": (
+        lambda condition: condition.update({"Bool": dict(GRANT_ONLY_FOR_AWS)}),
+        ["Condition has 'Bool'"],
+    ),
+    "StringEquals on the grantee": (
+        lambda condition: condition.update(
+            {
+                "StringEquals": dict(
+                    condition.get("StringEquals", {}), **{"kms:GranteePrincipal": auto_scaling_grantees()[0]}
+                )
+            }
+        ),
+        ["kms:GranteePrincipal"],
+    ),
 }
 
 
@@ -679,27 +941,36 @@ def test_an_ou_granted_by_path_is_revoked_by_its_arn():
 @pytest.mark.parametrize("revoke_by", ["arn", "pattern", "exact path", "exact path without *", "pattern without *"])
 def test_revoking_an_ou_removes_every_spelling_of_it_and_keeps_the_ous_below(revoke_by):
     exact = f"{ORG_ID}/r-ab12/{OTHER_OU_ID}/{OU_ID}/"
-    request = {"arn": dict(organizational_unit_arns=[OU_ARN]), "pattern": dict(organizational_unit_paths=[OU_PATTERN]),
-               "exact path": dict(organizational_unit_paths=[FULL_PATH]),
-               "exact path without *": dict(organizational_unit_paths=[exact]),
-               "pattern without *": dict(organizational_unit_paths=[f"{ORG_ID}/*/{OU_ID}/"])}[revoke_by]
+    request = {
+        "arn": dict(organizational_unit_arns=[OU_ARN]),
+        "pattern": dict(organizational_unit_paths=[OU_PATTERN]),
+        "exact path": dict(organizational_unit_paths=[FULL_PATH]),
+        "exact path without *": dict(organizational_unit_paths=[exact]),
+        "pattern without *": dict(organizational_unit_paths=[f"{ORG_ID}/*/{OU_ID}/"]),
+    }[revoke_by]
     other_org = f"{OTHER_ORG_ID}/*/{OU_ID}/*"
     paths = (FULL_PATH, CHILD_PATH, OU_PATTERN, OTHER_OU_PATTERN, exact, other_org)
     before = policy(ROOT_STATEMENT, ou_use(*paths), ou_grant(*paths))
     revoked = plan(before, state="absent", **request)
     assert revoked.removed == Principals([], [FULL_PATH, OU_PATTERN, exact])
-    assert revoked.after["Statement"] == [ROOT_STATEMENT, ou_use(CHILD_PATH, OTHER_OU_PATTERN, other_org),
-                                          ou_grant(CHILD_PATH, OTHER_OU_PATTERN, other_org)]
+    assert revoked.after["Statement"] == [
+        ROOT_STATEMENT,
+        ou_use(CHILD_PATH, OTHER_OU_PATTERN, other_org),
+        ou_grant(CHILD_PATH, OTHER_OU_PATTERN, other_org),
+    ]
 
 
-@pytest.mark.parametrize("granted, requested, added", [
-    (OU_PATTERN, FULL_PATH, []),
-    (FULL_PATH, OU_PATTERN, []),
-    (FULL_PATH[:-1], f"{ORG_ID}/*/{OU_ID}/", []),
-    (FULL_PATH[:-1], OU_PATTERN, [OU_PATTERN]),  # the subtree is more than the OU alone
-    (OU_PATTERN, FULL_PATH[:-1], [FULL_PATH[:-1]]),
-    (OU_PATTERN, CHILD_PATH, [CHILD_PATH]),
-])
+@pytest.mark.parametrize(
+    "granted, requested, added",
+    [
+        (OU_PATTERN, FULL_PATH, []),
+        (FULL_PATH, OU_PATTERN, []),
+        (FULL_PATH[:-1], f"{ORG_ID}/*/{OU_ID}/", []),
+        (FULL_PATH[:-1], OU_PATTERN, [OU_PATTERN]),  # the subtree is more than the OU alone
+        (OU_PATTERN, FULL_PATH[:-1], [FULL_PATH[:-1]]),
+        (OU_PATTERN, CHILD_PATH, [CHILD_PATH]),
+    ],
+)
 def test_granting_an_ou_already_granted_under_another_spelling_adds_nothing(granted, requested, added):
     before = policy(ROOT_STATEMENT, ou_use(granted), ou_grant(granted))
     result = plan(before, organizational_unit_paths=[requested])
@@ -712,7 +983,9 @@ def test_granting_an_ou_already_granted_under_another_spelling_adds_nothing(gran
 
 
 def test_one_request_naming_an_ou_twice_adds_it_once():
-    granted = plan(policy(ROOT_STATEMENT), organizational_unit_arns=[OU_ARN], organizational_unit_paths=[FULL_PATH, CHILD_PATH])
+    granted = plan(
+        policy(ROOT_STATEMENT), organizational_unit_arns=[OU_ARN], organizational_unit_paths=[FULL_PATH, CHILD_PATH]
+    )
     assert granted.added == Principals([], [OU_PATTERN, CHILD_PATH])
     assert granted.statements == [ou_use(OU_PATTERN, CHILD_PATH), ou_grant(OU_PATTERN, CHILD_PATH)]
 
@@ -721,7 +994,14 @@ def test_one_request_naming_an_ou_twice_adds_it_once():
 
 
 def test_purge_keeps_only_the_requested():
-    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN, FULL_PATH), ou_grant(OU_PATTERN, FULL_PATH), DENY_STATEMENT)
+    before = policy(
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        ou_use(OU_PATTERN, FULL_PATH),
+        ou_grant(OU_PATTERN, FULL_PATH),
+        DENY_STATEMENT,
+    )
     purged = plan(before, purge=True, organizational_unit_arns=[OTHER_OU_ARN, OU_ARN])
     assert purged.changed
     # OU_PATTERN and FULL_PATH name the same OU: the first spelling of it stays, the repeat goes.
@@ -742,7 +1022,9 @@ def test_purge_already_exact_is_no_change():
 
 def test_absent_removes_a_statement_pair_when_no_principal_is_left():
     paths = (OU_PATTERN, FULL_PATH, CHILD_PATH)
-    before = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(*paths), ou_grant(*paths), DENY_STATEMENT)
+    before = policy(
+        ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(*paths), ou_grant(*paths), DENY_STATEMENT
+    )
     no_org = plan(before, state="absent", organization_arns=[ORG_ARN])
     assert no_org.changed
     assert no_org.after["Statement"] == [ROOT_STATEMENT, ou_use(*paths), ou_grant(*paths), DENY_STATEMENT]
@@ -778,14 +1060,27 @@ def test_absent_ignores_purge():
 
 def test_grant_for_aws_resource_only_adds_and_takes_out_the_auto_scaling_statements():
     limited = plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN])
-    assert limited.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN), ou_grant(OU_PATTERN)]
+    assert limited.after["Statement"] == [
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN),
+    ]
     # true is what it always was: a second run changes nothing.
     assert not plan(limited.after, organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN]).changed
 
     lifted = plan(limited.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN])
     assert lifted.changed
-    assert lifted.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), org_auto_scaling(ORG_ID),
-                                         ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ou_auto_scaling(OU_PATTERN)]
+    assert lifted.after["Statement"] == [
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        org_auto_scaling(ORG_ID),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN),
+        ou_auto_scaling(OU_PATTERN),
+    ]
     assert lifted.added == Principals([], []) and lifted.removed == Principals([], [])
     assert not plan(lifted.after, grant_for_aws_resource_only=False, organization_arns=[ORG_ARN]).changed
 
@@ -796,22 +1091,42 @@ def test_grant_for_aws_resource_only_adds_and_takes_out_the_auto_scaling_stateme
     assert plan(limited.after, grant_for_aws_resource_only=False).changed
     assert plan(lifted.after).after == limited.after
     # Taking the principals out takes the Auto Scaling statements with them.
-    assert plan(lifted.after, state="absent", organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN]).after == \
-        policy(ROOT_STATEMENT)
+    assert plan(
+        lifted.after, state="absent", organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN]
+    ).after == policy(ROOT_STATEMENT)
 
 
 def test_the_unconditioned_create_grant_of_earlier_versions_is_rewritten_in_place():
     # What versions before the Auto Scaling statements wrote for grant_for_aws_resource_only=false.
-    earlier = policy(ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID, only_for_aws=False), DENY_STATEMENT,
-                     ou_use(OU_PATTERN), ou_grant(OU_PATTERN, only_for_aws=False), ADMIN_STATEMENT)
-    assert all(_key_policy.owned(statement, "OrgShare") for statement in earlier["Statement"][1:3] + earlier["Statement"][4:6])
-    runs = [plan(earlier if index == 0 else json.loads(_key_policy.serialize(earlier)), grant_for_aws_resource_only=False)
-            for index in range(2)]
+    earlier = policy(
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID, only_for_aws=False),
+        DENY_STATEMENT,
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN, only_for_aws=False),
+        ADMIN_STATEMENT,
+    )
+    assert all(
+        _key_policy.owned(statement, "OrgShare") for statement in earlier["Statement"][1:3] + earlier["Statement"][4:6]
+    )
+    runs = [
+        plan(earlier if index == 0 else json.loads(_key_policy.serialize(earlier)), grant_for_aws_resource_only=False)
+        for index in range(2)
+    ]
     for first in runs:  # check mode and a real run plan the same
         assert first.changed
-        assert first.after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), org_auto_scaling(ORG_ID),
-                                            ou_use(OU_PATTERN), ou_grant(OU_PATTERN), ou_auto_scaling(OU_PATTERN),
-                                            DENY_STATEMENT, ADMIN_STATEMENT]
+        assert first.after["Statement"] == [
+            ROOT_STATEMENT,
+            org_use(ORG_ID),
+            org_grant(ORG_ID),
+            org_auto_scaling(ORG_ID),
+            ou_use(OU_PATTERN),
+            ou_grant(OU_PATTERN),
+            ou_auto_scaling(OU_PATTERN),
+            DENY_STATEMENT,
+            ADMIN_STATEMENT,
+        ]
         assert first.added == first.removed == Principals([], [])
     written = runs[1].document()
     for _run in range(2):  # check mode again, then a real run again: nothing to do
@@ -819,8 +1134,15 @@ def test_the_unconditioned_create_grant_of_earlier_versions_is_rewritten_in_plac
         assert not again.changed and again.after == json.loads(written)
         written = _key_policy.serialize(again.after)
     # The earlier shape with true gets its limit back, and no Auto Scaling statement.
-    assert plan(earlier).after["Statement"] == [ROOT_STATEMENT, org_use(ORG_ID), org_grant(ORG_ID), ou_use(OU_PATTERN),
-                                                ou_grant(OU_PATTERN), DENY_STATEMENT, ADMIN_STATEMENT]
+    assert plan(earlier).after["Statement"] == [
+        ROOT_STATEMENT,
+        org_use(ORG_ID),
+        org_grant(ORG_ID),
+        ou_use(OU_PATTERN),
+        ou_grant(OU_PATTERN),
+        DENY_STATEMENT,
+        ADMIN_STATEMENT,
+    ]
 
 
 def test_a_policy_without_version_gets_the_one_policy_variables_need():
@@ -836,15 +1158,33 @@ def test_a_policy_without_version_gets_the_one_policy_variables_need():
     assert "Version" not in plan(bare, organization_arns=[ORG_ARN]).after
 
 
-@pytest.mark.parametrize("document, fragment", [
-    (dict(policy(ROOT_STATEMENT), Version="2008-10-17"), 'has Version "2008-10-17"'),
-    ({"Statement": [ROOT_STATEMENT, dict(DENY_STATEMENT, Condition={"StringNotEquals": {"aws:PrincipalArn": "${aws:username}"}})]},
-     "has no Version, and text in it looks like policy variables"),
-])
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        (dict(policy(ROOT_STATEMENT), Version="2008-10-17"), 'has Version "2008-10-17"'),
+        (
+            {
+                "Statement": [
+                    ROOT_STATEMENT,
+                    dict(DENY_STATEMENT, Condition={"StringNotEquals": {"aws:PrincipalArn": "${aws:username}"}}),
+                ]
+            },
+            "has no Version, and text in it looks like policy variables",
+        ),
+    ],
+)
 def test_a_policy_whose_version_reads_variables_literally_is_refused_before_any_write(document, fragment):
     with pytest.raises(OrgShareError) as err:
-        _key_policy.plan_key_policy(document, _key_policy.requested_principals([ORG_ARN]), "present", False, "OrgShare", False, KEY_ARN)
-    for expected in (fragment, KEY_ARN, "${aws:PrincipalAccount}", "Nothing is written", "grant_for_aws_resource_only=true"):
+        _key_policy.plan_key_policy(
+            document, _key_policy.requested_principals([ORG_ARN]), "present", False, "OrgShare", False, KEY_ARN
+        )
+    for expected in (
+        fragment,
+        KEY_ARN,
+        "${aws:PrincipalAccount}",
+        "Nothing is written",
+        "grant_for_aws_resource_only=true",
+    ):
         assert expected in err.value.message, err.value.message
     # The limit needs no variable, so the same policy is granted with it.
     assert plan(document, organization_arns=[ORG_ARN]).changed
@@ -855,7 +1195,9 @@ def test_a_policy_whose_version_reads_variables_literally_is_refused_before_any_
 
 def _granted():
     """The policy that granting ORG and OU (limited to AWS resources) writes."""
-    return plan(policy(ROOT_STATEMENT), organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN]).after
+    return plan(
+        policy(ROOT_STATEMENT), organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN]
+    ).after
 
 
 def _edit(edit):
@@ -878,12 +1220,18 @@ SAME = {
     "actions in another order": lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].reverse(),
     "OU paths in another order": lambda by_sid: _swap_values(by_sid["OrgShareOuUse"]),
     "a lone action instead of a list": lambda by_sid: by_sid["OrgShareOrgCreateGrant"].update(Action="kms:CreateGrant"),
-    "a lone condition value instead of a list": lambda by_sid: _lone(by_sid["OrgShareOrgUse"], "StringEquals", "aws:PrincipalOrgID"),
+    "a lone condition value instead of a list": lambda by_sid: _lone(
+        by_sid["OrgShareOrgUse"], "StringEquals", "aws:PrincipalOrgID"
+    ),
     "a lone resource in a list": lambda by_sid: by_sid["OrgShareOuUse"].update(Resource=["*"]),
-    "true instead of \"true\"": lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": True}),
-    "[\"true\"] instead of \"true\"": lambda by_sid: by_sid["OrgShareOrgCreateGrant"]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": ["true"]}),
-    "{\"AWS\": \"*\"} instead of \"*\"": lambda by_sid: by_sid["OrgShareOrgUse"].update(Principal={"AWS": "*"}),
-    "{\"AWS\": [\"*\"]} instead of \"*\"": lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": ["*"]}),
+    'true instead of "true"': lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update(
+        {"kms:GrantIsForAWSResource": True}
+    ),
+    '["true"] instead of "true"': lambda by_sid: by_sid["OrgShareOrgCreateGrant"]["Condition"]["Bool"].update(
+        {"kms:GrantIsForAWSResource": ["true"]}
+    ),
+    '{"AWS": "*"} instead of "*"': lambda by_sid: by_sid["OrgShareOrgUse"].update(Principal={"AWS": "*"}),
+    '{"AWS": ["*"]} instead of "*"': lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": ["*"]}),
 }
 
 # Owned statements that differ from what the module writes but keep its shape: rewritten.
@@ -895,16 +1243,28 @@ DIFFERENT = {
 
 # Statements with an owned Sid but another shape: refused, with what differs.
 REFUSED = {
-    "Deny instead of Allow": (lambda by_sid: by_sid["OrgShareOrgUse"].update(Effect="Deny"),
-                              ("'OrgShareOrgUse'", 'Effect is "Deny"')),
-    "an action more": (lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].append("kms:Encrypt"),
-                       ("'OrgShareOrgUse'", '"kms:Encrypt"]', "not a non-empty subset")),
-    "\"false\" limit": (lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update(
-        {"kms:GrantIsForAWSResource": "false"}), ("'OrgShareOuCreateGrant'", '"false"')),
-    "an account principal": (lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
-                             ("'OrgShareOuUse'", f'Principal is {{"AWS":"arn:aws:iam::{MGMT}:root"}}')),
-    "an extra condition": (lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"].update({"Bool": {"aws:SecureTransport": "true"}}),
-                           ("'OrgShareOrgUse'", "Condition has 'Bool'")),
+    "Deny instead of Allow": (
+        lambda by_sid: by_sid["OrgShareOrgUse"].update(Effect="Deny"),
+        ("'OrgShareOrgUse'", 'Effect is "Deny"'),
+    ),
+    "an action more": (
+        lambda by_sid: by_sid["OrgShareOrgUse"]["Action"].append("kms:Encrypt"),
+        ("'OrgShareOrgUse'", '"kms:Encrypt"]', "not a non-empty subset"),
+    ),
+    '"false" limit': (
+        lambda by_sid: by_sid["OrgShareOuCreateGrant"]["Condition"]["Bool"].update(
+            {"kms:GrantIsForAWSResource": "false"}
+        ),
+        ("'OrgShareOuCreateGrant'", '"false"'),
+    ),
+    "an account principal": (
+        lambda by_sid: by_sid["OrgShareOuUse"].update(Principal={"AWS": f"arn:aws:iam::{MGMT}:root"}),
+        ("'OrgShareOuUse'", f'Principal is {{"AWS":"arn:aws:iam::{MGMT}:root"}}'),
+    ),
+    "an extra condition": (
+        lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"].update({"Bool": {"aws:SecureTransport": "true"}}),
+        ("'OrgShareOrgUse'", "Condition has 'Bool'"),
+    ),
 }
 
 
@@ -948,7 +1308,11 @@ def test_an_organization_written_into_an_owned_statement_by_hand_counts_as_grant
     # The owned statements are the record of who is let in: an ID edited into one of them is kept
     # (and the pair made consistent), like any other principal found there.
     requested = dict(organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, OTHER_OU_ARN])
-    edited = _edit(lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"]["StringEquals"].update({"aws:PrincipalOrgID": [OTHER_ORG_ID]}))
+    edited = _edit(
+        lambda by_sid: by_sid["OrgShareOrgUse"]["Condition"]["StringEquals"].update(
+            {"aws:PrincipalOrgID": [OTHER_ORG_ID]}
+        )
+    )
     changed = plan(edited, **requested)
     assert changed.changed
     assert changed.after["Statement"][1:3] == [org_use(OTHER_ORG_ID, ORG_ID), org_grant(OTHER_ORG_ID, ORG_ID)]
@@ -971,8 +1335,14 @@ def _padded(extra, values=0):
     """A policy with a foreign statement padded by ``extra`` characters (ASCII, so bytes too) and ``values``
     short values, each of which indentation makes 8 bytes longer."""
     vpces = ["v" * extra] + [f"vpce-{number:017x}" for number in range(values)]
-    padding = {"Sid": "Padding", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
-               "Condition": {"StringEquals": {"aws:SourceVpce": vpces}}}
+    padding = {
+        "Sid": "Padding",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": vpces}},
+    }
     return policy(ROOT_STATEMENT, padding)
 
 
@@ -985,7 +1355,9 @@ def indented_size(document):
 
 
 def _granted_org(document):
-    return _key_policy.merge_statements(document, _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare"), "OrgShare")
+    return _key_policy.merge_statements(
+        document, _key_policy.build_statements(Principals([ORG_ID], []), "OrgShare"), "OrgShare"
+    )
 
 
 def _extra_for(size_of, target, values=0):
@@ -1002,7 +1374,9 @@ def test_written_indented_while_that_fits():
     # One byte more indented: written compactly instead of refused.
     over = plan(_padded(extra + 1), organization_arns=[ORG_ARN])
     assert over.document() == json.dumps(over.after, separators=(",", ":"))
-    assert _key_policy.policy_size(over.after) == len(over.document().encode("utf-8")) == compact_size(over.after) < 32768
+    assert (
+        _key_policy.policy_size(over.after) == len(over.document().encode("utf-8")) == compact_size(over.after) < 32768
+    )
     assert not plan(over.document(), organization_arns=[ORG_ARN]).changed
 
 
@@ -1033,12 +1407,17 @@ def test_size_limit_boundary():
 
     over = _padded(extra + 1, values)
     with pytest.raises(OrgShareError) as err:
-        _key_policy.plan_key_policy(over, _key_policy.requested_principals(organization_arns=[ORG_ARN]), key_arn=KEY_ARN)
+        _key_policy.plan_key_policy(
+            over, _key_policy.requested_principals(organization_arns=[ORG_ARN]), key_arn=KEY_ARN
+        )
     message = err.value.message
     rest = compact_size(over)
     assert f"The key policy of {KEY_ARN} would be 32769 bytes even as compact JSON" in message
     assert "32768-byte limit" in message
-    assert f"the managed statements take {32769 - rest} bytes (2 statement(s) for 1 organization(s) and 0 OU path(s))" in message
+    assert (
+        f"the managed statements take {32769 - rest} bytes (2 statement(s) for 1 organization(s) and 0 OU path(s))"
+        in message
+    )
     assert f"the rest of the policy takes {rest} bytes" in message
     assert "parent OU or the whole organization" in message
 
@@ -1063,7 +1442,15 @@ def test_a_policy_already_too_large_is_still_planned_when_nothing_changes():
 
 # --- properties ------------------------------------------------------------------------------
 
-KMS_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:*", "kms:CreateGrant", "kms:ListGrants"]
+KMS_ACTIONS = [
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+    "kms:*",
+    "kms:CreateGrant",
+    "kms:ListGrants",
+]
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -1074,15 +1461,26 @@ values = st.one_of(texts_strategy, st.lists(texts_strategy, min_size=1, max_size
 sids_strategy = st.text(ALNUM, min_size=1, max_size=20).filter(lambda sid: not sid.startswith("OrgShare"))
 principals_strategy = st.one_of(
     st.just("*"),
-    st.builds(lambda account: {"AWS": f"arn:aws:iam::{account:012d}:root"}, st.integers(0, 10 ** 12 - 1)),
-    st.builds(lambda service: {"Service": service}, st.sampled_from(["ec2.amazonaws.com", "autoscaling.amazonaws.com"])),
-    st.lists(st.text(LOWER_ALNUM, min_size=1, max_size=8).map(lambda name: f"arn:aws:iam::{MGMT}:role/{name}"), min_size=1, max_size=3)
-    .map(lambda arns: {"AWS": arns}),
+    st.builds(lambda account: {"AWS": f"arn:aws:iam::{account:012d}:root"}, st.integers(0, 10**12 - 1)),
+    st.builds(
+        lambda service: {"Service": service}, st.sampled_from(["ec2.amazonaws.com", "autoscaling.amazonaws.com"])
+    ),
+    st.lists(
+        st.text(LOWER_ALNUM, min_size=1, max_size=8).map(lambda name: f"arn:aws:iam::{MGMT}:role/{name}"),
+        min_size=1,
+        max_size=3,
+    ).map(lambda arns: {"AWS": arns}),
 )
 conditions = st.dictionaries(
     st.sampled_from(["StringEquals", "StringLike", "Bool", "ForAnyValue:StringLike", "ArnLike"]),
-    st.dictionaries(st.sampled_from(["aws:SourceVpc", "kms:ViaService", "aws:PrincipalTag/team", "kms:CallerAccount"]), values, min_size=1, max_size=2),
-    min_size=1, max_size=2,
+    st.dictionaries(
+        st.sampled_from(["aws:SourceVpc", "kms:ViaService", "aws:PrincipalTag/team", "kms:CallerAccount"]),
+        values,
+        min_size=1,
+        max_size=2,
+    ),
+    min_size=1,
+    max_size=2,
 )
 
 
@@ -1104,12 +1502,20 @@ def foreign_statements(draw):
 
 
 org_ids = st.text(LOWER_ALNUM, min_size=10, max_size=12).map(lambda suffix: "o-" + suffix)
-ou_ids = st.tuples(st.text(LOWER_ALNUM, min_size=4, max_size=4), st.text(LOWER_ALNUM, min_size=8, max_size=8)).map("ou-{0[0]}-{0[1]}".format)
-requests = st.fixed_dictionaries({
-    "organization_arns": st.lists(org_ids.map(lambda org_id: f"arn:aws:organizations::{MGMT}:organization/{org_id}"), max_size=3),
-    "organizational_unit_arns": st.lists(ou_ids.map(lambda ou_id: f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{ou_id}"), max_size=3),
-    "organizational_unit_paths": st.lists(ou_ids.map(lambda ou_id: f"{ORG_ID}/r-ab12/{ou_id}/*"), max_size=2),
-})
+ou_ids = st.tuples(st.text(LOWER_ALNUM, min_size=4, max_size=4), st.text(LOWER_ALNUM, min_size=8, max_size=8)).map(
+    "ou-{0[0]}-{0[1]}".format
+)
+requests = st.fixed_dictionaries(
+    {
+        "organization_arns": st.lists(
+            org_ids.map(lambda org_id: f"arn:aws:organizations::{MGMT}:organization/{org_id}"), max_size=3
+        ),
+        "organizational_unit_arns": st.lists(
+            ou_ids.map(lambda ou_id: f"arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{ou_id}"), max_size=3
+        ),
+        "organizational_unit_paths": st.lists(ou_ids.map(lambda ou_id: f"{ORG_ID}/r-ab12/{ou_id}/*"), max_size=2),
+    }
+)
 
 
 @st.composite
@@ -1132,7 +1538,9 @@ def policies(draw, with_owned=False):
     return document
 
 
-PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _text_or_dict(document, as_text):
@@ -1146,8 +1554,9 @@ def test_property_merge_then_remove_gives_the_original_back(document, requested,
     assert granted.changed == bool(_key_policy.requested_principals(**requested))
     removed = plan(granted.document(), state="absent", **requested)
     assert removed.changed == granted.changed
-    assert [json.dumps(statement) for statement in _key_policy.statements_of(removed.after)] == \
-        [json.dumps(statement) for statement in _key_policy.statements_of(document)]
+    assert [json.dumps(statement) for statement in _key_policy.statements_of(removed.after)] == [
+        json.dumps(statement) for statement in _key_policy.statements_of(document)
+    ]
     # The Version the Auto Scaling statements' policy variable needs stays, once added; nothing else is made up.
     top = {key: value for key, value in document.items() if key != "Statement"}
     if granted.changed and not only_for_aws:
@@ -1203,8 +1612,13 @@ class RecordingKms:
 
 
 @PROPERTY_SETTINGS
-@given(policies(with_owned=True), requests, st.sampled_from(["present", "absent"]), st.booleans(),
-       st.text(min_size=1, max_size=8))
+@given(
+    policies(with_owned=True),
+    requests,
+    st.sampled_from(["present", "absent"]),
+    st.booleans(),
+    st.text(min_size=1, max_size=8),
+)
 def test_property_size_is_what_put_key_policy_sends(document, requested, state, purge, unicode_text):
     document.setdefault("Description", unicode_text)  # non-ASCII too: the limit counts bytes
     result = plan(document, state=state, purge=purge, **requested)
@@ -1213,7 +1627,11 @@ def test_property_size_is_what_put_key_policy_sends(document, requested, state, 
     (sent,) = client.sent
     assert sent["PolicyName"] == "default"
     assert json.loads(sent["Policy"]) == result.after
-    assert _key_policy.policy_size(result.after) == len(result.document().encode("utf-8")) == len(sent["Policy"].encode("utf-8"))
+    assert (
+        _key_policy.policy_size(result.after)
+        == len(result.document().encode("utf-8"))
+        == len(sent["Policy"].encode("utf-8"))
+    )
 
 
 def test_statements_written_without_generate_data_key_are_brought_up_to_date():
@@ -1232,11 +1650,24 @@ def test_statements_written_without_generate_data_key_are_brought_up_to_date():
 BASE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-         "Action": "kms:*", "Resource": "*"},
-        {"Sid": "OrgShareOuUse", "Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*",
-         "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]},
-                       "Bool": {"kms:GrantIsForAWSResource": True}}},
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "OrgShareOuUse",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"]},
+                "Bool": {"kms:GrantIsForAWSResource": True},
+            },
+        },
     ],
 }
 
@@ -1247,30 +1678,56 @@ def _variant(change):
     return policy
 
 
-@pytest.mark.parametrize("name, variant", [
-    ("JSON text, indented", json.dumps(BASE_POLICY, indent=2)),
-    ("JSON text, compact, keys sorted", json.dumps(BASE_POLICY, separators=(",", ":"), sort_keys=True)),
-    ("statements in another order", _variant(lambda p: p["Statement"].reverse())),
-    ("actions in another order", _variant(lambda p: p["Statement"][1]["Action"].reverse())),
-    ("a lone string for a one-item list", _variant(lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
-        {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"}))),
-    ("a list for a lone string", _variant(lambda p: p["Statement"][0].update(Action=["kms:*"]))),
-    ('"true" for true', _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": "true"}))),
-    ('{"AWS": "*"} for "*"', _variant(lambda p: p["Statement"][1].update(Principal={"AWS": "*"}))),
-])
+@pytest.mark.parametrize(
+    "name, variant",
+    [
+        ("JSON text, indented", json.dumps(BASE_POLICY, indent=2)),
+        ("JSON text, compact, keys sorted", json.dumps(BASE_POLICY, separators=(",", ":"), sort_keys=True)),
+        ("statements in another order", _variant(lambda p: p["Statement"].reverse())),
+        ("actions in another order", _variant(lambda p: p["Statement"][1]["Action"].reverse())),
+        (
+            "a lone string for a one-item list",
+            _variant(
+                lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
+                    {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*/ou-ab12-cd34ef56/*"}
+                )
+            ),
+        ),
+        ("a list for a lone string", _variant(lambda p: p["Statement"][0].update(Action=["kms:*"]))),
+        (
+            '"true" for true',
+            _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": "true"})),
+        ),
+        ('{"AWS": "*"} for "*"', _variant(lambda p: p["Statement"][1].update(Principal={"AWS": "*"}))),
+    ],
+)
 def test_same_policy_whatever_the_formatting(name, variant):  # pylint: disable=unused-argument
     assert _key_policy.same_policy(BASE_POLICY, variant)
-    assert _key_policy.same_policy(json.dumps(variant) if isinstance(variant, dict) else variant, json.dumps(BASE_POLICY))
+    assert _key_policy.same_policy(
+        json.dumps(variant) if isinstance(variant, dict) else variant, json.dumps(BASE_POLICY)
+    )
 
 
-@pytest.mark.parametrize("name, variant", [
-    ("another OU path", _variant(lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
-        {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-99999999/*"]}))),
-    ("one action fewer", _variant(lambda p: p["Statement"][1].update(Action=["kms:Decrypt"]))),
-    ("a statement fewer", _variant(lambda p: p["Statement"].pop())),
-    ("false for true", _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": False}))),
-    ("no Version", _variant(lambda p: p.pop("Version"))),
-    ("Deny for Allow", _variant(lambda p: p["Statement"][1].update(Effect="Deny"))),
-])
+@pytest.mark.parametrize(
+    "name, variant",
+    [
+        (
+            "another OU path",
+            _variant(
+                lambda p: p["Statement"][1]["Condition"]["ForAnyValue:StringLike"].update(
+                    {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*/ou-ab12-99999999/*"]}
+                )
+            ),
+        ),
+        ("one action fewer", _variant(lambda p: p["Statement"][1].update(Action=["kms:Decrypt"]))),
+        ("a statement fewer", _variant(lambda p: p["Statement"].pop())),
+        (
+            "false for true",
+            _variant(lambda p: p["Statement"][1]["Condition"]["Bool"].update({"kms:GrantIsForAWSResource": False})),
+        ),
+        ("no Version", _variant(lambda p: p.pop("Version"))),
+        ("Deny for Allow", _variant(lambda p: p["Statement"][1].update(Effect="Deny"))),
+    ],
+)
 def test_another_policy_is_not_the_same(name, variant):  # pylint: disable=unused-argument
     assert not _key_policy.same_policy(BASE_POLICY, variant)

@@ -33,37 +33,142 @@ PRINCIPALS = {
 }
 
 # Every action of the AWS KMS service authorization reference.
-VALID_KMS_ACTIONS = frozenset(f"kms:{name}" for name in (
-    "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore", "CreateGrant", "CreateKey", "Decrypt",
-    "DeleteAlias", "DeleteCustomKeyStore", "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores",
-    "DescribeKey", "DisableKey", "DisableKeyRotation", "DisconnectCustomKeyStore", "EnableKey", "EnableKeyRotation", "Encrypt",
-    "GenerateDataKey", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext",
-    "GenerateMac", "GenerateRandom", "GetKeyPolicy", "GetKeyRotationStatus", "GetParametersForImport", "GetPublicKey",
-    "ImportKeyMaterial", "ListAliases", "ListGrants", "ListKeyPolicies", "ListKeyRotations", "ListKeys", "ListResourceTags",
-    "ListRetirableGrants", "PutKeyPolicy", "ReEncryptFrom", "ReEncryptTo", "ReplicateKey", "RetireGrant", "RevokeGrant",
-    "RotateKeyOnDemand", "ScheduleKeyDeletion", "Sign", "SynchronizeMultiRegionKey", "TagResource", "UntagResource",
-    "UpdateAlias", "UpdateCustomKeyStore", "UpdateKeyDescription", "UpdatePrimaryRegion", "Verify", "VerifyMac",
-))
+VALID_KMS_ACTIONS = frozenset(
+    f"kms:{name}"
+    for name in (
+        "CancelKeyDeletion",
+        "ConnectCustomKeyStore",
+        "CreateAlias",
+        "CreateCustomKeyStore",
+        "CreateGrant",
+        "CreateKey",
+        "Decrypt",
+        "DeleteAlias",
+        "DeleteCustomKeyStore",
+        "DeleteImportedKeyMaterial",
+        "DeriveSharedSecret",
+        "DescribeCustomKeyStores",
+        "DescribeKey",
+        "DisableKey",
+        "DisableKeyRotation",
+        "DisconnectCustomKeyStore",
+        "EnableKey",
+        "EnableKeyRotation",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateMac",
+        "GenerateRandom",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "GetParametersForImport",
+        "GetPublicKey",
+        "ImportKeyMaterial",
+        "ListAliases",
+        "ListGrants",
+        "ListKeyPolicies",
+        "ListKeyRotations",
+        "ListKeys",
+        "ListResourceTags",
+        "ListRetirableGrants",
+        "PutKeyPolicy",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "ReplicateKey",
+        "RetireGrant",
+        "RevokeGrant",
+        "RotateKeyOnDemand",
+        "ScheduleKeyDeletion",
+        "Sign",
+        "SynchronizeMultiRegionKey",
+        "TagResource",
+        "UntagResource",
+        "UpdateAlias",
+        "UpdateCustomKeyStore",
+        "UpdateKeyDescription",
+        "UpdatePrimaryRegion",
+        "Verify",
+        "VerifyMac",
+    )
+)
 # What consumers of an encrypted AMI need (DESIGN.md), with the wildcard expanded.
-USE_ACTIONS = {"kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
-               "kms:GenerateDataKeyWithoutPlaintext"}
+USE_ACTIONS = {
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+}
 GRANT_ACTIONS = {"kms:CreateGrant"}
 
 # Global condition keys (IAM reference) and KMS condition keys (KMS reference).
-VALID_CONDITION_KEYS = frozenset((
-    "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime", "aws:EpochTime", "aws:PrincipalAccount",
-    "aws:PrincipalArn", "aws:PrincipalIsAWSService", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalServiceName",
-    "aws:PrincipalServiceNamesList", "aws:PrincipalType", "aws:RequestedRegion", "aws:ResourceAccount", "aws:ResourceOrgID",
-    "aws:ResourceOrgPaths", "aws:SecureTransport", "aws:SourceAccount", "aws:SourceArn", "aws:SourceIp", "aws:SourceOrgID",
-    "aws:SourceOrgPaths", "aws:SourceVpc", "aws:SourceVpce", "aws:UserAgent", "aws:userid", "aws:username", "aws:ViaAWSService",
-    "kms:BypassPolicyLockoutSafetyCheck", "kms:CallerAccount", "kms:DataKeyPairSpec", "kms:EncryptionAlgorithm",
-    "kms:EncryptionContextKeys", "kms:ExpirationModel", "kms:GrantConstraintType", "kms:GrantIsForAWSResource",
-    "kms:GrantOperations", "kms:GranteePrincipal", "kms:KeyAgreementAlgorithm", "kms:KeyOrigin", "kms:KeySpec", "kms:KeyUsage",
-    "kms:MacAlgorithm", "kms:MessageType", "kms:MultiRegion", "kms:MultiRegionKeyType", "kms:PrimaryRegion",
-    "kms:ReEncryptOnSameKey", "kms:ReplicaRegion", "kms:RequestAlias", "kms:ResourceAliases", "kms:RetiringPrincipal",
-    "kms:RotationPeriodInDays", "kms:ScheduleKeyDeletionPendingWindowInDays", "kms:SigningAlgorithm", "kms:ValidTo",
-    "kms:ViaService", "kms:WrappingAlgorithm", "kms:WrappingKeySpec",
-))
+VALID_CONDITION_KEYS = frozenset(
+    (
+        "aws:CalledVia",
+        "aws:CalledViaFirst",
+        "aws:CalledViaLast",
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:PrincipalIsAWSService",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalServiceName",
+        "aws:PrincipalServiceNamesList",
+        "aws:PrincipalType",
+        "aws:RequestedRegion",
+        "aws:ResourceAccount",
+        "aws:ResourceOrgID",
+        "aws:ResourceOrgPaths",
+        "aws:SecureTransport",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceIp",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:UserAgent",
+        "aws:userid",
+        "aws:username",
+        "aws:ViaAWSService",
+        "kms:BypassPolicyLockoutSafetyCheck",
+        "kms:CallerAccount",
+        "kms:DataKeyPairSpec",
+        "kms:EncryptionAlgorithm",
+        "kms:EncryptionContextKeys",
+        "kms:ExpirationModel",
+        "kms:GrantConstraintType",
+        "kms:GrantIsForAWSResource",
+        "kms:GrantOperations",
+        "kms:GranteePrincipal",
+        "kms:KeyAgreementAlgorithm",
+        "kms:KeyOrigin",
+        "kms:KeySpec",
+        "kms:KeyUsage",
+        "kms:MacAlgorithm",
+        "kms:MessageType",
+        "kms:MultiRegion",
+        "kms:MultiRegionKeyType",
+        "kms:PrimaryRegion",
+        "kms:ReEncryptOnSameKey",
+        "kms:ReplicaRegion",
+        "kms:RequestAlias",
+        "kms:ResourceAliases",
+        "kms:RetiringPrincipal",
+        "kms:RotationPeriodInDays",
+        "kms:ScheduleKeyDeletionPendingWindowInDays",
+        "kms:SigningAlgorithm",
+        "kms:ValidTo",
+        "kms:ViaService",
+        "kms:WrappingAlgorithm",
+        "kms:WrappingKeySpec",
+    )
+)
 # The operators each key the collection writes may take: aws:PrincipalOrgID has one value per request
 # (a set operator would be wrong), aws:PrincipalOrgPaths is multivalued (it needs ForAnyValue), the grant
 # flag is a boolean.
@@ -76,11 +181,27 @@ OPERATORS_OF_KEY = {
     "kms:GrantOperations": {"ForAllValues:StringEquals"},
 }
 # The grant operations of the KMS API reference (CreateGrant, Operations).
-VALID_GRANT_OPERATIONS = frozenset((
-    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "Sign", "Verify",
-    "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac", "VerifyMac", "DeriveSharedSecret",
-))
+VALID_GRANT_OPERATIONS = frozenset(
+    (
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "Sign",
+        "Verify",
+        "GetPublicKey",
+        "CreateGrant",
+        "RetireGrant",
+        "DescribeKey",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateMac",
+        "VerifyMac",
+        "DeriveSharedSecret",
+    )
+)
 # kms:GrantIsForAWSResource is only set on these requests (KMS reference).
 GRANT_FLAG_ACTIONS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
 
@@ -118,12 +239,16 @@ def expand(action):
 def test_parliament_finds_nothing_but_what_every_key_policy_has(name, only_for_aws):
     text = document_of(PRINCIPALS[name], only_for_aws)
     findings = findings_of(text)
-    assert {finding.issue for finding in findings} <= ALLOWED_FINDINGS, [(finding.issue, finding.detail) for finding in findings]
+    assert {finding.issue for finding in findings} <= ALLOWED_FINDINGS, [
+        (finding.issue, finding.detail) for finding in findings
+    ]
 
     statements = json.loads(text)["Statement"]
     # One RESOURCE_STAR per statement, naming exactly that statement's actions (the wildcard expanded).
     resource_star = sorted(sorted(finding.detail) for finding in findings if finding.issue == "RESOURCE_STAR")
-    expected = sorted(sorted(set().union(*(expand(action) for action in statement["Action"]))) for statement in statements)
+    expected = sorted(
+        sorted(set().union(*(expand(action) for action in statement["Action"]))) for statement in statements
+    )
     assert resource_star == expected
     # PERMISSIONS_MANAGEMENT_ACTIONS only for kms:CreateGrant.
     managed = [finding.location["actions"] for finding in findings if finding.issue == "PERMISSIONS_MANAGEMENT_ACTIONS"]
@@ -132,14 +257,24 @@ def test_parliament_finds_nothing_but_what_every_key_policy_has(name, only_for_a
 
 BROKEN = {
     "unknown action": (lambda statements: statements[0].update(Action=["kms:Decrypts"]), "UNKNOWN_ACTION"),
-    "misspelt condition key": (lambda statements: statements[1]["Condition"].update(Bool={"kms:GrantIsForAwsResources": "true"}),
-                               "UNKNOWN_CONDITION_FOR_ACTION"),
-    "grant flag on the wrong actions": (lambda statements: statements[0]["Condition"].update(Bool={"kms:GrantIsForAWSResource": "true"}),
-                                        "UNKNOWN_CONDITION_FOR_ACTION"),
-    "boolean compared as a string": (lambda statements: statements[1]["Condition"].update(
-        StringEquals={"kms:GrantIsForAWSResource": "true"}), "MISMATCHED_TYPE"),
-    "unknown operator": (lambda statements: statements[0]["Condition"].update(StringEqual=statements[0]["Condition"].pop("StringEquals")),
-                         "UNKNOWN_OPERATOR"),
+    "misspelt condition key": (
+        lambda statements: statements[1]["Condition"].update(Bool={"kms:GrantIsForAwsResources": "true"}),
+        "UNKNOWN_CONDITION_FOR_ACTION",
+    ),
+    "grant flag on the wrong actions": (
+        lambda statements: statements[0]["Condition"].update(Bool={"kms:GrantIsForAWSResource": "true"}),
+        "UNKNOWN_CONDITION_FOR_ACTION",
+    ),
+    "boolean compared as a string": (
+        lambda statements: statements[1]["Condition"].update(StringEquals={"kms:GrantIsForAWSResource": "true"}),
+        "MISMATCHED_TYPE",
+    ),
+    "unknown operator": (
+        lambda statements: statements[0]["Condition"].update(
+            StringEqual=statements[0]["Condition"].pop("StringEquals")
+        ),
+        "UNKNOWN_OPERATOR",
+    ),
     "repeated Sid": (lambda statements: statements[1].update(Sid=statements[0]["Sid"]), "DUPLICATE_SID"),
 }
 
@@ -150,7 +285,10 @@ def test_the_lint_catches_a_broken_statement(name):
     spoil, issue = BROKEN[name]
     statements = json.loads(document_of(PRINCIPALS["organization"], True))["Statement"]
     spoil(statements)
-    issues = {finding.issue for finding in findings_of(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))}
+    issues = {
+        finding.issue
+        for finding in findings_of(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))
+    }
     assert issue in issues
     assert not issues <= ALLOWED_FINDINGS
 
@@ -160,7 +298,9 @@ def test_the_lint_catches_a_broken_statement(name):
 def test_actions_and_condition_keys_are_valid(name, only_for_aws):
     principals = PRINCIPALS[name]
     statements = _key_policy.build_statements(principals, _key_policy.DEFAULT_PREFIX, only_for_aws)
-    assert len(statements) == (2 if only_for_aws else 3) * (bool(principals.organization_ids) + bool(principals.org_paths))
+    assert len(statements) == (2 if only_for_aws else 3) * (
+        bool(principals.organization_ids) + bool(principals.org_paths)
+    )
     seen_values = {"aws:PrincipalOrgID": set(), "aws:PrincipalOrgPaths": set()}
     grantee_statements = 0
     for statement in statements:
@@ -184,8 +324,13 @@ def test_actions_and_condition_keys_are_valid(name, only_for_aws):
                 elif key == "kms:GranteePrincipal":
                     assert actions == GRANT_ACTIONS
                     # the caller's own account, named by the one variable it holds, and the Auto Scaling role
-                    assert all(grantee.startswith("arn:aws:iam::${aws:PrincipalAccount}:role/aws-service-role/autoscaling.amazonaws.com/")
-                               and grantee.count("${") == 1 for grantee in value)
+                    assert all(
+                        grantee.startswith(
+                            "arn:aws:iam::${aws:PrincipalAccount}:role/aws-service-role/autoscaling.amazonaws.com/"
+                        )
+                        and grantee.count("${") == 1
+                        for grantee in value
+                    )
                     grantee_statements += 1
                 else:
                     assert isinstance(value, list) and value
@@ -195,7 +340,10 @@ def test_actions_and_condition_keys_are_valid(name, only_for_aws):
         # Every statement allowing kms:CreateGrant narrows it: to grants for AWS resources, or to one grantee.
         assert (grant_flag == "true") != (grantee is not None) if actions == GRANT_ACTIONS else grant_flag is None
     assert grantee_statements == (0 if only_for_aws else len(statements) // 3)
-    assert seen_values == {"aws:PrincipalOrgID": set(principals.organization_ids), "aws:PrincipalOrgPaths": set(principals.org_paths)}
+    assert seen_values == {
+        "aws:PrincipalOrgID": set(principals.organization_ids),
+        "aws:PrincipalOrgPaths": set(principals.org_paths),
+    }
 
 
 def test_the_tables_reject_what_is_not_kms():
@@ -208,8 +356,10 @@ def test_the_tables_reject_what_is_not_kms():
 def test_the_actions_accepted_in_owned_statements_are_kms_actions_and_no_more():
     # The ownership check takes a statement holding these as the module's own; a typo or a wider pattern
     # here would let a lookalike statement pass as one of them.
-    pairs = ((_key_policy.ACCEPTED_USE_ACTIONS, _key_policy.USE_ACTIONS),
-             (_key_policy.ACCEPTED_GRANT_ACTIONS, _key_policy.GRANT_ACTIONS))
+    pairs = (
+        (_key_policy.ACCEPTED_USE_ACTIONS, _key_policy.USE_ACTIONS),
+        (_key_policy.ACCEPTED_GRANT_ACTIONS, _key_policy.GRANT_ACTIONS),
+    )
     for accepted, written in pairs:
         assert set(written) <= set(accepted)
         assert all(expand(action) for action in accepted), accepted
@@ -227,4 +377,6 @@ def test_parliament_finds_nothing_in_the_widest_statements_the_module_owns(name)
         statement["Action"] = list(kind.actions)
         assert _key_policy.owned(statement, _key_policy.DEFAULT_PREFIX)
     findings = findings_of(json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    assert {finding.issue for finding in findings} <= ALLOWED_FINDINGS, [(finding.issue, finding.detail) for finding in findings]
+    assert {finding.issue for finding in findings} <= ALLOWED_FINDINGS, [
+        (finding.issue, finding.detail) for finding in findings
+    ]

@@ -43,7 +43,9 @@ ou_paths = st.one_of(
     ou_ids.map(lambda ou_id: f"{ORG_ID}/r-ab12/{ou_id}/*"),
     ou_ids.map(lambda ou_id: f"{ORG_ID}/r-ab12/{ou_id}/"),
 )
-principals = st.builds(Principals, st.lists(org_ids, max_size=3, unique=True), st.lists(ou_paths, max_size=3, unique=True))
+principals = st.builds(
+    Principals, st.lists(org_ids, max_size=3, unique=True), st.lists(ou_paths, max_size=3, unique=True)
+)
 requests = st.fixed_dictionaries(
     {
         "organization_arns": st.lists(
@@ -62,7 +64,13 @@ conditions = st.one_of(
         st.sampled_from(["StringEquals", "StringLike", "Bool", "ForAnyValue:StringLike", "ArnLike"]),
         st.dictionaries(
             st.sampled_from(
-                ["aws:SourceVpc", "kms:ViaService", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "kms:GrantIsForAWSResource"]
+                [
+                    "aws:SourceVpc",
+                    "kms:ViaService",
+                    "aws:PrincipalOrgID",
+                    "aws:PrincipalOrgPaths",
+                    "kms:GrantIsForAWSResource",
+                ]
             ),
             values,
             min_size=1,
@@ -105,7 +113,9 @@ def foreign_statements(draw, prefix):
         statement = {
             "Effect": draw(st.sampled_from(["Allow", "Deny"])),
             "Principal": draw(
-                st.sampled_from(["*", {"AWS": "*"}, {"AWS": f"arn:aws:iam::{MGMT}:root"}, {"Service": "ec2.amazonaws.com"}])
+                st.sampled_from(
+                    ["*", {"AWS": "*"}, {"AWS": f"arn:aws:iam::{MGMT}:root"}, {"Service": "ec2.amazonaws.com"}]
+                )
             ),
             "Action": draw(
                 st.lists(
@@ -139,7 +149,9 @@ def owned_statements(draw, prefix):
             statement["Condition"]["Bool"] = {_key_policy.GRANT_FOR_AWS_RESOURCE_KEY: True}
         if draw(st.booleans()) and _key_policy.GRANTEE_KEY in statement["Condition"].get("StringLike", {}):
             statement["Condition"]["StringLike"][_key_policy.GRANTEE_KEY].reverse()
-            draw(st.randoms(use_true_random=False)).shuffle(statement["Condition"]["ForAllValues:StringEquals"]["kms:GrantOperations"])
+            draw(st.randoms(use_true_random=False)).shuffle(
+                statement["Condition"]["ForAllValues:StringEquals"]["kms:GrantOperations"]
+            )
     return statements
 
 
@@ -166,7 +178,9 @@ NEAR_MISSES = [
     lambda statement: _condition_values(statement, []),
     lambda statement: next(iter(statement["Condition"].values())).update({"aws:PrincipalAccount": MGMT}),
     lambda statement: statement["Condition"].update({"StringLike": {"kms:GranteePrincipal": "arn:aws:iam::*:role/*"}}),
-    lambda statement: statement["Condition"].update({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Sign"]}}),
+    lambda statement: statement["Condition"].update(
+        {"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Sign"]}}
+    ),
 ]
 
 
@@ -174,7 +188,9 @@ NEAR_MISSES = [
 def near_misses(draw, prefix):
     """An owned Sid on a shape the module does not write: one of the module's statements, spoilt."""
     statement = draw(
-        st.sampled_from(_key_policy.build_statements(Principals([ORG_ID], [f"{ORG_ID}/*/ou-ab12-cd34ef56/*"]), prefix, False))
+        st.sampled_from(
+            _key_policy.build_statements(Principals([ORG_ID], [f"{ORG_ID}/*/ou-ab12-cd34ef56/*"]), prefix, False)
+        )
     )
     statement = copy.deepcopy(statement)
     draw(st.sampled_from(NEAR_MISSES))(statement)

@@ -30,7 +30,9 @@ def not_found(client, key_id):
 def test_missing_alias_names_the_region_and_the_fix(emulator, calls):
     alias = f"alias/orgshare-missing-{uuid.uuid4().hex[:8]}"
     message = not_found(kms_in(emulator, "eu-west-1"), alias)
-    assert message.startswith(f"Cannot describe KMS key {alias}: no such key or alias in this region (eu-west-1; NotFoundException).")
+    assert message.startswith(
+        f"Cannot describe KMS key {alias}: no such key or alias in this region (eu-west-1; NotFoundException)."
+    )
     assert "the key must be in eu-west-1, the region of the images or of the copy it encrypts" in message
     assert "a multi-Region key needs its replica in eu-west-1" in message
     assert calls()["kms"] == {"DescribeKey": 1}
@@ -40,14 +42,22 @@ def test_key_of_another_region_is_not_found_in_this_one(emulator, world):
     home_key = world["keys"]["us-east-1"]["key_arn"]
     for region in ("eu-west-1", "us-east-1"):
         # The same alias exists in both regions: each region's own key answers it.
-        assert _kms.describe_key(kms_in(emulator, region), world["keys"][region]["alias"])["Arn"] == world["keys"][region]["key_arn"]
+        assert (
+            _kms.describe_key(kms_in(emulator, region), world["keys"][region]["alias"])["Arn"]
+            == world["keys"][region]["key_arn"]
+        )
     message = not_found(kms_in(emulator, "eu-west-1"), home_key)
-    assert f"Cannot describe KMS key {home_key}: no such key or alias in this region (eu-west-1; NotFoundException)." in message
+    assert (
+        f"Cannot describe KMS key {home_key}: no such key or alias in this region (eu-west-1; NotFoundException)."
+        in message
+    )
     assert "us-east-1" not in message.replace(home_key, "")  # the region named is where the key was looked for
 
 
 def test_multi_region_key_without_a_replica_here(emulator):
-    primary = kms_in(emulator, "us-east-1").create_key(Description="orgshare multi-Region key", MultiRegion=True)["KeyMetadata"]
+    primary = kms_in(emulator, "us-east-1").create_key(Description="orgshare multi-Region key", MultiRegion=True)[
+        "KeyMetadata"
+    ]
     message = not_found(kms_in(emulator, "eu-west-1"), primary["Arn"])
     assert "(eu-west-1; NotFoundException)" in message and "replica in eu-west-1" in message
 
@@ -68,10 +78,20 @@ def test_other_rules_are_formatted_without_a_region(emulator, world):
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ORG_ARN = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5"
-ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-        "Action": "kms:*", "Resource": "*"}
-RIVAL = {"Sid": "AddedByAnotherJob", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/ops"},
-         "Action": "kms:Describe*", "Resource": "*"}
+ROOT = {
+    "Sid": "Enable IAM User Permissions",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+RIVAL = {
+    "Sid": "AddedByAnotherJob",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:role/ops"},
+    "Action": "kms:Describe*",
+    "Resource": "*",
+}
 
 
 class LaggingKms:
@@ -124,7 +144,11 @@ def test_a_stale_read_after_the_write_is_waited_out_not_merged_onto():
     kms = LaggingKms(document, lag=2.0)
     written = json.loads(grant(kms, document))
     assert kms.puts == 1  # at most 2 are allowed; waiting for the write to show needs none more
-    assert [statement.get("Sid") for statement in written["Statement"]] == [ROOT["Sid"], "OrgShareOrgUse", "OrgShareOrgCreateGrant"]
+    assert [statement.get("Sid") for statement in written["Statement"]] == [
+        ROOT["Sid"],
+        "OrgShareOrgUse",
+        "OrgShareOrgCreateGrant",
+    ]
     assert kms.policy == written
 
 
@@ -157,16 +181,26 @@ class RefusingKms(LaggingKms):
 
     def put_key_policy(self, KeyId, PolicyName, Policy):  # pylint: disable=invalid-name,unused-argument
         self.puts += 1
-        raise ClientError({"Error": {"Code": "MalformedPolicyDocumentException", "Message": self.message}}, "PutKeyPolicy")
+        raise ClientError(
+            {"Error": {"Code": "MalformedPolicyDocumentException", "Message": self.message}}, "PutKeyPolicy"
+        )
 
 
 def test_a_write_refused_for_invalid_principals_carries_the_policy_it_was_merged_onto():
-    stale = {"Sid": "Old", "Effect": "Allow", "Principal": {"AWS": "AROAJQABLZS4A3QDU576Q"}, "Action": "kms:Decrypt", "Resource": "*"}
+    stale = {
+        "Sid": "Old",
+        "Effect": "Allow",
+        "Principal": {"AWS": "AROAJQABLZS4A3QDU576Q"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
     document = {"Version": "2012-10-17", "Statement": [ROOT, stale]}
     kms = RefusingKms(document, "Policy contains a statement with one or more invalid principals.")
     with pytest.raises(_kms.PolicyRefusedForPrincipals) as err:
         grant(kms, document)
-    assert err.value.policy == document and kms.puts == 1  # never written again: the same document would be refused again
+    assert (
+        err.value.policy == document and kms.puts == 1
+    )  # never written again: the same document would be refused again
     assert _kms.refused_for_invalid_principals(err.value)
 
 
@@ -176,13 +210,20 @@ def test_a_write_refused_for_another_reason_is_today_s_refusal():
     with pytest.raises(OrgShareError) as err:
         grant(kms, document)
     assert not isinstance(err.value, _kms.PolicyRefusedForPrincipals)
-    assert err.value.message == f"Cannot write the key policy of {KEY_ARN}: KMS refused the policy document (MalformedPolicyDocumentException)"
+    assert (
+        err.value.message
+        == f"Cannot write the key policy of {KEY_ARN}: KMS refused the policy document (MalformedPolicyDocumentException)"
+    )
     assert not _kms.refused_for_invalid_principals(err.value) and kms.puts == 1
 
 
-@pytest.mark.parametrize("code, refused", [("AccessDeniedException", True), ("NotFoundException", True), ("KMSInvalidStateException", False)])
+@pytest.mark.parametrize(
+    "code, refused", [("AccessDeniedException", True), ("NotFoundException", True), ("KMSInvalidStateException", False)]
+)
 def test_describe_refusals_of_another_account_s_key(code, refused):
-    error = OrgShareError("Cannot describe", exception=ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeKey"))
+    error = OrgShareError(
+        "Cannot describe", exception=ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeKey")
+    )
     assert _kms.describe_refusal(error) == (f"{code}: no" if refused else None)
 
 
@@ -205,8 +246,15 @@ def test_a_key_is_described_once_whatever_it_is_called_and_summarised_for_the_ne
     assert directory.describe(client, key["key_arn"]) is first
     assert calls()["kms"] == {"DescribeKey": 1}
     (summary,) = directory.summaries()
-    assert summary == {"key_id": first["KeyId"], "arn": key["key_arn"], "aws_account_id": first["AWSAccountId"], "key_manager": "CUSTOMER",
-                       "key_state": "Enabled", "key_spec": first.get("KeySpec"), "key_usage": first.get("KeyUsage")}
+    assert summary == {
+        "key_id": first["KeyId"],
+        "arn": key["key_arn"],
+        "aws_account_id": first["AWSAccountId"],
+        "key_manager": "CUSTOMER",
+        "key_state": "Enabled",
+        "key_spec": first.get("KeySpec"),
+        "key_usage": first.get("KeyUsage"),
+    }
     # The next task of the run takes the summary and describes nothing.
     following = _kms.KeyDirectory([summary])
     assert following.describe(client, key["key_arn"])["KeyManager"] == "CUSTOMER"
@@ -216,7 +264,10 @@ def test_a_key_is_described_once_whatever_it_is_called_and_summarised_for_the_ne
 
 def test_an_alias_names_a_key_per_region(emulator, world, calls):
     directory = _kms.KeyDirectory()
-    found = {region: directory.describe(kms_in(emulator, region), world["keys"][region]["alias"])["Arn"] for region in ("us-east-1", "eu-west-1")}
+    found = {
+        region: directory.describe(kms_in(emulator, region), world["keys"][region]["alias"])["Arn"]
+        for region in ("us-east-1", "eu-west-1")
+    }
     assert found == {region: world["keys"][region]["key_arn"] for region in found}
     assert calls()["kms"] == {"DescribeKey": 2}
     assert [summary["arn"] for summary in directory.summaries()] == sorted(found.values())
@@ -224,21 +275,44 @@ def test_an_alias_names_a_key_per_region(emulator, world, calls):
 
 def test_a_known_key_is_found_by_its_arn_only(emulator, world, calls):
     key = world["keys"]["eu-west-1"]
-    known = {"arn": key["key_arn"], "key_id": key["key_arn"].rsplit("/", 1)[1], "key_manager": "CUSTOMER", "key_state": "Disabled"}
+    known = {
+        "arn": key["key_arn"],
+        "key_id": key["key_arn"].rsplit("/", 1)[1],
+        "key_manager": "CUSTOMER",
+        "key_state": "Disabled",
+    }
     directory = _kms.KeyDirectory([known])
-    assert directory.describe(kms_in(emulator, "eu-west-1"), key["key_arn"])["KeyState"] == "Disabled"  # trusted as given
+    assert (
+        directory.describe(kms_in(emulator, "eu-west-1"), key["key_arn"])["KeyState"] == "Disabled"
+    )  # trusted as given
     assert calls().get("kms") is None
-    assert directory.describe(kms_in(emulator, "eu-west-1"), key["alias"])["KeyState"] == "Enabled"  # an alias is looked up
+    assert (
+        directory.describe(kms_in(emulator, "eu-west-1"), key["alias"])["KeyState"] == "Enabled"
+    )  # an alias is looked up
     assert calls()["kms"] == {"DescribeKey": 1}
 
 
-@pytest.mark.parametrize("entry, missing", [
-    ({"arn": "arn:aws:kms:eu-west-1:111122223333:key/k", "key_id": "k", "key_manager": "CUSTOMER"}, "key_state"),
-    ({"key_id": "k", "key_manager": "CUSTOMER", "key_state": "Enabled"}, "arn"),
-    ("arn:aws:kms:eu-west-1:111122223333:key/k", "arn, key_id, key_manager, key_state"),
-])
+@pytest.mark.parametrize(
+    "entry, missing",
+    [
+        ({"arn": "arn:aws:kms:eu-west-1:111122223333:key/k", "key_id": "k", "key_manager": "CUSTOMER"}, "key_state"),
+        ({"key_id": "k", "key_manager": "CUSTOMER", "key_state": "Enabled"}, "arn"),
+        ("arn:aws:kms:eu-west-1:111122223333:key/k", "arn, key_id, key_manager, key_state"),
+    ],
+)
 def test_a_known_key_without_what_decisions_read_is_refused(entry, missing):
     with pytest.raises(OrgShareError) as err:
-        _kms.KeyDirectory([{"arn": "arn:aws:kms:eu-west-1:111122223333:key/ok", "key_id": "ok", "key_manager": "CUSTOMER",
-                            "key_state": "Enabled"}, entry])
-    assert err.value.message.startswith(f"known_kms_keys entry 2 lacks {missing}: give the entries of kms_keys as a task")
+        _kms.KeyDirectory(
+            [
+                {
+                    "arn": "arn:aws:kms:eu-west-1:111122223333:key/ok",
+                    "key_id": "ok",
+                    "key_manager": "CUSTOMER",
+                    "key_state": "Enabled",
+                },
+                entry,
+            ]
+        )
+    assert err.value.message.startswith(
+        f"known_kms_keys entry 2 lacks {missing}: give the entries of kms_keys as a task"
+    )

@@ -15,15 +15,29 @@ KEY_B = f"arn:aws:kms:us-east-1:{OWNER}:key/bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb
 
 
 def image(image_id, encrypted=True, **more):
-    found = dict(ImageId=image_id, OwnerId=OWNER, State="available", Name="golden",
-                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-1", "Encrypted": encrypted}}])
+    found = dict(
+        ImageId=image_id,
+        OwnerId=OWNER,
+        State="available",
+        Name="golden",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-1", "Encrypted": encrypted}}],
+    )
     found.update(more)
     return found
 
 
 def view(images, requested=None, keys=None, allowed=None, image_keys=None):
-    return ConsumerView("210987654321", "o-a1b2c3d4e5", "aws", requested, images, keys or {}, allowed or {}, "2026-06-01T00:00:00Z",
-                        image_keys or {})
+    return ConsumerView(
+        "210987654321",
+        "o-a1b2c3d4e5",
+        "aws",
+        requested,
+        images,
+        keys or {},
+        allowed or {},
+        "2026-06-01T00:00:00Z",
+        image_keys or {},
+    )
 
 
 def codes(result):
@@ -39,7 +53,11 @@ def test_what_it_can_launch_has_no_finding():
 def test_an_image_missing_from_every_region_is_one_finding_for_the_owner():
     result = check_launch(view({"us-east-1": [], "eu-west-1": []}, requested=["ami-1"]))
     (finding,) = result["findings"]
-    assert finding["code"] == "not_visible" and finding["who"] == "owner" and "any of us-east-1, eu-west-1" in finding["cause"]
+    assert (
+        finding["code"] == "not_visible"
+        and finding["who"] == "owner"
+        and "any of us-east-1, eu-west-1" in finding["cause"]
+    )
     assert len(result["images"]) == 1
 
 
@@ -50,24 +68,54 @@ def test_allowed_amis_enabled_makes_the_consumer_a_suspect_too():
 
 
 def test_each_image_is_judged_by_its_own_keys_when_given():
-    keys = {KEY_A: KeyAnswer(KEY_A, {"KeyState": "Enabled"}, None, False),
-            KEY_B: KeyAnswer(KEY_B, None, "AccessDeniedException: no resource-based policy allows the kms:DescribeKey action", False)}
-    result = check_launch(view({"us-east-1": [image("ami-1"), image("ami-2")]}, keys=keys, image_keys={"ami-1": [KEY_A], "ami-2": [KEY_B]}))
+    keys = {
+        KEY_A: KeyAnswer(KEY_A, {"KeyState": "Enabled"}, None, False),
+        KEY_B: KeyAnswer(
+            KEY_B, None, "AccessDeniedException: no resource-based policy allows the kms:DescribeKey action", False
+        ),
+    }
+    result = check_launch(
+        view(
+            {"us-east-1": [image("ami-1"), image("ami-2")]}, keys=keys, image_keys={"ami-1": [KEY_A], "ami-2": [KEY_B]}
+        )
+    )
     assert [entry["can_launch"] for entry in result["images"]] == [True, False]
     (finding,) = result["findings"]
-    assert finding["code"] == "key_denies_account" and finding["image_ids"] == ["ami-2"] and finding["who"] == f"account {OWNER}"
+    assert (
+        finding["code"] == "key_denies_account"
+        and finding["image_ids"] == ["ami-2"]
+        and finding["who"] == f"account {OWNER}"
+    )
 
 
 def test_a_denial_by_the_consumers_own_iam_is_the_consumers_to_fix():
-    keys = {KEY_A: KeyAnswer(KEY_A, None, "AccessDeniedException: no identity-based policy allows the kms:DescribeKey action", True)}
+    keys = {
+        KEY_A: KeyAnswer(
+            KEY_A, None, "AccessDeniedException: no identity-based policy allows the kms:DescribeKey action", True
+        )
+    }
     assert codes(check_launch(view({"us-east-1": [image("ami-1")]}, keys=keys))) == [("key_denied_by_iam", "consumer")]
 
 
 def test_unknown_keys_disabled_keys_unavailable_and_deprecated_images():
     keys = {KEY_A: KeyAnswer(KEY_A, {"KeyState": "PendingDeletion"}, None, False)}
-    result = check_launch(view({"us-east-1": [image("ami-1"), image("ami-2", State="disabled", encrypted=False),
-                                              image("ami-3", encrypted=False, DeprecationTime="2026-01-01T00:00:00.000Z")]}, keys=keys))
-    assert codes(result) == [("deprecated_image", "owner"), ("image_unavailable", "owner"), ("unusable_key", f"account {OWNER}")]
+    result = check_launch(
+        view(
+            {
+                "us-east-1": [
+                    image("ami-1"),
+                    image("ami-2", State="disabled", encrypted=False),
+                    image("ami-3", encrypted=False, DeprecationTime="2026-01-01T00:00:00.000Z"),
+                ]
+            },
+            keys=keys,
+        )
+    )
+    assert codes(result) == [
+        ("deprecated_image", "owner"),
+        ("image_unavailable", "owner"),
+        ("unusable_key", f"account {OWNER}"),
+    ]
     assert [entry["can_launch"] for entry in result["images"]] == [False, False, True]
     unknown = check_launch(view({"us-east-1": [image("ami-1")]}))
     assert codes(unknown) == [("key_unknown", "consumer")] and unknown["images"][0]["can_launch"] is None

@@ -48,7 +48,9 @@ def test_add_to_empty():
     assert plan.removed == Targets([], [])
     assert plan.after == Targets([ORG], [OU_A, OU_B])  # sorted
     assert plan.before == Targets([], [])
-    assert plan.modify_request() == {"Add": [{"OrganizationArn": ORG}, {"OrganizationalUnitArn": OU_B}, {"OrganizationalUnitArn": OU_A}]}
+    assert plan.modify_request() == {
+        "Add": [{"OrganizationArn": ORG}, {"OrganizationalUnitArn": OU_B}, {"OrganizationalUnitArn": OU_A}]
+    }
 
 
 def test_add_is_idempotent():
@@ -72,7 +74,10 @@ def test_purge_makes_the_set_exact_and_keeps_accounts_and_public():
     assert plan.removed == Targets([OTHER_ORG], [OU_C])
     assert plan.after == Targets([ORG], [OU_A])
     request = plan.modify_request()
-    assert request == {"Add": [{"OrganizationArn": ORG}], "Remove": [{"OrganizationArn": OTHER_ORG}, {"OrganizationalUnitArn": OU_C}]}
+    assert request == {
+        "Add": [{"OrganizationArn": ORG}],
+        "Remove": [{"OrganizationArn": OTHER_ORG}, {"OrganizationalUnitArn": OU_C}],
+    }
     for field in request.values():
         assert all(set(item) <= {"OrganizationArn", "OrganizationalUnitArn"} for item in field)
 
@@ -122,7 +127,10 @@ def test_inverse_undoes_the_plan():
     plan = plan_launch_permissions(perms(OU_C), Targets([ORG], [OU_A]), purge=True)
     undo = plan.inverse()
     assert undo.before == plan.after and undo.after == plan.before
-    assert undo.modify_request() == {"Add": [{"OrganizationalUnitArn": OU_C}], "Remove": [{"OrganizationArn": ORG}, {"OrganizationalUnitArn": OU_A}]}
+    assert undo.modify_request() == {
+        "Add": [{"OrganizationalUnitArn": OU_C}],
+        "Remove": [{"OrganizationArn": ORG}, {"OrganizationalUnitArn": OU_A}],
+    }
 
 
 def test_targets_as_dict_and_truthiness():
@@ -138,7 +146,9 @@ def accounts(count):
 
 def quota_verdict(launch_permissions, desired, state="present", purge=False, quota=DEFAULT_SHARING_QUOTA):
     plan = plan_launch_permissions(launch_permissions, desired, state, purge)
-    return sharing_count(launch_permissions, plan), sharing_quota_problem("ami-12345678", "eu-west-1", launch_permissions, plan, quota)
+    return sharing_count(launch_permissions, plan), sharing_quota_problem(
+        "ami-12345678", "eu-west-1", launch_permissions, plan, quota
+    )
 
 
 def test_the_default_quota_is_the_documented_one():

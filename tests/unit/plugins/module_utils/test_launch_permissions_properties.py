@@ -15,7 +15,9 @@ from ansible_collections.orgshare.aws.plugins.module_utils._launch_permissions i
 
 ORG_KEY, OU_KEY = "OrganizationArn", "OrganizationalUnitArn"
 org_arns = st.sampled_from([f"arn:aws:organizations::111122223333:organization/o-{letter * 10}" for letter in "abcde"])
-ou_arns = st.sampled_from([f"arn:aws:organizations::111122223333:ou/o-aaaaaaaaaa/ou-ab12-{letter * 8}" for letter in "abcdefgh"])
+ou_arns = st.sampled_from(
+    [f"arn:aws:organizations::111122223333:ou/o-aaaaaaaaaa/ou-ab12-{letter * 8}" for letter in "abcdefgh"]
+)
 entries = st.one_of(
     org_arns.map(lambda arn: {ORG_KEY: arn}),
     ou_arns.map(lambda arn: {OU_KEY: arn}),
@@ -79,7 +81,9 @@ def test_purge_is_exact(current, desired):
 @settings(max_examples=300, deadline=None)
 @given(permissions, targets, st.booleans())
 def test_present_keeps_every_listed_and_absent_leaves_none(current, desired, purge):
-    shared = current_targets(apply(current, plan_launch_permissions(current, desired, "present", purge).modify_request()))
+    shared = current_targets(
+        apply(current, plan_launch_permissions(current, desired, "present", purge).modify_request())
+    )
     assert set(desired.organization_arns) <= set(shared.organization_arns)
     assert set(desired.organizational_unit_arns) <= set(shared.organizational_unit_arns)
     revoked = current_targets(apply(current, plan_launch_permissions(current, desired, "absent").modify_request()))

@@ -13,8 +13,11 @@ from ansible_collections.orgshare.aws.plugins.module_utils import _module
 from ansible_collections.orgshare.aws.plugins.module_utils._errors import OrgShareError
 from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import module_args
 
-SPEC = dict(name=dict(type="str", required=True, aliases=["title"]), state=dict(type="str", choices=["present", "absent"], default="present"),
-            purge=dict(type="bool", default=False))
+SPEC = dict(
+    name=dict(type="str", required=True, aliases=["title"]),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    purge=dict(type="bool", default=False),
+)
 
 
 def run(capsys, ensure, args, **fixed_result):
@@ -25,7 +28,12 @@ def run(capsys, ensure, args, **fixed_result):
 
 
 def test_a_result_is_exit_json_with_the_fixed_keys(capsys):
-    code, result = run(capsys, lambda module: {"name": module.params["name"], "check": module.check_mode}, {"title": "x"}, changed=False)
+    code, result = run(
+        capsys,
+        lambda module: {"name": module.params["name"], "check": module.check_mode},
+        {"title": "x"},
+        changed=False,
+    )
     assert code == 0 and result["name"] == "x" and result["changed"] is False and result["check"] is False
 
 

@@ -46,7 +46,9 @@ def test_ancestry_of_an_ou_not_listed_yet_asks_for_each_parent_once(emulator, tr
 def test_a_path_that_breaks_off_names_where_and_what_is_there(tree):
     with pytest.raises(OrgShareError) as err:
         tree.find_path("Root/Workloads/Staging", ["Root", "Workloads", "Staging"])
-    assert err.value.message.startswith("The OU path 'Root/Workloads/Staging' does not exist: 'Root/Workloads' has no OU named 'Staging'.")
+    assert err.value.message.startswith(
+        "The OU path 'Root/Workloads/Staging' does not exist: 'Root/Workloads' has no OU named 'Staging'."
+    )
     with pytest.raises(OrgShareError, match="does not start at the root"):
         tree.find_path("Workloads/Prod", ["Workloads", "Prod"])
 
@@ -56,7 +58,10 @@ def test_a_member_account_may_not_read_the_tree(emulator, world):
     assert member.organization["Id"] == world["organization"]["id"]  # DescribeOrganization works from any member
     with pytest.raises(_organizations.OrganizationsAccessDenied) as err:
         _organizations.list_roots(member._client)  # pylint: disable=protected-access
-    assert "AWS Organizations denied the request to list the roots of the organization (AccessDeniedException)" in err.value.message
+    assert (
+        "AWS Organizations denied the request to list the roots of the organization (AccessDeniedException)"
+        in err.value.message
+    )
 
 
 def test_an_ou_that_does_not_exist(emulator, world):

@@ -28,8 +28,18 @@ except ImportError:  # ansible-core before 2.19 reads the arguments from basic._
 class StandInModule:
     """What the modules use of AnsibleAWSModule: params, client(), warn(), region, check_mode, _diff."""
 
-    def __init__(self, emulator, defaults, params, account_id=None, allow_calls=True, region="us-east-1", check_mode=False, diff=False,
-                 credentials=None):
+    def __init__(
+        self,
+        emulator,
+        defaults,
+        params,
+        account_id=None,
+        allow_calls=True,
+        region="us-east-1",
+        check_mode=False,
+        diff=False,
+        credentials=None,
+    ):
         self.params = dict(defaults)
         self.params.update(params)
         self.region = region
@@ -46,8 +56,13 @@ class StandInModule:
             raise AssertionError(f"an AWS client for {service} was created, but this run must make no AWS call")
         # AnsibleAWSModule.client merges a dict ``config`` into botocore's Config; so does this.
         config = botocore.config.Config(**config) if isinstance(config, dict) else config
-        return self._emulator.client(service, region=region or self.region, account_id=self._account_id, credentials=self._credentials,
-                                     config=config)
+        return self._emulator.client(
+            service,
+            region=region or self.region,
+            account_id=self._account_id,
+            credentials=self._credentials,
+            config=config,
+        )
 
     def warn(self, message):
         self.warnings.append(message)

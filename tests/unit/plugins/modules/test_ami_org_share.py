@@ -8,7 +8,6 @@
 Launch permissions are read back with boto3 directly, independently of the module.
 """
 
-
 import uuid
 
 import pytest
@@ -34,7 +33,13 @@ def new_image(ec2, world):  # pylint: disable=unused-argument
     from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
 
     def make(encrypted=False, kms_key_id=None, snapshots=1):
-        return create_image(ec2, f"ami-org-share-test-{uuid.uuid4().hex[:12]}", encrypted=encrypted, kms_key_id=kms_key_id, snapshots=snapshots)["image_id"]
+        return create_image(
+            ec2,
+            f"ami-org-share-test-{uuid.uuid4().hex[:12]}",
+            encrypted=encrypted,
+            kms_key_id=kms_key_id,
+            snapshots=snapshots,
+        )["image_id"]
 
     return make
 
@@ -94,12 +99,22 @@ def test_purge_keeps_account_and_public_permissions(share, new_image, ec2, world
     ous = world["organizational_units"]
     ec2.modify_image_attribute(
         ImageId=image_id,
-        LaunchPermission={"Add": [{"UserId": "999988887777"}, {"Group": "all"}, {"OrganizationalUnitArn": ous["Root/Security"]["arn"]}]},
+        LaunchPermission={
+            "Add": [
+                {"UserId": "999988887777"},
+                {"Group": "all"},
+                {"OrganizationalUnitArn": ous["Root/Security"]["arn"]},
+            ]
+        },
     )
     result = share(image_ids=[image_id], organizational_unit_arns=[ous["Root/Workloads/Dev"]["arn"]], purge=True)
     assert result["images"][0]["removed"]["organizational_unit_arns"] == [ous["Root/Security"]["arn"]]
     assert launch_permissions(ec2, image_id) == sorted(
-        [(("UserId", "999988887777"),), (("Group", "all"),), (("OrganizationalUnitArn", ous["Root/Workloads/Dev"]["arn"]),)]
+        [
+            (("UserId", "999988887777"),),
+            (("Group", "all"),),
+            (("OrganizationalUnitArn", ous["Root/Workloads/Dev"]["arn"]),),
+        ]
     )
 
 
@@ -111,7 +126,9 @@ def test_absent_removes_only_the_listed(share, new_image, ec2, world):
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": added})
     result = share(image_ids=[image_id], organizational_unit_arns=[drop], state="absent")
     assert result["changed"]
-    assert launch_permissions(ec2, image_id) == sorted([(("OrganizationalUnitArn", keep),), (("UserId", "999988887777"),)])
+    assert launch_permissions(ec2, image_id) == sorted(
+        [(("OrganizationalUnitArn", keep),), (("UserId", "999988887777"),)]
+    )
     again = share(image_ids=[image_id], organizational_unit_arns=[drop], state="absent")
     assert not again["changed"]
 
@@ -162,7 +179,9 @@ def test_a_disabled_image_is_found_and_refused_with_the_fix(refused, new_image, 
     # DescribeImages leaves disabled AMIs out unless IncludeDisabled: it is not "missing".
     image_id = new_image()
     ec2.disable_image(ImageId=image_id)
-    message = refused(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]])
+    message = refused(
+        image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]]
+    )
     assert f"{image_id} in us-east-1 is disabled" in message and "does not exist" not in message
     assert "EnableImage" in message and "removed all its launch permissions" in message
     assert "ModifyImageAttribute" not in calls().get("ec2", {})
@@ -170,7 +189,11 @@ def test_a_disabled_image_is_found_and_refused_with_the_fix(refused, new_image, 
 
 def test_image_in_another_region_is_not_found_here(refused, world):
     image_id = world["images"]["plain"]["image_id"]
-    message = refused(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]], region="eu-west-1")
+    message = refused(
+        image_ids=[image_id],
+        organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]],
+        region="eu-west-1",
+    )
     assert f"{image_id} does not exist in eu-west-1" in message
 
 
@@ -179,24 +202,50 @@ def test_image_in_another_region_is_not_found_here(refused, world):
     [
         (dict(image_ids=["ami-0123456789abcdef0"], organizational_unit_arns=["ou-ab12-cd34ef56"]), "bare OU ID"),
         (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["o-a1b2c3d4e5"]), "bare organization ID"),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws:organizations::12345:organization/o-a1b2c3d4e5"]), "'12345'"),
+        (
+            dict(
+                image_ids=["ami-0123456789abcdef0"],
+                organization_arns=["arn:aws:organizations::12345:organization/o-a1b2c3d4e5"],
+            ),
+            "'12345'",
+        ),
         (dict(image_ids=["ami-12"], organization_arns=[]), "'ami-12'"),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["arn:aws-cn:organizations::111122223333:organization/o-a1b2c3d4e5"]),
-         "is in partition aws-cn, but region us-east-1 is in partition aws"),
+        (
+            dict(
+                image_ids=["ami-0123456789abcdef0"],
+                organization_arns=["arn:aws-cn:organizations::111122223333:organization/o-a1b2c3d4e5"],
+            ),
+            "is in partition aws-cn, but region us-east-1 is in partition aws",
+        ),
         (dict(image_ids=[]), "image_ids is empty"),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], max_concurrency=0), "max_concurrency must be at least 1"),
+        (
+            dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], max_concurrency=0),
+            "max_concurrency must be at least 1",
+        ),
         (dict(image_ids=["ami-0123456789abcdef0"]), "No organization or OU was given"),
         # ansible-core hands a module "" for a null entry of a list of strings (2.19 and later; older ones refuse it).
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[""]),
-         "An empty string was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give"),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, ""]),
-         "entry 2 of organizational_unit_arns is empty or null; remove it, or give the OU ARN"),
-        (dict(image_ids=["ami-0123456789abcdef0"], organizational_unit_arns=[OU_ARN.upper()]),
-         f"{OU_ARN.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {OU_ARN!r}."),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN.upper()]),
-         f"lowercase in AWS Organizations: give {ORG_ARN!r}."),
-        (dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["O-A1B2C3D4E5"]),
-         "even in lowercase it is not usable: 'o-a1b2c3d4e5' is a bare organization ID"),
+        (
+            dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[""]),
+            "An empty string was given for the organization ARN: entry 1 of organization_arns is empty or null; remove it, or give",
+        ),
+        (
+            dict(
+                image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN], organizational_unit_arns=[OU_ARN, ""]
+            ),
+            "entry 2 of organizational_unit_arns is empty or null; remove it, or give the OU ARN",
+        ),
+        (
+            dict(image_ids=["ami-0123456789abcdef0"], organizational_unit_arns=[OU_ARN.upper()]),
+            f"{OU_ARN.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {OU_ARN!r}.",
+        ),
+        (
+            dict(image_ids=["ami-0123456789abcdef0"], organization_arns=[ORG_ARN.upper()]),
+            f"lowercase in AWS Organizations: give {ORG_ARN!r}.",
+        ),
+        (
+            dict(image_ids=["ami-0123456789abcdef0"], organization_arns=["O-A1B2C3D4E5"]),
+            "even in lowercase it is not usable: 'o-a1b2c3d4e5' is a bare organization ID",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_call(refused, calls, args, fragment):
@@ -206,7 +255,9 @@ def test_bad_input_is_refused_before_any_call(refused, calls, args, fragment):
 
 def test_many_images_in_one_task(share, new_image, ec2, world, calls, emulator):
     cmk = world["keys"]["us-east-1"]["key_arn"]
-    image_ids = [new_image(encrypted=(index % 2 == 0), kms_key_id=cmk if index % 2 == 0 else None) for index in range(50)]
+    image_ids = [
+        new_image(encrypted=(index % 2 == 0), kms_key_id=cmk if index % 2 == 0 else None) for index in range(50)
+    ]
     ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
     emulator.reset_calls()
 
@@ -215,7 +266,12 @@ def test_many_images_in_one_task(share, new_image, ec2, world, calls, emulator):
     assert all(entry["changed"] for entry in result["images"])
     assert result["kms_key_arns"] == [cmk]
     counted = ec2_calls(calls)
-    assert counted == {"DescribeImages": 1, "DescribeSnapshots": 1, "DescribeImageAttribute": 50, "ModifyImageAttribute": 50}
+    assert counted == {
+        "DescribeImages": 1,
+        "DescribeSnapshots": 1,
+        "DescribeImageAttribute": 50,
+        "ModifyImageAttribute": 50,
+    }
     assert calls()["kms"] == {"DescribeKey": 1}
     assert all(launch_permissions(ec2, image_id) == [(("OrganizationalUnitArn", ou),)] for image_id in image_ids)
 
@@ -242,12 +298,16 @@ def test_failed_write_rolls_back_the_images_already_changed(refused, new_image, 
     image_ids = [new_image() for _index in range(3)]
     ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
     # The second ModifyImageAttribute fails with an error that is not retried.
-    emulator.set_faults(rate=1.0, error="UnauthorizedOperation", services=["ec2"], actions=["ModifyImageAttribute"], skip=1, limit=1)
+    emulator.set_faults(
+        rate=1.0, error="UnauthorizedOperation", services=["ec2"], actions=["ModifyImageAttribute"], skip=1, limit=1
+    )
     try:
         message = refused(image_ids=image_ids, organizational_unit_arns=[ou], max_concurrency=1)
     finally:
         emulator.clear_faults()
-    assert message.startswith(f"Changing the launch permissions of {image_ids[1]} in us-east-1 failed with UnauthorizedOperation")
+    assert message.startswith(
+        f"Changing the launch permissions of {image_ids[1]} in us-east-1 failed with UnauthorizedOperation"
+    )
     assert message.endswith("The 2 image(s) already changed were restored, so no image was left changed.")
     assert all(launch_permissions(ec2, image_id) == [] for image_id in image_ids)
 
@@ -257,9 +317,13 @@ def test_aws_managed_key_refused_by_ec2_leads_with_the_cause_then_the_fix(refuse
     plain = new_image()
     aws_managed = world["images"]["encrypted_aws_managed"]["image_id"]
     ou = world["organizational_units"]["Root/Workloads/Dev"]["arn"]
-    message = refused(image_ids=[plain, aws_managed], organizational_unit_arns=[ou], check_encryption=False, max_concurrency=1)
-    cause = ("Changing the launch permissions of " + aws_managed + " in us-east-1 failed with InvalidParameter: "
-             "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.")
+    message = refused(
+        image_ids=[plain, aws_managed], organizational_unit_arns=[ou], check_encryption=False, max_concurrency=1
+    )
+    cause = (
+        "Changing the launch permissions of " + aws_managed + " in us-east-1 failed with InvalidParameter: "
+        "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot."
+    )
     assert message.startswith(cause)
     fix = message.index("orgshare.aws.ami_region_copy")
     assert message.index("check_encryption: true") > fix
@@ -276,7 +340,9 @@ def test_a_refusal_that_is_not_about_keys_gets_no_key_advice(refused, new_image,
         message = refused(image_ids=[image_id], organizational_unit_arns=[ou], check_encryption=False)
     finally:
         emulator.clear_faults()
-    assert message.startswith(f"Changing the launch permissions of {image_id} in us-east-1 failed with UnauthorizedOperation")
+    assert message.startswith(
+        f"Changing the launch permissions of {image_id} in us-east-1 failed with UnauthorizedOperation"
+    )
     assert "it needs ec2:ModifyImageAttribute" in message
     assert "ami_region_copy" not in message and "check_encryption" not in message
     assert message.endswith("The 0 image(s) already changed were restored, so no image was left changed.")
@@ -286,7 +352,9 @@ def test_purge_with_absent_warns_and_removes_only_the_listed(stand_in, new_image
     image_id = new_image()
     ous = world["organizational_units"]
     keep, drop = ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]
-    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"OrganizationalUnitArn": keep}, {"OrganizationalUnitArn": drop}]})
+    ec2.modify_image_attribute(
+        ImageId=image_id, LaunchPermission={"Add": [{"OrganizationalUnitArn": keep}, {"OrganizationalUnitArn": drop}]}
+    )
     module = stand_in(DEFAULTS, image_ids=[image_id], organizational_unit_arns=[drop], state="absent", purge=True)
     result = ami_org_share.ensure(module)
     assert result["images"][0]["removed"] == {"organization_arns": [], "organizational_unit_arns": [drop]}
@@ -304,9 +372,15 @@ def test_plain_images_need_no_snapshot_or_key_lookup(share, new_image, calls, em
 
 def test_check_encryption_off_skips_snapshots_and_keys(share, world, calls):
     image_id = world["images"]["encrypted_cmk"]["image_id"]
-    result = share(image_ids=[image_id], organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]],
-                   check_encryption=False, check_mode=True)
-    assert result["images"][0]["encrypted"] and result["images"][0]["kms_key_arns"] == [] and result["kms_key_arns"] == []
+    result = share(
+        image_ids=[image_id],
+        organizational_unit_arns=[world["organizational_units"]["Root/Security"]["arn"]],
+        check_encryption=False,
+        check_mode=True,
+    )
+    assert (
+        result["images"][0]["encrypted"] and result["images"][0]["kms_key_arns"] == [] and result["kms_key_arns"] == []
+    )
     assert "DescribeSnapshots" not in ec2_calls(calls) and "kms" not in calls()
 
 
@@ -314,7 +388,9 @@ def share_with_accounts(ec2, image_id, count, batch=250):
     """Share the image with ``count`` accounts, in batches of the flat form (UserIds takes many)."""
     accounts = [f"{200000000000 + number}" for number in range(count)]
     for start in range(0, count, batch):
-        ec2.modify_image_attribute(ImageId=image_id, Attribute="launchPermission", OperationType="add", UserIds=accounts[start:start + batch])
+        ec2.modify_image_attribute(
+            ImageId=image_id, Attribute="launchPermission", OperationType="add", UserIds=accounts[start : start + batch]
+        )
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
@@ -322,11 +398,17 @@ def test_going_over_the_sharing_quota_is_refused_before_any_write(refused, new_i
     crowded, plain = new_image(), new_image()
     share_with_accounts(ec2, crowded, 999)
     before = launch_permissions(ec2, crowded)
-    ous = [world["organizational_units"]["Root/Security"]["arn"], world["organizational_units"]["Root/Workloads/Dev"]["arn"]]
+    ous = [
+        world["organizational_units"]["Root/Security"]["arn"],
+        world["organizational_units"]["Root/Workloads/Dev"]["arn"],
+    ]
     emulator.reset_calls()
     message = refused(image_ids=[plain, crowded], organizational_unit_arns=ous, check_mode=check_mode)
     assert message.startswith("Nothing was changed.")
-    assert f"{crowded} in us-east-1 would be shared with 1001 accounts, organizations and OUs (now 999 → after 1001" in message
+    assert (
+        f"{crowded} in us-east-1 would be shared with 1001 accounts, organizations and OUs (now 999 → after 1001"
+        in message
+    )
     assert "quota of 1000" in message and "parent OU or the organization" in message and "sharing_quota" in message
     assert plain not in message
     assert "ModifyImageAttribute" not in emulator.calls().get("ec2", {})
@@ -337,7 +419,9 @@ def test_up_to_the_sharing_quota_is_shared_and_a_raised_quota_is_honoured(share,
     image_id = new_image()
     share_with_accounts(ec2, image_id, 998)
     ous = world["organizational_units"]
-    result = share(image_ids=[image_id], organizational_unit_arns=[ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]])
+    result = share(
+        image_ids=[image_id], organizational_unit_arns=[ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"]]
+    )
     assert result["changed"] and len(launch_permissions(ec2, image_id)) == 1000
     # One more OU is over the default quota; with the quota the account has (as if raised), it is planned.
     more = [ous["Root/Security"]["arn"], ous["Root/Workloads/Dev"]["arn"], ous["Root/Workloads/Prod"]["arn"]]

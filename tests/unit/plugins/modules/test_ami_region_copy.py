@@ -8,7 +8,6 @@
 The copies are read back with boto3 in the destination region, independently of the module.
 """
 
-
 import uuid
 
 import botocore.session
@@ -30,7 +29,9 @@ def new_image(emulator, world):  # pylint: disable=unused-argument
 
     def make(encrypted=False, kms_key_id=None):
         ec2 = emulator.client("ec2", region=SOURCE_REGION)
-        return create_image(ec2, f"region-copy-test-{uuid.uuid4().hex[:12]}", encrypted=encrypted, kms_key_id=kms_key_id)["image_id"]
+        return create_image(
+            ec2, f"region-copy-test-{uuid.uuid4().hex[:12]}", encrypted=encrypted, kms_key_id=kms_key_id
+        )["image_id"]
 
     return make
 
@@ -83,14 +84,19 @@ def test_four_runs_with_re_encryption(copy, new_image, emulator, world, calls):
     assert found["ImageId"] == made["image_id"]
     tags = {tag["Key"]: tag["Value"] for tag in found["Tags"]}
     assert tags == {
-        "orgshare:source-image-id": source, "orgshare:source-region": SOURCE_REGION, "orgshare:kms-key-arn": key["key_arn"], "team": "platform",
+        "orgshare:source-image-id": source,
+        "orgshare:source-region": SOURCE_REGION,
+        "orgshare:kms-key-arn": key["key_arn"],
+        "team": "platform",
     }
     assert snapshot_keys(emulator, found) == [key["key_arn"]]
 
     again_checked = copy(check_mode=True, **args)
     again = copy(**args)
     for result in (again_checked, again):
-        assert not result["changed"] and result["image_id"] == made["image_id"] and result["kms_key_arn"] == key["key_arn"]
+        assert (
+            not result["changed"] and result["image_id"] == made["image_id"] and result["kms_key_arn"] == key["key_arn"]
+        )
     assert again["diff"]["before"]["image_id"] == made["image_id"]
     assert calls()["ec2"]["CopyImage"] == 1
     assert len(copies_of(emulator, source)) == 1
@@ -107,7 +113,9 @@ def test_plain_copy_without_a_key_stays_unencrypted(copy, new_image, emulator):
 
 def test_same_region_copy_makes_an_aws_managed_ami_shareable(copy, emulator, world):
     source = world["images"]["encrypted_aws_managed"]
-    made = copy(source_image_id=source["image_id"], kms_key_id=world["keys"][SOURCE_REGION]["key_arn"], region=SOURCE_REGION)
+    made = copy(
+        source_image_id=source["image_id"], kms_key_id=world["keys"][SOURCE_REGION]["key_arn"], region=SOURCE_REGION
+    )
     assert made["name"] == source["name"] + "-copy"
     (found,) = copies_of(emulator, source["image_id"], SOURCE_REGION)
     assert snapshot_keys(emulator, found, SOURCE_REGION) == [world["keys"][SOURCE_REGION]["key_arn"]]
@@ -120,9 +128,15 @@ def test_same_region_copy_makes_an_aws_managed_ami_shareable(copy, emulator, wor
 
 def test_an_earlier_copy_made_elsewhere_is_found(copy, new_image, emulator, calls):
     source = new_image()
-    tags = [{"Key": "orgshare:source-image-id", "Value": source}, {"Key": "orgshare:source-region", "Value": SOURCE_REGION}]
+    tags = [
+        {"Key": "orgshare:source-image-id", "Value": source},
+        {"Key": "orgshare:source-region", "Value": SOURCE_REGION},
+    ]
     earlier = emulator.client("ec2", region=DESTINATION).copy_image(
-        SourceImageId=source, SourceRegion=SOURCE_REGION, Name="made-by-hand", TagSpecifications=[{"ResourceType": "image", "Tags": tags}]
+        SourceImageId=source,
+        SourceRegion=SOURCE_REGION,
+        Name="made-by-hand",
+        TagSpecifications=[{"ResourceType": "image", "Tags": tags}],
     )["ImageId"]
     result = copy(source_image_id=source)
     assert not result["changed"] and result["image_id"] == earlier
@@ -174,7 +188,9 @@ def other_key(emulator):
 
 
 @pytest.mark.parametrize("first_key", [None, "world"])
-def test_an_earlier_copy_under_another_key_is_not_the_copy_asked_for(copy, new_image, emulator, world, other_key, calls, first_key):
+def test_an_earlier_copy_under_another_key_is_not_the_copy_asked_for(
+    copy, new_image, emulator, world, other_key, calls, first_key
+):
     source = new_image()
     first = copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"] if first_key else None)
 
@@ -222,13 +238,22 @@ def test_a_failed_copy_never_counts(copy, new_image, emulator, world):
     source = new_image()
     kms = emulator.client("kms", region=DESTINATION)
     doomed = kms.create_key(Description="deleted before the copy")["KeyMetadata"]
-    tags = [{"Key": "orgshare:source-image-id", "Value": source}, {"Key": "orgshare:source-region", "Value": SOURCE_REGION}]
+    tags = [
+        {"Key": "orgshare:source-image-id", "Value": source},
+        {"Key": "orgshare:source-region", "Value": SOURCE_REGION},
+    ]
     kms.schedule_key_deletion(KeyId=doomed["KeyId"], PendingWindowInDays=7)
     failed = emulator.client("ec2", region=DESTINATION).copy_image(
-        SourceImageId=source, SourceRegion=SOURCE_REGION, Name="doomed", Encrypted=True, KmsKeyId=doomed["Arn"],
+        SourceImageId=source,
+        SourceRegion=SOURCE_REGION,
+        Name="doomed",
+        Encrypted=True,
+        KmsKeyId=doomed["Arn"],
         TagSpecifications=[{"ResourceType": "image", "Tags": tags}],
     )["ImageId"]
-    assert emulator.client("ec2", region=DESTINATION).describe_images(ImageIds=[failed])["Images"][0]["State"] == "failed"
+    assert (
+        emulator.client("ec2", region=DESTINATION).describe_images(ImageIds=[failed])["Images"][0]["State"] == "failed"
+    )
     made = copy(source_image_id=source)
     assert made["changed"] and made["image_id"] != failed and made["other_copies"] == []
 
@@ -239,7 +264,10 @@ def test_a_pending_copy_is_found_and_told_apart_by_its_key(copy, new_image, emul
     try:
         pending = copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"], wait=False)
         assert pending["state"] == "pending"
-        assert copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"], wait=False)["image_id"] == pending["image_id"]
+        assert (
+            copy(source_image_id=source, kms_key_id=world["keys"][DESTINATION]["key_arn"], wait=False)["image_id"]
+            == pending["image_id"]
+        )
         other = copy(source_image_id=source, kms_key_id=other_key, check_mode=True)
         assert other["changed"] and other["other_copies"][0]["image_id"] == pending["image_id"]
     finally:
@@ -302,7 +330,9 @@ def test_encryption_by_default_with_aws_ebs_is_refused_before_copying(refused, n
 
 
 def test_a_customer_managed_default_key_is_used_and_reported(stand_in, new_image, emulator, encryption_by_default):
-    default_key = emulator.client("kms", region=DEFAULT_ON).create_key(Description="default EBS key")["KeyMetadata"]["Arn"]
+    default_key = emulator.client("kms", region=DEFAULT_ON).create_key(Description="default EBS key")["KeyMetadata"][
+        "Arn"
+    ]
     encryption_by_default(default_key)
     source = new_image()
     checked_module = stand_in(DEFAULTS, source_image_id=source, region=DEFAULT_ON, check_mode=True)
@@ -331,14 +361,18 @@ def named_image(emulator, world):  # pylint: disable=unused-argument
 
     def make(length):
         unique_part = uuid.uuid4().hex[:12]
-        return create_image(emulator.client("ec2", region=SOURCE_REGION), unique_part + "n" * (length - len(unique_part)))
+        return create_image(
+            emulator.client("ec2", region=SOURCE_REGION), unique_part + "n" * (length - len(unique_part))
+        )
 
     return make
 
 
 def test_a_long_source_name_gets_a_copy_name_that_fits(copy, named_image, emulator, world, calls):
     source = named_image(126)  # with "-copy" (a copy in the source's region, re-encrypted) it would be 131 characters
-    args = dict(source_image_id=source["image_id"], region=SOURCE_REGION, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"])
+    args = dict(
+        source_image_id=source["image_id"], region=SOURCE_REGION, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]
+    )
     checked = copy(check_mode=True, **args)
     assert checked["changed"] and len(checked["name"]) == 128 and checked["name"].endswith("-copy")
     assert checked["name"].startswith(source["name"][:100])
@@ -365,7 +399,9 @@ def test_a_source_name_that_fits_is_kept_in_another_region(copy, named_image):
 def test_a_name_ec2_would_refuse_is_refused_before_any_call(refused, name, fragment):
     # allow_calls=False: the module creates no AWS client at all.
     message = refused(source_image_id="ami-0123456789abcdef0", name=name, allow_calls=False)
-    assert message.startswith("name '") and fragment in message and "3 to 128" in message and "leave name unset" in message
+    assert (
+        message.startswith("name '") and fragment in message and "3 to 128" in message and "leave name unset" in message
+    )
 
 
 @pytest.fixture
@@ -374,7 +410,9 @@ def asymmetric_key(emulator):
 
     def make(region=DESTINATION):
         kms = emulator.client("kms", region=region)
-        return kms.create_key(Description="asymmetric", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["Arn"]
+        return kms.create_key(Description="asymmetric", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"][
+            "Arn"
+        ]
 
     return make
 
@@ -385,12 +423,17 @@ def test_an_asymmetric_key_is_refused_before_copying(refused, new_image, emulato
     source = new_image()
     message = refused(source_image_id=source, kms_key_id=key, check_mode=check_mode)
     assert f"kms_key_id: The key {key!r} in {DESTINATION} has KeySpec RSA_2048 and KeyUsage ENCRYPT_DECRYPT" in message
-    assert "only with symmetric encryption keys" in message and f"Set kms_key_id to a symmetric encryption customer-managed key of {DESTINATION}" in message
+    assert (
+        "only with symmetric encryption keys" in message
+        and f"Set kms_key_id to a symmetric encryption customer-managed key of {DESTINATION}" in message
+    )
     assert "CopyImage" not in calls().get("ec2", {})
     assert copies_of(emulator, source) == []
 
 
-def test_an_asymmetric_default_key_is_refused_before_copying(refused, new_image, emulator, asymmetric_key, encryption_by_default, calls):
+def test_an_asymmetric_default_key_is_refused_before_copying(
+    refused, new_image, emulator, asymmetric_key, encryption_by_default, calls
+):
     key = asymmetric_key(DEFAULT_ON)
     encryption_by_default(key)
     source = new_image()
@@ -423,7 +466,11 @@ def switches(emulator):
 
 
 def writes(calls):
-    return {action: count for action, count in calls().get("ec2", {}).items() if action in ("CopyImage", "CreateTags", "ModifyImageAttribute")}
+    return {
+        action: count
+        for action, count in calls().get("ec2", {}).items()
+        if action in ("CopyImage", "CreateTags", "ModifyImageAttribute")
+    }
 
 
 def entries_by_place(result):
@@ -433,7 +480,13 @@ def entries_by_place(result):
 def test_three_images_into_two_regions_in_four_runs(copy, new_image, emulator, world, second_key, calls):
     sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]) for _number in range(3)]
     keys = {DESTINATION: world["keys"][DESTINATION]["key_arn"], SECOND: second_key}
-    args = dict(source_image_ids=sources, destination_regions=[DESTINATION, SECOND], kms_key_ids=keys, tags={"team": "platform"}, diff=True)
+    args = dict(
+        source_image_ids=sources,
+        destination_regions=[DESTINATION, SECOND],
+        kms_key_ids=keys,
+        tags={"team": "platform"},
+        diff=True,
+    )
 
     def run(**extra):
         emulator.reset_calls()
@@ -444,17 +497,23 @@ def test_three_images_into_two_regions_in_four_runs(copy, new_image, emulator, w
     assert checked["changed"] and len(checked["copies"]) == 6
     assert all(entry["changed"] and entry["image_id"] is None and entry["state"] is None for entry in checked["copies"])
     assert {place: entry["kms_key_arn"] for place, entry in entries_by_place(checked).items()} == {
-        (region, source): keys[region] for region in keys for source in sources}
+        (region, source): keys[region] for region in keys for source in sources
+    }
     assert "image_id" not in checked and checked["diff"]["before"] == {"copies": []}
     # One lookup per region and one for the sources, one key read per region: nothing else.
     assert made_calls == {"ec2": {"DescribeImages": 3}, "kms": {"DescribeKey": 2}}
     assert all(copies_of(emulator, source, region) == [] for source in sources for region in keys)
 
     made, made_calls = run()
-    assert made["changed"] and all(entry["changed"] and entry["state"] == "available" and entry["error"] is None for entry in made["copies"])
+    assert made["changed"] and all(
+        entry["changed"] and entry["state"] == "available" and entry["error"] is None for entry in made["copies"]
+    )
     # Per destination region: one lookup, three CopyImage, one poll (copies are instant here), one read of the new
     # copies' keys; one DescribeImages for the sources.
-    assert made_calls == {"ec2": {"DescribeImages": 1 + 2 * 2, "CopyImage": 6, "DescribeSnapshots": 2}, "kms": {"DescribeKey": 2}}
+    assert made_calls == {
+        "ec2": {"DescribeImages": 1 + 2 * 2, "CopyImage": 6, "DescribeSnapshots": 2},
+        "kms": {"DescribeKey": 2},
+    }
     for (region, source), entry in entries_by_place(made).items():
         (found,) = copies_of(emulator, source, region)
         assert found["ImageId"] == entry["image_id"] and snapshot_keys(emulator, found, region) == [keys[region]]
@@ -462,13 +521,19 @@ def test_three_images_into_two_regions_in_four_runs(copy, new_image, emulator, w
         assert tags["orgshare:kms-key-arn"] == keys[region] and tags["team"] == "platform"
         assert entry["kms_key_arn"] == keys[region] and entry["started"] <= entry["finished"]
         check_entry = entries_by_place(checked)[(region, source)]
-        assert (check_entry["name"], check_entry["encrypted"]) == (entry["name"], entry["encrypted"])  # check mode predicted them
-    assert [entry["image_id"] for entry in made["diff"]["after"]["copies"]] == [entry["image_id"] for entry in made["copies"]]
+        assert (check_entry["name"], check_entry["encrypted"]) == (
+            entry["name"],
+            entry["encrypted"],
+        )  # check mode predicted them
+    assert [entry["image_id"] for entry in made["diff"]["after"]["copies"]] == [
+        entry["image_id"] for entry in made["copies"]
+    ]
 
     for result, run_calls in (run(check_mode=True), run()):
         assert not result["changed"] and not any(entry["changed"] for entry in result["copies"])
         assert {place: entry["image_id"] for place, entry in entries_by_place(result).items()} == {
-            place: entry["image_id"] for place, entry in entries_by_place(made).items()}
+            place: entry["image_id"] for place, entry in entries_by_place(made).items()
+        }
         assert result["diff"]["before"] == result["diff"]["after"]
         # No write: per region one lookup and one read of the found copies' keys.
         assert run_calls == {"ec2": {"DescribeImages": 3, "DescribeSnapshots": 2}, "kms": {"DescribeKey": 2}}
@@ -476,7 +541,11 @@ def test_three_images_into_two_regions_in_four_runs(copy, new_image, emulator, w
 
 def test_one_image_into_one_region_keeps_the_single_copy_result(copy, new_image):
     result = copy(source_image_ids=[new_image()], destination_regions=[DESTINATION])
-    assert result["image_id"] == result["copies"][0]["image_id"] and result["region"] == DESTINATION and result["other_copies"] == []
+    assert (
+        result["image_id"] == result["copies"][0]["image_id"]
+        and result["region"] == DESTINATION
+        and result["other_copies"] == []
+    )
 
 
 def test_copies_in_flight_stay_within_the_bound_under_the_quota(copy, new_image, switches, calls):
@@ -485,14 +554,19 @@ def test_copies_in_flight_stay_within_the_bound_under_the_quota(copy, new_image,
     result = copy(source_image_ids=sources, max_concurrent_copies=2, region=QUOTA_REGION)
     assert all(entry["state"] == "available" for entry in result["copies"])
     assert calls()["ec2"]["CopyImage"] == 3  # never refused: at most 2 were ever pending
-    first_two, third = sorted(result["copies"], key=lambda entry: entry["started"])[:2], sorted(result["copies"], key=lambda entry: entry["started"])[2]
+    first_two, third = (
+        sorted(result["copies"], key=lambda entry: entry["started"])[:2],
+        sorted(result["copies"], key=lambda entry: entry["started"])[2],
+    )
     assert third["started"] >= min(entry["finished"] for entry in first_two)
 
 
 def test_a_copy_refused_for_the_quota_is_tried_again_as_copies_finish(stand_in, new_image, switches, calls):
     sources = [new_image() for _number in range(3)]
     switches(concurrent_copies_per_region=2, copy_pending_seconds=1.5)
-    module = stand_in(DEFAULTS, source_image_ids=sources, region=QUOTA_REGION)  # the bound is AWS's 100: the quota of 2 decides
+    module = stand_in(
+        DEFAULTS, source_image_ids=sources, region=QUOTA_REGION
+    )  # the bound is AWS's 100: the quota of 2 decides
     result = ami_region_copy.ensure(module)
     assert all(entry["state"] == "available" and entry["error"] is None for entry in result["copies"])
     assert calls()["ec2"]["CopyImage"] > 3 and len(set(entry["image_id"] for entry in result["copies"])) == 3
@@ -500,14 +574,22 @@ def test_a_copy_refused_for_the_quota_is_tried_again_as_copies_finish(stand_in, 
     assert "ResourceLimitExceeded" in warning and QUOTA_REGION in warning and "max_concurrent_copies" in warning
 
 
-def test_a_failed_copy_is_reported_with_its_reason_while_the_others_carry_on(stand_in, new_image, emulator, world, second_key, calls):
+def test_a_failed_copy_is_reported_with_its_reason_while_the_others_carry_on(
+    stand_in, new_image, emulator, world, second_key, calls
+):
     kms = emulator.client("kms", region=SOURCE_REGION)
     doomed_key = kms.create_key(Description="disabled before the copy")["KeyMetadata"]["Arn"]
     good = [new_image(), new_image()]
     doomed = new_image(encrypted=True, kms_key_id=doomed_key)
     kms.disable_key(KeyId=doomed_key.rsplit("/", 1)[-1])  # the copy cannot decrypt the source's snapshot
     keys = {DESTINATION: world["keys"][DESTINATION]["key_arn"], SECOND: second_key}
-    module = stand_in(DEFAULTS, source_image_ids=good + [doomed], destination_regions=[DESTINATION, SECOND], kms_key_ids=keys, region=DESTINATION)
+    module = stand_in(
+        DEFAULTS,
+        source_image_ids=good + [doomed],
+        destination_regions=[DESTINATION, SECOND],
+        kms_key_ids=keys,
+        region=DESTINATION,
+    )
     with pytest.raises(OrgShareError) as err:
         ami_region_copy.ensure(module)
     message, result = err.value.message, err.value.kwargs
@@ -516,23 +598,33 @@ def test_a_failed_copy_is_reported_with_its_reason_while_the_others_carry_on(sta
     for (region, source), entry in entries_by_place(result).items():
         if source == doomed:
             assert entry["state"] == "failed" and entry["state_reason"]["code"] == "Client.InvalidKMSKey.InvalidState"
-            assert doomed_key in entry["state_reason"]["message"] and entry["error"] in message and region in entry["error"]
+            assert (
+                doomed_key in entry["state_reason"]["message"]
+                and entry["error"] in message
+                and region in entry["error"]
+            )
         else:
             assert entry["state"] == "available" and entry["error"] is None and entry["state_reason"] is None
 
 
 def test_a_copy_whose_copyimage_is_refused_is_reported_and_the_others_made(copy, new_image, emulator, calls):
     sources = [new_image() for _number in range(3)]
-    emulator.set_faults(rate=1.0, error="InvalidParameterValue", services=["ec2"], actions=["CopyImage"], skip=1, limit=1)
+    emulator.set_faults(
+        rate=1.0, error="InvalidParameterValue", services=["ec2"], actions=["CopyImage"], skip=1, limit=1
+    )
     with pytest.raises(OrgShareError) as err:
         copy(source_image_ids=sources)
     refused = [entry for entry in err.value.kwargs["copies"] if entry["error"]]
     assert len(refused) == 1 and refused[0]["image_id"] is None and not refused[0]["changed"]
-    assert refused[0]["state_reason"]["code"] == "InvalidParameterValue" and "could not be started" in refused[0]["error"]
+    assert (
+        refused[0]["state_reason"]["code"] == "InvalidParameterValue" and "could not be started" in refused[0]["error"]
+    )
     assert sum(entry["state"] == "available" for entry in err.value.kwargs["copies"]) == 2
     emulator.clear_faults()
     again = copy(source_image_ids=sources)  # the next run makes only the missing one
-    assert [entry["changed"] for entry in again["copies"]] == [entry is refused[0] for entry in err.value.kwargs["copies"]]
+    assert [entry["changed"] for entry in again["copies"]] == [
+        entry is refused[0] for entry in err.value.kwargs["copies"]
+    ]
 
 
 def test_a_run_cut_off_part_way_finds_its_pending_copies_and_waits_for_them(copy, new_image, emulator, switches, calls):
@@ -555,8 +647,16 @@ def test_copies_still_pending_at_the_timeout_are_named_and_found_next_time(copy,
     with pytest.raises(OrgShareError) as err:
         copy(source_image_ids=sources, max_concurrent_copies=1, wait_timeout=1)
     first, second = err.value.kwargs["copies"]
-    assert first["state"] == "pending" and "was still pending after 1 seconds" in first["error"] and "not made twice" in first["error"]
-    assert second["image_id"] is None and "was not started within 1 seconds" in second["error"] and "max_concurrent_copies" in second["error"]
+    assert (
+        first["state"] == "pending"
+        and "was still pending after 1 seconds" in first["error"]
+        and "not made twice" in first["error"]
+    )
+    assert (
+        second["image_id"] is None
+        and "was not started within 1 seconds" in second["error"]
+        and "max_concurrent_copies" in second["error"]
+    )
     again = copy(source_image_ids=sources, wait=False, max_concurrent_copies=2)
     assert [entry["changed"] for entry in again["copies"]] == [False, True]
     assert again["copies"][0]["image_id"] == first["image_id"]
@@ -564,13 +664,19 @@ def test_copies_still_pending_at_the_timeout_are_named_and_found_next_time(copy,
 
 # Time-based copies came to CopyImage (and botocore's model) after the collection's botocore floor, 1.35.0.
 TIME_BASED_COPIES = "SnapshotCopyCompletionDurationMinutes" in (
-    botocore.session.get_session().get_service_model("ec2").operation_model("CopyImage").input_shape.members)
+    botocore.session.get_session().get_service_model("ec2").operation_model("CopyImage").input_shape.members
+)
 
 
 def test_time_based_copies_and_the_sources_tags_reach_ec2(copy, new_image, emulator):
     source = new_image()
     emulator.client("ec2", region=SOURCE_REGION).create_tags(Resources=[source], Tags=[{"Key": "os", "Value": "linux"}])
-    args = dict(source_image_ids=[source], snapshot_copy_completion_duration_minutes=15, copy_image_tags=True, tags={"team": "platform"})
+    args = dict(
+        source_image_ids=[source],
+        snapshot_copy_completion_duration_minutes=15,
+        copy_image_tags=True,
+        tags={"team": "platform"},
+    )
     if not TIME_BASED_COPIES:  # a botocore that cannot ask for them: refused with the fix, nothing copied
         with pytest.raises(OrgShareError, match="does not know: upgrade boto3 and botocore"):
             copy(**args)
@@ -581,7 +687,10 @@ def test_time_based_copies_and_the_sources_tags_reach_ec2(copy, new_image, emula
     assert {"os": "linux", "team": "platform"}.items() <= {tag["Key"]: tag["Value"] for tag in found["Tags"]}.items()
     ec2 = emulator.client("ec2", region=DESTINATION)
     snapshot_ids = [mapping["Ebs"]["SnapshotId"] for mapping in found["BlockDeviceMappings"]]
-    assert {snapshot["CompletionDurationMinutes"] for snapshot in ec2.describe_snapshots(SnapshotIds=snapshot_ids)["Snapshots"]} == {15}
+    assert {
+        snapshot["CompletionDurationMinutes"]
+        for snapshot in ec2.describe_snapshots(SnapshotIds=snapshot_ids)["Snapshots"]
+    } == {15}
     assert made["copies"][0]["image_id"] == found["ImageId"]
 
 
@@ -589,14 +698,25 @@ def test_time_based_copies_and_the_sources_tags_reach_ec2(copy, new_image, emula
     "args, fragments",
     [
         (dict(destination_regions=[DESTINATION, "eu-wset-1"]), ["destination_regions: 'eu-wset-1' is not a region"]),
-        (dict(destination_regions=[DESTINATION, SECOND, DESTINATION]), [f"destination_regions names {DESTINATION} 2 times"]),
+        (
+            dict(destination_regions=[DESTINATION, SECOND, DESTINATION]),
+            [f"destination_regions names {DESTINATION} 2 times"],
+        ),
         (dict(destination_regions=["cn-north-1"]), ["cn-north-1 is in the partition aws-cn", "CreateStoreImageTask"]),
         (dict(max_concurrent_copies=0), ["max_concurrent_copies is 0", "Give 1 or more"]),
-        (dict(snapshot_copy_completion_duration_minutes=10), ["snapshot_copy_completion_duration_minutes is 10", "15 to 2880"]),
+        (
+            dict(snapshot_copy_completion_duration_minutes=10),
+            ["snapshot_copy_completion_duration_minutes is 10", "15 to 2880"],
+        ),
         (dict(snapshot_copy_completion_duration_minutes=2895), ["is 2895", "steps of 15"]),
         (dict(name="one-name"), ["name is the name of one copy, but source_image_ids names 2 AMIs"]),
-        (dict(destination_regions=[SECOND], kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"),
-         ["is a key of eu-west-1, but it is given for the copies in eu-central-1", "kms_key_ids"]),
+        (
+            dict(
+                destination_regions=[SECOND],
+                kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+            ),
+            ["is a key of eu-west-1, but it is given for the copies in eu-central-1", "kms_key_ids"],
+        ),
         (dict(kms_key_ids={"eu-wset-1": "alias/golden"}), ["kms_key_ids: 'eu-wset-1' is not a region"]),
         (dict(source_image_ids=[]), ["source_image_ids is empty"]),
     ],
@@ -609,8 +729,12 @@ def test_bad_input_is_refused_before_any_call(refused, args, fragments):
 
 
 def test_every_problem_is_named_at_once(refused):
-    message = refused(source_image_ids=["ami-0123456789abcdef0"], destination_regions=["eu-wset-1", SECOND, SECOND], max_concurrent_copies=0,
-                      allow_calls=False)
+    message = refused(
+        source_image_ids=["ami-0123456789abcdef0"],
+        destination_regions=["eu-wset-1", SECOND, SECOND],
+        max_concurrent_copies=0,
+        allow_calls=False,
+    )
     assert message.startswith("Nothing was changed.") and "'eu-wset-1' is not a region" in message
     assert f"names {SECOND} 2 times" in message and "max_concurrent_copies is 0" in message
 
@@ -618,9 +742,15 @@ def test_every_problem_is_named_at_once(refused):
 def test_an_encrypted_source_needs_a_key_in_every_region(refused, new_image, emulator, world, calls):
     sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]), new_image()]
     emulator.reset_calls()
-    message = refused(source_image_ids=sources, destination_regions=[DESTINATION, SECOND, "ap-northeast-1"],
-                      kms_key_ids={DESTINATION: world["keys"][DESTINATION]["key_arn"]})
-    assert f"The source AMI {sources[0]} is encrypted, so its copy in {SECOND}, ap-northeast-1 must be encrypted" in message
+    message = refused(
+        source_image_ids=sources,
+        destination_regions=[DESTINATION, SECOND, "ap-northeast-1"],
+        kms_key_ids={DESTINATION: world["keys"][DESTINATION]["key_arn"]},
+    )
+    assert (
+        f"The source AMI {sources[0]} is encrypted, so its copy in {SECOND}, ap-northeast-1 must be encrypted"
+        in message
+    )
     assert f"give {SECOND}, ap-northeast-1 a key in kms_key_ids" in message
     assert writes(calls) == {} and calls()["ec2"] == {"DescribeImages": 1}  # the sources only
 
@@ -630,31 +760,62 @@ def test_a_copy_into_the_source_region_that_changes_nothing_is_refused(refused, 
     message = refused(source_image_ids=[source], destination_regions=[SOURCE_REGION, DESTINATION])
     assert f"{source} would be copied into its own region {SOURCE_REGION} unencrypted, as it already is" in message
     assert writes(calls) == {}
-    made = copy(source_image_ids=[source], destination_regions=[SOURCE_REGION, DESTINATION],
-                kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]})
+    made = copy(
+        source_image_ids=[source],
+        destination_regions=[SOURCE_REGION, DESTINATION],
+        kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]},
+    )
     assert [entry["encrypted"] for entry in made["copies"]] == [True, False]
     assert made["copies"][0]["name"].endswith("-copy")
 
 
 def test_missing_sources_are_all_named(refused, new_image, calls):
     message = refused(source_image_ids=[new_image(), "ami-0000000000000dead", "ami-0000000000000beef"])
-    assert "ami-0000000000000dead does not exist in us-east-1" in message and "ami-0000000000000beef does not exist" in message
+    assert (
+        "ami-0000000000000dead does not exist in us-east-1" in message
+        and "ami-0000000000000beef does not exist" in message
+    )
     assert "check source_image_ids and source_region" in message and writes(calls) == {}
 
 
 class _Members:
     def __init__(self, members):
-        self.meta = type("Meta", (), {"service_model": type("Model", (), {"operation_model": lambda _self, _name: type(
-            "Operation", (), {"input_shape": type("Shape", (), {"members": members})()})()})()})()
+        self.meta = type(
+            "Meta",
+            (),
+            {
+                "service_model": type(
+                    "Model",
+                    (),
+                    {
+                        "operation_model": lambda _self, _name: type(
+                            "Operation", (), {"input_shape": type("Shape", (), {"members": members})()}
+                        )()
+                    },
+                )()
+            },
+        )()
 
 
 def test_options_the_installed_botocore_lacks_are_refused_with_the_fix():
     old = _Members({"SourceImageId": None, "SourceRegion": None, "Name": None})
     params = dict(snapshot_copy_completion_duration_minutes=15, copy_image_tags=True)
     problems = ami_region_copy.botocore_problems(old, params)
-    assert len(problems) == 2 and "snapshot_copy_completion_duration_minutes needs CopyImage's SnapshotCopyCompletionDurationMinutes" in problems[0]
-    assert "does not know: upgrade boto3 and botocore" in problems[0] and "copy_image_tags needs CopyImage's CopyImageTags" in problems[1]
-    assert ami_region_copy.botocore_problems(old, dict(snapshot_copy_completion_duration_minutes=None, copy_image_tags=False)) == []
+    assert (
+        len(problems) == 2
+        and "snapshot_copy_completion_duration_minutes needs CopyImage's SnapshotCopyCompletionDurationMinutes"
+        in problems[0]
+    )
+    assert (
+        "does not know: upgrade boto3 and botocore" in problems[0]
+        and "copy_image_tags needs CopyImage's CopyImageTags" in problems[1]
+    )
+    assert (
+        ami_region_copy.botocore_problems(
+            old, dict(snapshot_copy_completion_duration_minutes=None, copy_image_tags=False)
+        )
+        == []
+    )
     new = _Members({"SnapshotCopyCompletionDurationMinutes": None, "CopyImageTags": None})
     assert ami_region_copy.botocore_problems(new, params) == []
 
@@ -662,8 +823,12 @@ def test_options_the_installed_botocore_lacks_are_refused_with_the_fix():
 def test_keys_read_by_the_plan_are_not_described_again(copy, new_image, emulator, world, calls):
     """The plan (check mode) returns the metadata of the keys it read; the copy that follows, given it, describes no key."""
     sources = [new_image(encrypted=True, kms_key_id=world["keys"][SOURCE_REGION]["key_arn"]) for _index in range(2)]
-    arns = {DESTINATION: world["keys"][DESTINATION]["key_arn"],
-            "ap-southeast-2": emulator.client("kms", region="ap-southeast-2").create_key(Description="known keys")["KeyMetadata"]["Arn"]}
+    arns = {
+        DESTINATION: world["keys"][DESTINATION]["key_arn"],
+        "ap-southeast-2": emulator.client("kms", region="ap-southeast-2").create_key(Description="known keys")[
+            "KeyMetadata"
+        ]["Arn"],
+    }
     args = dict(source_image_ids=sources, destination_regions=list(arns), kms_key_ids=arns)
     emulator.reset_calls()
     plan = copy(check_mode=True, **args)
@@ -684,6 +849,11 @@ def test_keys_read_by_the_plan_are_not_described_again(copy, new_image, emulator
 def test_a_copy_in_place_needs_no_connection_region(copy, new_image, world):
     """With destination_regions, the connection's region may be unset: every call names its region (STS too)."""
     source = new_image(encrypted=True)  # under aws/ebs
-    plan = copy(region=None, check_mode=True, source_image_ids=[source], destination_regions=[SOURCE_REGION],
-                kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]})
+    plan = copy(
+        region=None,
+        check_mode=True,
+        source_image_ids=[source],
+        destination_regions=[SOURCE_REGION],
+        kms_key_ids={SOURCE_REGION: world["keys"][SOURCE_REGION]["key_arn"]},
+    )
     assert [(entry["region"], entry["changed"]) for entry in plan["copies"]] == [(SOURCE_REGION, True)]

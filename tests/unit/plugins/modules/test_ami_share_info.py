@@ -21,8 +21,30 @@ from ansible_collections.orgshare.aws.tests.unit.plugins.modules.conftest import
 DEFAULTS = defaults_of(ami_share_info)
 GRANT = defaults_of(kms_org_grant)
 # What an audit must never call: every EC2, KMS and Organizations action that changes something.
-WRITE_PREFIXES = ("Create", "Modify", "Put", "Delete", "Copy", "Register", "Deregister", "Enable", "Disable", "Replace", "Reset", "Revoke",
-                  "Schedule", "Cancel", "Tag", "Untag", "Move", "Attach", "Detach", "Update", "Run", "Terminate")
+WRITE_PREFIXES = (
+    "Create",
+    "Modify",
+    "Put",
+    "Delete",
+    "Copy",
+    "Register",
+    "Deregister",
+    "Enable",
+    "Disable",
+    "Replace",
+    "Reset",
+    "Revoke",
+    "Schedule",
+    "Cancel",
+    "Tag",
+    "Untag",
+    "Move",
+    "Attach",
+    "Detach",
+    "Update",
+    "Run",
+    "Terminate",
+)
 
 
 @pytest.fixture
@@ -36,10 +58,16 @@ def make_image(emulator, prefix):
 
     def make(region="us-east-1", kms_key_id=None, encrypted=None, tags=None, suffix=None):
         ec2 = emulator.client("ec2", region=region)
-        made = create_image(ec2, f"{prefix}-{suffix or uuid.uuid4().hex[:6]}", encrypted=bool(kms_key_id) if encrypted is None else encrypted,
-                            kms_key_id=kms_key_id)
+        made = create_image(
+            ec2,
+            f"{prefix}-{suffix or uuid.uuid4().hex[:6]}",
+            encrypted=bool(kms_key_id) if encrypted is None else encrypted,
+            kms_key_id=kms_key_id,
+        )
         if tags:
-            ec2.create_tags(Resources=[made["image_id"]], Tags=[{"Key": key, "Value": value} for key, value in tags.items()])
+            ec2.create_tags(
+                Resources=[made["image_id"]], Tags=[{"Key": key, "Value": value} for key, value in tags.items()]
+            )
         return made["image_id"]
 
     return make
@@ -58,7 +86,9 @@ def shared(emulator):
     def add(image_id, *arns, region="us-east-1", group=False):
         entries = [{"OrganizationArn" if ":organization/" in arn else "OrganizationalUnitArn": arn} for arn in arns]
         entries += [{"Group": "all"}] if group else []
-        emulator.client("ec2", region=region).modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": entries})
+        emulator.client("ec2", region=region).modify_image_attribute(
+            ImageId=image_id, LaunchPermission={"Add": entries}
+        )
 
     return add
 
@@ -84,8 +114,12 @@ def audit(stand_in, prefix):
 
 
 def writes(calls):
-    return {f"{service}:{action}": count for service, actions in calls().items() for action, count in actions.items()
-            if action.startswith(WRITE_PREFIXES)}
+    return {
+        f"{service}:{action}": count
+        for service, actions in calls().items()
+        for action, count in actions.items()
+        if action.startswith(WRITE_PREFIXES)
+    }
 
 
 def codes(result):
@@ -107,7 +141,9 @@ def test_a_clean_estate_reads_once_and_finds_nothing(audit, make_image, new_key,
     assert entry["kms_key_arns"] == [key] and result["organization"]["tree_read"] is True
     assert result["caller_account_id"] == world["account_id"]
     assert writes(emulator.calls) == {}
-    assert audit(check_mode=True, trusted_organization_arns=[world["organization"]["arn"]]) == result  # check mode changes nothing
+    assert (
+        audit(check_mode=True, trusted_organization_arns=[world["organization"]["arn"]]) == result
+    )  # check mode changes nothing
 
 
 def test_calls_are_batched_and_each_key_read_once(audit, make_image, new_key, shared, world, emulator):
@@ -135,7 +171,13 @@ def test_findings_of_one_estate(audit, make_image, new_key, shared, world, emula
     outside = make_image(kms_key_id=key, suffix="outside")
     shared(outside, units["Root/Sandbox/Prod"]["arn"])
     result = audit(trusted_organizational_unit_arns=[units["Root/Workloads"]["arn"]])
-    assert codes(result) == ["aws_managed_key", "key_denies_share", "public_image", "share_outside_trust", "share_outside_trust"]
+    assert codes(result) == [
+        "aws_managed_key",
+        "key_denies_share",
+        "public_image",
+        "share_outside_trust",
+        "share_outside_trust",
+    ]
     trust = [finding for finding in result["findings"] if finding["code"] == "share_outside_trust"]
     assert {finding["principal"] for finding in trust} == {"all", units["Root/Sandbox/Prod"]["arn"]}
     assert next(f for f in result["findings"] if f["code"] == "aws_managed_key")["image_ids"] == [aws_managed]
@@ -182,12 +224,21 @@ def test_a_copy_not_shared_like_its_source(audit, make_image, new_key, shared, g
     prod = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
     source = make_image(suffix="source")
     shared(source, prod)
-    copy = make_image(region="eu-west-1", suffix="copy", tags={"orgshare:source-image-id": source, "orgshare:source-region": "us-east-1"})
+    copy = make_image(
+        region="eu-west-1",
+        suffix="copy",
+        tags={"orgshare:source-image-id": source, "orgshare:source-region": "us-east-1"},
+    )
     result = audit(regions=["us-east-1", "eu-west-1"])
     (finding,) = result["findings"]
     assert finding["code"] == "region_drift" and finding["region"] == "eu-west-1" and finding["image_ids"] == [copy]
-    assert finding["task"]["args"] == {"region": "eu-west-1", "image_ids": [copy], "organization_arns": [], "organizational_unit_arns": [prod],
-                                       "purge": True}
+    assert finding["task"]["args"] == {
+        "region": "eu-west-1",
+        "image_ids": [copy],
+        "organization_arns": [],
+        "organizational_unit_arns": [prod],
+        "purge": True,
+    }
 
 
 def test_stale_grants_are_judged_in_a_region_audited_whole(stand_in, new_key, grant, world, emulator):
@@ -196,7 +247,9 @@ def test_stale_grants_are_judged_in_a_region_audited_whole(stand_in, new_key, gr
     key = new_key(region)
     from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
 
-    image_id = create_image(emulator.client("ec2", region=region), f"stale-{uuid.uuid4().hex[:6]}", encrypted=True, kms_key_id=key)["image_id"]
+    image_id = create_image(
+        emulator.client("ec2", region=region), f"stale-{uuid.uuid4().hex[:6]}", encrypted=True, kms_key_id=key
+    )["image_id"]
     security = [{"OrganizationalUnitArn": units["Root/Security"]["arn"]}]
     emulator.client("ec2", region=region).modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": security})
     grant(key, region=region, organizational_unit_arns=[units["Root/Security"]["arn"], units["Root/Sandbox"]["arn"]])
@@ -208,17 +261,20 @@ def test_stale_grants_are_judged_in_a_region_audited_whole(stand_in, new_key, gr
     assert entry["stale"]["principal_org_paths"] == [f"{world['organization']['id']}/*/{units['Root/Sandbox']['id']}/*"]
 
 
-@pytest.mark.parametrize("params, fragment", [
-    (dict(regions=["us-nowhere-7", "mars-1"]), "'mars-1'"),
-    (dict(regions=[]), "regions is empty"),
-    (dict(filters={"colour": "blue"}), "'colour', which is not a DescribeImages filter"),
-    (dict(filters={"owner-id": "123456789012"}), "takes no owner filter"),
-    (dict(filters={"name": []}), "a filter takes a non-empty string"),
-    (dict(name_patterns=["bad|name"]), "not an AMI name pattern"),
-    (dict(image_ids=["ami-12"]), "Malformed AMI ID"),
-    (dict(trusted_organizational_unit_arns=["ou-ab12-cd34ef56"]), "bare"),
-    (dict(max_concurrency=0), "max_concurrency"),
-])
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        (dict(regions=["us-nowhere-7", "mars-1"]), "'mars-1'"),
+        (dict(regions=[]), "regions is empty"),
+        (dict(filters={"colour": "blue"}), "'colour', which is not a DescribeImages filter"),
+        (dict(filters={"owner-id": "123456789012"}), "takes no owner filter"),
+        (dict(filters={"name": []}), "a filter takes a non-empty string"),
+        (dict(name_patterns=["bad|name"]), "not an AMI name pattern"),
+        (dict(image_ids=["ami-12"]), "Malformed AMI ID"),
+        (dict(trusted_organizational_unit_arns=["ou-ab12-cd34ef56"]), "bare"),
+        (dict(max_concurrency=0), "max_concurrency"),
+    ],
+)
 def test_bad_input_fails_before_any_call(stand_in, params, fragment):
     with pytest.raises(OrgShareError) as err:
         ami_share_info.ensure(stand_in(DEFAULTS, allow_calls=False, **params))
@@ -256,19 +312,25 @@ def allowed_images(emulator, member):
     ec2.disable_allowed_images_settings()
 
 
-def test_a_member_can_launch_what_was_shared_with_its_ou(audit, make_image, new_key, shared, grant, world, member, emulator):
+def test_a_member_can_launch_what_was_shared_with_its_ou(
+    audit, make_image, new_key, shared, grant, world, member, emulator
+):
     prod = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
     key = new_key()
     image_id = make_image(kms_key_id=key)
     shared(image_id, prod)
     grant(key, organizational_unit_arns=[prod])
     emulator.reset_calls()
-    result = audit(perspective="consumer", account_id=member, image_ids=[image_id], kms_key_arns=[key], name_patterns=None)
+    result = audit(
+        perspective="consumer", account_id=member, image_ids=[image_id], kms_key_arns=[key], name_patterns=None
+    )
     assert result["findings"] == [] and result["warnings"] == ([] if HAS_ALLOWED_AMIS else NO_ALLOWED_AMIS_WARNING)
     (entry,) = result["images"]
     assert entry["visible"] and entry["can_launch"] is True and entry["kms_keys"][0]["describe_key"] is True
     if HAS_ALLOWED_AMIS:
-        assert result["allowed_images"] == {"us-east-1": {"State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}}
+        assert result["allowed_images"] == {
+            "us-east-1": {"State": "disabled", "ImageCriteria": [], "ManagedBy": "account"}
+        }
     assert emulator.calls()["kms"] == {"DescribeKey": 1} and writes(emulator.calls) == {}
 
 
@@ -282,7 +344,13 @@ def test_the_consumer_is_told_who_must_fix_what(audit, make_image, new_key, shar
     shared(unshared, dev)
     unknown = make_image(kms_key_id=new_key(), suffix="unknown-key")
     shared(unknown, prod)
-    result = audit(perspective="consumer", account_id=member, image_ids=[ungranted, unshared, unknown], kms_key_arns=[key], name_patterns=None)
+    result = audit(
+        perspective="consumer",
+        account_id=member,
+        image_ids=[ungranted, unshared, unknown],
+        kms_key_arns=[key],
+        name_patterns=None,
+    )
     by_code = {finding["code"]: finding for finding in result["findings"]}
     assert set(by_code) == {"key_denies_account", "not_visible"}
     assert by_code["key_denies_account"]["who"] == f"account {world['account_id']}"
@@ -290,7 +358,9 @@ def test_the_consumer_is_told_who_must_fix_what(audit, make_image, new_key, shar
     assert by_code["not_visible"]["image_ids"] == [unshared] and by_code["not_visible"]["who"] == "owner"
     assert [entry["can_launch"] for entry in result["images"]] == [False, False, False]
     without_keys = audit(perspective="consumer", account_id=member, image_ids=[unknown], name_patterns=None)
-    assert [finding["code"] for finding in without_keys["findings"]] == ["key_unknown"] and without_keys["images"][0]["can_launch"] is None
+    assert [finding["code"] for finding in without_keys["findings"]] == ["key_unknown"] and without_keys["images"][0][
+        "can_launch"
+    ] is None
 
 
 @pytest.mark.skipif(not HAS_ALLOWED_AMIS, reason="this botocore has no Allowed AMIs operations to configure them with")
@@ -306,7 +376,11 @@ def test_the_consumers_allowed_amis(audit, make_image, shared, world, member, al
     allowed_images("enabled", ["amazon"])
     result = audit(perspective="consumer", account_id=member, image_ids=[image_id], name_patterns=None)
     (finding,) = result["findings"]
-    assert finding["code"] == "not_visible" and finding["who"] == "owner or consumer" and "Allowed AMIs" in finding["cause"]
+    assert (
+        finding["code"] == "not_visible"
+        and finding["who"] == "owner or consumer"
+        and "Allowed AMIs" in finding["cause"]
+    )
     allowed_images("enabled", ["amazon", world["account_id"]])
     assert audit(perspective="consumer", account_id=member, image_ids=[image_id], name_patterns=None)["findings"] == []
 
@@ -336,14 +410,22 @@ def test_tags_cannot_select_images_shared_with_a_consumer(stand_in):
         ami_share_info.ensure(stand_in(DEFAULTS, allow_calls=False, perspective="consumer", tags={"team": "a"}))
 
 
-def test_keys_read_earlier_in_the_run_are_not_described_again(audit, make_image, new_key, shared, grant, world, emulator, calls):
+def test_keys_read_earlier_in_the_run_are_not_described_again(
+    audit, make_image, new_key, shared, grant, world, emulator, calls
+):
     """The owner's audit takes key metadata another task read (known_kms_keys): GetKeyPolicy still, DescribeKey not."""
     prod = world["organizational_units"]["Root/Workloads/Prod"]
     key = new_key()
     shared(make_image(kms_key_id=key), prod["arn"])
     grant(key, organizational_unit_arns=[prod["arn"]])
     metadata = emulator.client("kms").describe_key(KeyId=key)["KeyMetadata"]
-    known = {"arn": key, "key_id": metadata["KeyId"], "aws_account_id": metadata["AWSAccountId"], "key_manager": "CUSTOMER", "key_state": "Enabled"}
+    known = {
+        "arn": key,
+        "key_id": metadata["KeyId"],
+        "aws_account_id": metadata["AWSAccountId"],
+        "key_manager": "CUSTOMER",
+        "key_state": "Enabled",
+    }
     emulator.reset_calls()
     result = audit(known_kms_keys=[known])
     assert result["findings"] == []
@@ -351,6 +433,11 @@ def test_keys_read_earlier_in_the_run_are_not_described_again(audit, make_image,
 
 
 def test_a_consumer_describes_every_key_itself(stand_in):
-    known = {"arn": "arn:aws:kms:us-east-1:111122223333:key/k", "key_id": "k", "key_manager": "CUSTOMER", "key_state": "Enabled"}
+    known = {
+        "arn": "arn:aws:kms:us-east-1:111122223333:key/k",
+        "key_id": "k",
+        "key_manager": "CUSTOMER",
+        "key_state": "Enabled",
+    }
     with pytest.raises(OrgShareError, match="known_kms_keys is for perspective=owner"):
         ami_share_info.ensure(stand_in(DEFAULTS, allow_calls=False, perspective="consumer", known_kms_keys=[known]))

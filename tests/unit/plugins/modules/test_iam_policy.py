@@ -36,13 +36,29 @@ with open(POLICY_PATH, encoding="utf-8") as handle:
 # actions on the caller's behalf while copying encrypted snapshots (see docs/iam-policy.md).
 # The EBS encryption-by-default reads are made only for a copy without kms_key_id, which this run
 # (copies re-encrypted with the region's key, as the role makes them) does not make.
-NOT_CHECKABLE = {"ec2:CreateTags", "kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*",
-                 "ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"}
+NOT_CHECKABLE = {
+    "ec2:CreateTags",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncrypt*",
+    "ec2:GetEbsEncryptionByDefault",
+    "ec2:GetEbsDefaultKmsKeyId",
+}
 CALLED = {
-    "organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListParents", "organizations:DescribeOrganizationalUnit",
-    "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeImageAttribute", "ec2:ModifyImageAttribute", "ec2:CopyImage",
-    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+    "organizations:DescribeOrganization",
+    "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListParents",
+    "organizations:DescribeOrganizationalUnit",
+    "ec2:DescribeImages",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeImageAttribute",
+    "ec2:ModifyImageAttribute",
+    "ec2:CopyImage",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
 }
 # Without these, org_arn_info still returns the OU ARNs (as it must for member accounts) and
 # warns, naming the action, that full paths are unknown: the run goes on with o-x/*/ou-y/*.
@@ -50,7 +66,11 @@ DEGRADES_WITHOUT = {"organizations:ListParents", "organizations:DescribeOrganiza
 
 
 def policy_actions(policy):
-    return {action for statement in policy["Statement"] for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    return {
+        action
+        for statement in policy["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
 
 
 def without(policy, dropped):
@@ -83,10 +103,19 @@ def estate(emulator, world):
     """A fresh encrypted image and fresh keys in two regions, so that every step has work to do."""
     from emulator.seed import create_image  # pylint: disable=import-outside-toplevel
 
-    keys = {region: emulator.client("kms", region=region).create_key(Description="iam test")["KeyMetadata"]["Arn"] for region in ("us-east-1", "eu-west-1")}
-    image = create_image(emulator.client("ec2"), f"iam-test-{uuid.uuid4().hex[:12]}", encrypted=True, kms_key_id=keys["us-east-1"])
+    keys = {
+        region: emulator.client("kms", region=region).create_key(Description="iam test")["KeyMetadata"]["Arn"]
+        for region in ("us-east-1", "eu-west-1")
+    }
+    image = create_image(
+        emulator.client("ec2"), f"iam-test-{uuid.uuid4().hex[:12]}", encrypted=True, kms_key_id=keys["us-east-1"]
+    )
     # An OU outside the path walked for Root/Workloads/Prod, so its parent and name are really looked up.
-    return {"image_id": image["image_id"], "keys": keys, "ou_id": world["organizational_units"]["Root/Sandbox/Prod"]["id"]}
+    return {
+        "image_id": image["image_id"],
+        "keys": keys,
+        "ou_id": world["organizational_units"]["Root/Sandbox/Prod"]["id"],
+    }
 
 
 @contextlib.contextmanager
@@ -106,22 +135,46 @@ def run_like_the_role(stand_in, credentials, estate):
         modules.append(stand_in(defaults, credentials=credentials, **params))
         return modules[-1]
 
-    resolved = org_arn_info.describe_arns(module(defaults_of(org_arn_info),
-                                                 organizational_units=["Root/Workloads/Prod", estate["ou_id"]]))
+    resolved = org_arn_info.describe_arns(
+        module(defaults_of(org_arn_info), organizational_units=["Root/Workloads/Prod", estate["ou_id"]])
+    )
     ou_arns = [unit["arn"] for unit in resolved["organizational_units"]]
     paths = [unit["principal_org_paths"] for unit in resolved["organizational_units"]]
     share = dict(defaults_of(ami_org_share), max_concurrency=2)
     grant = defaults_of(kms_org_grant)
-    source = ami_org_share.ensure(module(share, image_ids=[estate["image_id"]], organizational_unit_arns=ou_arns, state="present", check_mode=True))
+    source = ami_org_share.ensure(
+        module(
+            share, image_ids=[estate["image_id"]], organizational_unit_arns=ou_arns, state="present", check_mode=True
+        )
+    )
     copy_defaults = dict(defaults_of(ami_region_copy), wait_timeout=30)
-    copied = ami_region_copy.ensure(module(copy_defaults, region="eu-west-1",
-                                           source_image_id=estate["image_id"], source_region="us-east-1", kms_key_id=estate["keys"]["eu-west-1"]))
+    copied = ami_region_copy.ensure(
+        module(
+            copy_defaults,
+            region="eu-west-1",
+            source_image_id=estate["image_id"],
+            source_region="us-east-1",
+            kms_key_id=estate["keys"]["eu-west-1"],
+        )
+    )
     for region, key in (("us-east-1", source["kms_key_arns"][0]), ("eu-west-1", copied["kms_key_arn"])):
         kms_org_grant.ensure(module(grant, region=region, key_id=key, organizational_unit_paths=paths, state="present"))
     for region, image_id in (("us-east-1", estate["image_id"]), ("eu-west-1", copied["image_id"])):
-        ami_org_share.ensure(module(share, region=region, image_ids=[image_id], organizational_unit_arns=ou_arns, state="present"))
-        unshared = ami_org_share.ensure(module(share, region=region, image_ids=[image_id], organizational_unit_arns=ou_arns, state="absent"))
-        kms_org_grant.ensure(module(grant, region=region, key_id=unshared["kms_key_arns"][0], organizational_unit_paths=paths, state="absent"))
+        ami_org_share.ensure(
+            module(share, region=region, image_ids=[image_id], organizational_unit_arns=ou_arns, state="present")
+        )
+        unshared = ami_org_share.ensure(
+            module(share, region=region, image_ids=[image_id], organizational_unit_arns=ou_arns, state="absent")
+        )
+        kms_org_grant.ensure(
+            module(
+                grant,
+                region=region,
+                key_id=unshared["kms_key_arns"][0],
+                organizational_unit_paths=paths,
+                state="absent",
+            )
+        )
     return [warning for used in modules for warning in used.warnings]
 
 
@@ -135,12 +188,19 @@ def test_the_policy_is_enough_for_the_whole_workflow(stand_in, iam_user, estate,
     with enforced(emulator):
         warnings = run_like_the_role(stand_in, credentials, estate)
     assert warnings == []
-    launch = emulator.client("ec2").describe_image_attribute(ImageId=estate["image_id"], Attribute="launchPermission")["LaunchPermissions"]
+    launch = emulator.client("ec2").describe_image_attribute(ImageId=estate["image_id"], Attribute="launchPermission")[
+        "LaunchPermissions"
+    ]
     assert launch == []  # shared, then unshared again, as that user
 
 
 def test_without_the_policy_nothing_works(stand_in, iam_user, estate, emulator):
-    credentials = iam_user({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]})
+    credentials = iam_user(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+        }
+    )
     with enforced(emulator), pytest.raises(OrgShareError) as err:
         run_like_the_role(stand_in, credentials, estate)
     assert "organizations:DescribeOrganization" in err.value.message

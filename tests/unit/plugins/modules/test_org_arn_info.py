@@ -42,7 +42,12 @@ def test_name_paths_resolve_to_full_paths(run, world, calls):
     result = run(organizational_units=paths)
 
     org = world["organization"]
-    assert result["organization"] == {"id": org["id"], "arn": org["arn"], "management_account_id": org["management_account_id"], "root_id": org["root_id"]}
+    assert result["organization"] == {
+        "id": org["id"],
+        "arn": org["arn"],
+        "management_account_id": org["management_account_id"],
+        "root_id": org["root_id"],
+    }
     assert [unit["requested"] for unit in result["organizational_units"]] == paths
     for unit, path in zip(result["organizational_units"], paths):
         expected = world["organizational_units"][path]
@@ -68,17 +73,25 @@ def test_pagination_is_followed(run, world, calls):
     assert len(children) > PAGE_SIZE  # the world must really need a second page
     last = sorted(children)[-1]
     result = run(organizational_units=sorted(children))
-    assert [unit["id"] for unit in result["organizational_units"]] == [world["organizational_units"][path]["id"] for path in sorted(children)]
+    assert [unit["id"] for unit in result["organizational_units"]] == [
+        world["organizational_units"][path]["id"] for path in sorted(children)
+    ]
     assert result["organizational_units"][-1]["path"] == world["organizational_units"][last]["path"]
     assert org_calls(calls)["ListOrganizationalUnitsForParent"] == 1 + 2  # root once, Sandbox's two pages
 
 
 def test_ou_ids_and_arns_walk_up_once_per_parent(run, world, calls):
     units = world["organizational_units"]
-    requested = [units["Root/Workloads/Prod/Payments"]["id"], units["Root/Workloads/Prod"]["arn"], units["Root/Workloads/Dev"]["id"]]
+    requested = [
+        units["Root/Workloads/Prod/Payments"]["id"],
+        units["Root/Workloads/Prod"]["arn"],
+        units["Root/Workloads/Dev"]["id"],
+    ]
     result = run(organizational_units=requested)
     assert [unit["path"] for unit in result["organizational_units"]] == [
-        units["Root/Workloads/Prod/Payments"]["path"], units["Root/Workloads/Prod"]["path"], units["Root/Workloads/Dev"]["path"]
+        units["Root/Workloads/Prod/Payments"]["path"],
+        units["Root/Workloads/Prod"]["path"],
+        units["Root/Workloads/Dev"]["path"],
     ]
     assert [unit["name"] for unit in result["organizational_units"]] == ["Payments", "Prod", "Dev"]
     assert result["organization"]["root_id"] == world["organization"]["root_id"]
@@ -93,17 +106,37 @@ def test_no_aws_call_with_organization_and_management_account(run, world, calls)
     units = world["organizational_units"]
     org = world["organization"]
     requested = [units["Root/Workloads/Prod"]["id"], units["Root/Security"]["arn"]]
-    result = run(allow_calls=False, organization_id=org["id"], management_account_id=org["management_account_id"], organizational_units=requested)
-    assert result["organization"] == {"id": org["id"], "arn": org["arn"], "management_account_id": org["management_account_id"], "root_id": org["root_id"]}
-    assert [unit["arn"] for unit in result["organizational_units"]] == [units["Root/Workloads/Prod"]["arn"], units["Root/Security"]["arn"]]
+    result = run(
+        allow_calls=False,
+        organization_id=org["id"],
+        management_account_id=org["management_account_id"],
+        organizational_units=requested,
+    )
+    assert result["organization"] == {
+        "id": org["id"],
+        "arn": org["arn"],
+        "management_account_id": org["management_account_id"],
+        "root_id": org["root_id"],
+    }
+    assert [unit["arn"] for unit in result["organizational_units"]] == [
+        units["Root/Workloads/Prod"]["arn"],
+        units["Root/Security"]["arn"],
+    ]
     assert all(unit["path"] is None and unit["name"] is None for unit in result["organizational_units"])
-    assert result["organizational_units"][0]["principal_org_paths"] == f"{org['id']}/*/{units['Root/Workloads/Prod']['id']}/*"
+    assert (
+        result["organizational_units"][0]["principal_org_paths"]
+        == f"{org['id']}/*/{units['Root/Workloads/Prod']['id']}/*"
+    )
     assert calls() == {}
 
 
 def test_organization_arn_alone_is_enough_for_no_call_mode(run, world, calls):
     org = world["organization"]
-    result = run(allow_calls=False, organization_id=org["arn"], organizational_units=[world["organizational_units"]["Root/Security"]["id"]])
+    result = run(
+        allow_calls=False,
+        organization_id=org["arn"],
+        organizational_units=[world["organizational_units"]["Root/Security"]["id"]],
+    )
     assert result["organization"]["management_account_id"] == org["management_account_id"]
     assert calls() == {}
 
@@ -142,7 +175,9 @@ def test_account_outside_any_organization(error_of, world):
 
 
 def test_describe_organization_denied(error_of, emulator, calls):
-    emulator.set_faults(rate=1.0, error="AccessDeniedException", services=["organizations"], actions=["DescribeOrganization"])
+    emulator.set_faults(
+        rate=1.0, error="AccessDeniedException", services=["organizations"], actions=["DescribeOrganization"]
+    )
     message = error_of(organizational_units=["Root/Workloads"])
     assert "denied the request to describe the caller's organization" in message
     assert "organization_id and management_account_id" in message
@@ -181,9 +216,15 @@ def test_unknown_ou_id_is_not_in_the_organization(error_of, world):
         (dict(organizational_units=["ou-123"]), "'ou-123' is not a valid OU ID"),
         (dict(organizational_units=["o-abc"]), "organization ID, not an organizational unit"),
         (dict(organizational_units=[""]), "empty string"),
-        (dict(organizational_units=["arn:aws:organizations::12345:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"]), "'12345' is not a 12-digit"),
+        (
+            dict(organizational_units=["arn:aws:organizations::12345:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"]),
+            "'12345' is not a 12-digit",
+        ),
         (dict(organization_id="o-abc"), "'o-abc' is not a valid organization ID"),
-        (dict(organization_id="o-a1b2c3d4e5", management_account_id="1234"), "'1234' is not a valid management account ID"),
+        (
+            dict(organization_id="o-a1b2c3d4e5", management_account_id="1234"),
+            "'1234' is not a valid management account ID",
+        ),
         (dict(partition="gcp"), "'gcp' is not an AWS partition"),
         (dict(organizational_units=["ou-ab12-cd34ef56", "ou-cd34-cd34ef56"]), "different roots"),
         (dict(organizational_units=["Root"]), "'Root' is the root of the organization, not an OU"),
@@ -192,7 +233,10 @@ def test_unknown_ou_id_is_not_in_the_organization(error_of, world):
         (dict(organizational_units=["Root/Prod", ""]), "entry 2 of organizational_units is empty or null"),
         (dict(organization_id=""), "organization_id is empty; leave it out"),
         (dict(organization_id="O-A1B2C3D4E5"), "lowercase in AWS Organizations: give 'o-a1b2c3d4e5'"),
-        (dict(organization_id="o-a1b2c3d4e5", management_account_id=""), "management_account_id is empty; leave it out"),
+        (
+            dict(organization_id="o-a1b2c3d4e5", management_account_id=""),
+            "management_account_id is empty; leave it out",
+        ),
         (dict(partition=""), "partition is empty; leave it out"),
     ],
 )
@@ -209,9 +253,12 @@ def test_wrong_organization_id_for_caller(error_of, world):
 
 def test_throttling_is_retried(run, emulator, world, calls):
     emulator.set_faults(rate=0.4, error="throttle", services=["organizations"], seed=7)
-    result = run(organizational_units=["Root/Workloads/Prod/Payments", world["organizational_units"]["Root/Sandbox/Prod"]["id"]])
+    result = run(
+        organizational_units=["Root/Workloads/Prod/Payments", world["organizational_units"]["Root/Sandbox/Prod"]["id"]]
+    )
     assert [unit["path"] for unit in result["organizational_units"]] == [
-        world["organizational_units"]["Root/Workloads/Prod/Payments"]["path"], world["organizational_units"]["Root/Sandbox/Prod"]["path"]
+        world["organizational_units"]["Root/Workloads/Prod/Payments"]["path"],
+        world["organizational_units"]["Root/Sandbox/Prod"]["path"],
     ]
     assert sum(emulator.faults_injected().get("organizations", {}).values()) > 0
 
@@ -220,7 +267,10 @@ def test_uppercase_ou_arn_is_judged_as_an_arn_before_any_call(error_of, world, c
     """An OU ARN in capitals is not a name path: it is refused at once, showing the ARN to give."""
     arn = world["organizational_units"]["Root/Workloads/Prod"]["arn"]
     message = error_of(allow_calls=False, organizational_units=[arn.upper()])
-    assert message == f"{arn.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {arn!r}."
+    assert (
+        message
+        == f"{arn.upper()!r} has capital letters, but IDs and ARNs are lowercase in AWS Organizations: give {arn!r}."
+    )
     assert calls() == {}
 
 
