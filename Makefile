@@ -10,6 +10,7 @@
 #   make docs          lint the docs (make docs-lint alone), build the site into docs/_build/html, check it in Chromium
 #   make test-compat   units + integration at the floors: ansible-core 2.17, amazon.aws 9.0.0, botocore 1.35.0
 #   make lint | sanity | units | integration      one stage alone
+#   make format        format the Python of the whole tree (ruff; make lint checks it)
 #   make clean         drop build products (keeps the virtual environment)
 #   make distclean     drop the virtual environment too
 
@@ -86,8 +87,13 @@ test:
 	done
 
 lint: collections
+	cd $(ROOT) && ruff format --check --diff . && ruff check .
 	cd $(COPY) && ansible-lint --profile production
 	cd $(COPY) && antsibull-changelog lint
+
+.PHONY: format
+format: $(STAMP)
+	cd $(ROOT) && ruff format . && ruff check --fix .
 
 # shellcheck (a Debian package) too: without it ansible-test skips its shellcheck test.
 sanity: collections
