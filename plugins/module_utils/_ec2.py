@@ -40,28 +40,33 @@ def describe_images(client, image_ids, owners):
     return found
 
 
-@api_call("look up images by tag")
-def describe_images_by_filters(client, filters, batched_filter=None):
-    """The caller's images matching ``filters`` (every page).
+def _owned_images(client, filters, batched_filter=None):
+    """The caller's images matching ``filters``, every page, deprecated and disabled ones included (they must be found to
+    be refused, or audited, with what to do).
 
-    ``batched_filter`` is ``(name, values)``: a filter with more values than one call takes, sent
-    :data:`FILTER_BATCH` values a call along with ``filters``.
+    ``batched_filter`` is ``(name, values)``: a filter with more values than one call takes, sent :data:`FILTER_BATCH`
+    values a call along with ``filters``.
     """
     name, values = batched_filter or (None, [None])
     found = []
     for batch in batches(values, FILTER_BATCH):
-        batch_filters = filters + ([{"Name": name, "Values": batch}] if name else [])
-        found.extend(
-            _list_all(
-                client,
-                "describe_images",
-                Owners=["self"],
-                Filters=batch_filters,
-                IncludeDeprecated=True,
-                IncludeDisabled=True,
-            )["Images"]
+        batch_filters = list(filters) + ([{"Name": name, "Values": batch}] if name else [])
+        response = _list_all(
+            client,
+            "describe_images",
+            Owners=["self"],
+            Filters=batch_filters,
+            IncludeDeprecated=True,
+            IncludeDisabled=True,
         )
+        found.extend(response["Images"])
     return found
+
+
+@api_call("look up images by tag")
+def describe_images_by_filters(client, filters, batched_filter=None):
+    """The caller's images matching ``filters`` and, batched, ``batched_filter`` (:func:`_owned_images`)."""
+    return _owned_images(client, filters, batched_filter)
 
 
 class CopyQuotaReached(OrgShareError):
@@ -149,29 +154,7 @@ def describe_owned_images(client, region, filters, image_ids=None):  # pylint: d
     """The caller's images in the client's region (``region`` names it in messages) matching ``filters``, every page; with
     ``image_ids``, only those, in batches of :data:`FILTER_BATCH` (an ID that is not there is simply absent). Deprecated and
     disabled images are included: an audit must see them."""
-    if not image_ids:
-        return _list_all(
-            client,
-            "describe_images",
-            Owners=["self"],
-            Filters=list(filters),
-            IncludeDeprecated=True,
-            IncludeDisabled=True,
-        )["Images"]
-    found = []
-    for batch in batches(image_ids, FILTER_BATCH):
-        batch_filters = list(filters) + [{"Name": "image-id", "Values": batch}]
-        found.extend(
-            _list_all(
-                client,
-                "describe_images",
-                Owners=["self"],
-                Filters=batch_filters,
-                IncludeDeprecated=True,
-                IncludeDisabled=True,
-            )["Images"]
-        )
-    return found
+    return _owned_images(client, filters, ("image-id", image_ids) if image_ids else None)
 
 
 @api_call("describe the images this account may launch in {0}")
