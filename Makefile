@@ -77,14 +77,10 @@ collections: $(STAMP) $(AMAZON_AWS)
 
 .PHONY: test lint sanity units integration
 
-# The stages one after another, each one's wall time printed and kept in BUILD/test-timings.txt.
-TEST_STAGES := lint sanity units integration ecosystem
+# Every stage, each one's wall time printed and kept in BUILD/test-timings.txt; the execution environment's image
+# (network- and disk-bound) is built beside the CPU-bound stages (tools/run_tests.sh).
 test:
-	@mkdir -p $(BUILD) && : > $(BUILD)/test-timings.txt
-	@for stage in $(TEST_STAGES); do \
-		start=$$(date +%s); $(MAKE) $$stage; \
-		echo "make $$stage: $$(( $$(date +%s) - start )) s" | tee -a $(BUILD)/test-timings.txt; \
-	done
+	bash tools/run_tests.sh $(BUILD)
 
 lint: collections
 	cd $(ROOT) && ruff format --check --diff . && ruff check .
@@ -100,15 +96,19 @@ sanity: collections
 	bash tools/system_packages.sh shellcheck
 	$(ANSIBLE_TEST) sanity --venv $(TEST_FLAGS)
 
+# --local: this virtual environment has what the unit tests need (tests/unit/requirements.txt, pinned here), so
+# ansible-test builds no virtual environment of its own for them.
 units: collections
 	PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/emulator/tests
-	$(ANSIBLE_TEST) units --venv --requirements $(TEST_FLAGS)
+	$(ANSIBLE_TEST) units --local $(TEST_FLAGS)
 
-# --local: the targets run with this virtual environment's Python, which has boto3
-# and the emulator's CLI (used by targets that register many images).
+# --local: the targets run with this virtual environment's Python, which has boto3 and the emulator's CLI (used by
+# targets that register many images). Without INTEGRATION_TARGETS, the targets run in INTEGRATION_LANES parallel lanes,
+# each with its own emulator and copy of the collection (tools/run_integration.py): a target waits about half its time.
+INTEGRATION_LANES ?= 2
 integration: collections
-	cd $(COPY) && $(EMULATOR) run --seed --vars-file $(COPY)/tests/integration/integration_config.yml -- \
-		ansible-test integration --local $(TEST_FLAGS) $(INTEGRATION_TARGETS)
+	$(PY) tools/run_integration.py --source $(ROOT) --collections $(COLLECTIONS) --copy $(COPY) --lanes-dir $(BUILD)/lanes \
+		--lanes $(INTEGRATION_LANES) --python $(PYVER) $(INTEGRATION_TARGETS)
 
 # --- demo ------------------------------------------------------------------
 
@@ -130,19 +130,25 @@ EE_IMAGE ?= localhost/orgshare-aws-ee:latest
 EE_WORK := $(BUILD)/ee
 export CONTAINERS_CONF := $(ROOT)/tools/ee/containers.conf
 
-.PHONY: ee system-ee
+.PHONY: ee ee-image system-ee
 system-ee:
 	bash tools/system_packages.sh podman runc mmdebstrap
 
-ee: collections system-ee
+ee: collections system-ee ee-image
+
+# The image alone, from the collections copy as it is (make test builds it beside the other stages).
+ee-image:
 	$(PY) tools/build_ee.py --collections $(COLLECTIONS) --work $(EE_WORK) --tag $(EE_IMAGE)
 
 # --- ecosystem -------------------------------------------------------------
 
 # The execution environment's build context (ansible-builder), the collection
 # playbook run by ansible-runner as AWX runs jobs, and the Galaxy artifact.
-.PHONY: ecosystem
-ecosystem: collections ee
+.PHONY: ecosystem ecosystem-tests
+ecosystem: collections ee ecosystem-tests
+
+# The tests alone, on the image as it is.
+ecosystem-tests:
 	ORGSHARE_COLLECTIONS=$(COLLECTIONS) ORGSHARE_EE_IMAGE=$(EE_IMAGE) PYTHONPATH=$(ROOT)/tests $(PY) -m pytest -q -p no:cacheprovider $(ROOT)/tests/ecosystem
 
 # --- documentation ---------------------------------------------------------
@@ -220,13 +226,13 @@ compat-collections: $(COMPAT_STAMP) $(COMPAT_AMAZON_AWS)
 	$(COMPAT_ENV) $(COMPAT_PY) tools/ansible_test_pip_shim.py > /dev/null
 
 # The emulator stands for AWS: it runs from `make test`'s virtual environment (the same moto and
-# botocore models as there), while the modules and the tests use the floors.
+# botocore models as there), while the modules and the tests use the floors; the integration targets run in lanes.
 test-compat: compat-collections $(STAMP)
 	$(COMPAT_ANSIBLE_TEST) --version
 	$(COMPAT_ANSIBLE_TEST) units --venv --requirements --color no --python $(COMPAT_PYVER)
-	cd $(COMPAT_COPY) && $(COMPAT_ENV) PYTHONPATH=$(ROOT)/tests $(PY) -m emulator run --seed \
-		--vars-file $(COMPAT_COPY)/tests/integration/integration_config.yml -- \
-		$(COMPAT_VENV)/bin/ansible-test integration --local --color no --python $(COMPAT_PYVER) $(INTEGRATION_TARGETS)
+	$(COMPAT_ENV) $(PY) tools/run_integration.py --source $(ROOT) --collections $(COMPAT_COLLECTIONS) --copy $(COMPAT_COPY) \
+		--lanes-dir $(COMPAT_BUILD)/lanes --lanes $(INTEGRATION_LANES) --python $(COMPAT_PYVER) \
+		--ansible-test $(COMPAT_VENV)/bin/ansible-test $(INTEGRATION_TARGETS)
 
 # --- housekeeping ----------------------------------------------------------
 

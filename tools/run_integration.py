@@ -1,0 +1,138 @@
+"""Run the integration targets in parallel lanes, each with its own emulator and its own copy of the collection.
+
+    python tools/run_integration.py --source ROOT --collections COLLECTIONS --lanes N --python 3.12 [TARGET ...]
+
+A target spends about half its time waiting (copies pending, polls, a second emulator account's turn), so one
+lane leaves a core of this 2-core machine idle. Each lane is a copy of the checkout at
+``BUILD/lanes/<n>/ansible_collections/orgshare/aws`` (ansible-test reads ``tests/integration/integration_config.yml``
+and writes ``tests/output`` in the collection it runs, so lanes cannot share one), next to the amazon.aws the Makefile
+extracted, with an emulator of its own (``python -m emulator run --seed``). The targets are dealt out longest first to
+the lane with the least work, by the seconds each took on its own (TARGET_SECONDS). Each lane's output goes to a log
+that is printed whole when the lanes are done; the command fails when a lane fails, naming its targets.
+
+With TARGET names, or ``--lanes 1``, everything runs in one lane, in the given order.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sync_collection  # noqa: E402  pylint: disable=wrong-import-position
+
+# Seconds each target took on its own (make integration INTEGRATION_TARGETS=<target>, this machine, one lane); only
+# their ratios matter. A target not listed counts as UNKNOWN_SECONDS.
+TARGET_SECONDS = {
+    "share_ami": 390,
+    "reliability": 213,
+    "bad_inputs": 129,
+    "consumer": 94,
+    "ami_region_copy": 89,
+    "kms_org_grant": 81,
+    "org_arn_info": 69,
+    "ami_share_info": 64,
+    "ami_org_share": 55,
+}
+UNKNOWN_SECONDS = 60
+
+
+def all_targets(copy):
+    """Every integration target of the collection (a directory under tests/integration/targets)."""
+    root = os.path.join(copy, "tests", "integration", "targets")
+    return sorted(name for name in os.listdir(root) if os.path.isdir(os.path.join(root, name)))
+
+
+def deal(targets, lanes):
+    """The targets dealt out to ``lanes`` lanes: longest first, each to the lane with the least work so far."""
+    work = [[] for _lane in range(lanes)]
+    load = [0] * lanes
+    for target in sorted(targets, key=lambda name: -TARGET_SECONDS.get(name, UNKNOWN_SECONDS)):
+        lane = load.index(min(load))
+        work[lane].append(target)
+        load[lane] += TARGET_SECONDS.get(target, UNKNOWN_SECONDS)
+    return [targets for targets in work if targets]
+
+
+def lane_copy(source, collections, lanes_dir, index):
+    """The collection copy of lane ``index`` (synced from the checkout), next to a link to amazon.aws."""
+    root = os.path.join(lanes_dir, str(index))
+    copy = os.path.join(root, "ansible_collections", "orgshare", "aws")
+    os.makedirs(copy, exist_ok=True)
+    sync_collection.ensure_own_repository(copy)
+    sync_collection.sync(source, copy)
+    amazon = os.path.join(root, "ansible_collections", "amazon")
+    if not os.path.lexists(amazon):
+        os.symlink(os.path.join(collections, "ansible_collections", "amazon"), amazon)
+    return root, copy
+
+
+def command(copy, ansible_test, python_version, targets):
+    """The emulator (this Python's), seeded, running ``ansible_test`` integration on ``targets`` in ``copy``."""
+    config = os.path.join(copy, "tests", "integration", "integration_config.yml")
+    test = [ansible_test, "integration", "--local", "--color", "no", "--python", python_version, *targets]
+    return [sys.executable, "-m", "emulator", "run", "--seed", "--vars-file", config, "--", *test]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", required=True, help="the checkout")
+    parser.add_argument("--collections", required=True, help="the collections root with amazon.aws")
+    parser.add_argument("--copy", required=True, help="the collection copy a single lane runs in")
+    parser.add_argument("--lanes-dir", required=True, help="where the lanes' copies go")
+    parser.add_argument("--lanes", type=int, default=2)
+    parser.add_argument("--python", required=True, help="the Python version ansible-test runs the targets with")
+    parser.add_argument(
+        "--ansible-test",
+        default=os.path.join(os.path.dirname(sys.executable), "ansible-test"),
+        help="the ansible-test to run (by default this Python's); the emulator always runs on this Python",
+    )
+    parser.add_argument("targets", nargs="*")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(args.source, "tests"))
+    if args.targets or args.lanes <= 1:
+        targets = args.targets or all_targets(args.copy)
+        return subprocess.run(
+            command(args.copy, args.ansible_test, args.python, targets), cwd=args.copy, env=env, check=False
+        ).returncode
+
+    lanes = deal(all_targets(args.copy), args.lanes)
+    running = []
+    for index, targets in enumerate(lanes, 1):
+        root, copy = lane_copy(args.source, args.collections, args.lanes_dir, index)
+        log_path = os.path.join(args.lanes_dir, f"lane-{index}.log")
+        log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with  # closed below, when the lane ends
+        lane_env = dict(env, ANSIBLE_COLLECTIONS_PATH=root)
+        print(f"lane {index}: {' '.join(targets)} (log: {log_path})", flush=True)
+        process = subprocess.Popen(  # pylint: disable=consider-using-with  # waited for below
+            command(copy, args.ansible_test, args.python, targets),
+            cwd=copy,
+            env=lane_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        running.append((index, targets, process, log, log_path, time.monotonic()))
+
+    failed = []
+    for index, targets, process, log, log_path, started in running:
+        code = process.wait()
+        log.close()
+        seconds = time.monotonic() - started
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            sys.stdout.write(f"\n===== lane {index}: {' '.join(targets)}: exit {code} after {seconds:.0f} s =====\n")
+            sys.stdout.write(handle.read())
+        print(
+            f"lane {index}: {' '.join(targets)}: {'passed' if code == 0 else 'FAILED'} in {seconds:.0f} s", flush=True
+        )
+        if code != 0:
+            failed.append(f"lane {index} ({', '.join(targets)})")
+    if failed:
+        print(f"integration failed in {'; '.join(failed)}; each lane's log is above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
