@@ -7,7 +7,8 @@ lane leaves a core of this 2-core machine idle. Each lane is a copy of the check
 ``BUILD/lanes/<n>/ansible_collections/orgshare/aws`` (ansible-test reads ``tests/integration/integration_config.yml``
 and writes ``tests/output`` in the collection it runs, so lanes cannot share one), next to the amazon.aws the Makefile
 extracted, with an emulator of its own (``python -m emulator run --seed``). The targets are dealt out longest first to
-the lane with the least work, by the seconds each took on its own (TARGET_SECONDS). Each lane's output goes to a log
+the lane with the least work, by the seconds each took on its own (TARGET_SECONDS); a lane starts once the one before
+it runs its first target (:func:`first_started`). Each lane's output goes to a log
 that is printed whole when the lanes are done; the command fails when a lane fails, naming its targets.
 
 With TARGET names, or ``--lanes 1``, everything runs in one lane, in the given order.
@@ -36,6 +37,8 @@ TARGET_SECONDS = {
     "ami_org_share": 55,
 }
 UNKNOWN_SECONDS = 60
+# What ansible-test prints as it starts a target ("Running share_ami integration test role").
+STARTED = " integration test "
 
 
 def all_targets(copy):
@@ -75,6 +78,21 @@ def command(copy, ansible_test, python_version, targets):
     return [sys.executable, "-m", "emulator", "run", "--seed", "--vars-file", config, "--", *test]
 
 
+def first_started(lane, timeout=180):
+    """Wait until the first lane runs its first target (or ends, or ``timeout`` seconds pass).
+
+    The first ansible-test integration run of a user makes an SSH key pair (``~/.ansible/test/id_rsa``); two lanes
+    starting at once on a fresh machine both make it and one of them fails. Once a lane runs a target, it is made.
+    """
+    _index, _targets, process, _log, log_path, _started = lane
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            if STARTED in handle.read():
+                return
+        time.sleep(0.5)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="the checkout")
@@ -101,6 +119,8 @@ def main(argv=None):
     lanes = deal(all_targets(args.copy), args.lanes)
     running = []
     for index, targets in enumerate(lanes, 1):
+        if running:
+            first_started(running[0])
         root, copy = lane_copy(args.source, args.collections, args.lanes_dir, index)
         log_path = os.path.join(args.lanes_dir, f"lane-{index}.log")
         log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with  # closed below, when the lane ends
