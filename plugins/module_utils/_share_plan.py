@@ -29,6 +29,7 @@ ami_org_share per region), :func:`revokes` (kms_org_grant), :func:`absent_report
 import json
 
 from ansible.module_utils.common.validation import check_type_list
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.orgshare.aws.plugins.module_utils import _images
 from ansible_collections.orgshare.aws.plugins.module_utils._lists import unique
@@ -91,7 +92,8 @@ def role_inputs(variables):
     regions = unique(as_list(variables.get("regions") or [], "share_ami_regions")) or [source_region]
     copy_regions = [region for region in regions if region != source_region or region in keys]
     organizational_units = as_list(variables.get("organizational_units") or [], "share_ami_organizational_units")
-    whole_organization = bool(variables.get("share_with_organization"))
+    # Extra variables from the command line or an AWX survey are strings ("false"): read them as Ansible's bool does.
+    whole_organization = boolean(variables.get("share_with_organization") or False, strict=False)
     member_mode = bool(variables.get("organization_id")) and bool(variables.get("management_account_id"))
     return {
         "image_ids": image_ids,

@@ -154,6 +154,31 @@ def test_principals_join_what_was_given_with_what_was_resolved():
     }
 
 
+@pytest.mark.parametrize(
+    "given, whole",
+    [
+        ("false", False),
+        ("no", False),
+        ("False", False),
+        (False, False),
+        ("", False),
+        (None, False),
+        ("true", True),
+        ("yes", True),
+        (True, True),
+    ],
+)
+def test_share_with_organization_is_read_as_ansible_reads_a_bool(given, whole):
+    """An AWX survey or -e gives strings: "false" must not share with the whole organization."""
+    read = inputs(share_with_organization=given)
+    assert read["share_with_organization"] is whole
+    organization = {
+        "organization": {"arn": ORG_ARN},
+        "organizational_units": [{"arn": OU_ARN, "principal_org_paths": OU_PATH}],
+    }
+    assert _share_plan.principals(read, organization)["organization_arns"] == ([ORG_ARN] if whole else [])
+
+
 def test_principals_refuse_a_run_that_names_nobody():
     with pytest.raises(OrgShareError) as err:
         _share_plan.principals(inputs(organizational_units=[]), SKIPPED)
