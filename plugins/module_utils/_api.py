@@ -134,28 +134,40 @@ class ErrorHandler(AWSErrorHandler):
 api_call = ErrorHandler.api_call
 
 
+@functools.lru_cache(maxsize=1)
+def _botocore_session():
+    """One botocore session per process for botocore's region and partition data: each new session parses the
+    endpoint data again."""
+    return botocore.session.get_session()
+
+
 def partition_of_region(region):
     """The partition (``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso-e``, ...) of a region, from botocore's
     partition data, so that partitions AWS adds come with botocore; None for a region botocore does not know."""
     try:
-        return botocore.session.get_session().get_partition_for_region(region)
+        return _botocore_session().get_partition_for_region(region)
     except (botocore.exceptions.UnknownRegionError, AttributeError, TypeError):
         # AttributeError: a botocore without the partition lookup; TypeError: no region at all.
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def _known_regions(service):
+    try:
+        session = _botocore_session()
+        return tuple(
+            (region, partition)
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions(service, partition_name=partition)
+        )
+    except (AttributeError, botocore.exceptions.BotoCoreError):
+        return ()
+
+
 def known_regions(service):
     """Every region of every partition in which the installed botocore knows ``service`` ({region: partition}); empty when
     botocore cannot say."""
-    try:
-        session = botocore.session.get_session()
-        return {
-            region: partition
-            for partition in session.get_available_partitions()
-            for region in session.get_available_regions(service, partition_name=partition)
-        }
-    except (AttributeError, botocore.exceptions.BotoCoreError):
-        return {}
+    return dict(_known_regions(service))
 
 
 def list_all(client, operation, **params):

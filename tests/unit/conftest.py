@@ -24,7 +24,22 @@ def _running():
 
         emulator = Emulator().start()
         _RUNNING.update(emulator=emulator, world=seed_world(emulator.endpoint_url))
+        _warm_caches(emulator.endpoint_url)
     return _RUNNING
+
+
+def _warm_caches(endpoint_url):
+    """Parse, once in this process, the botocore data every test reads: the service models (kept by the loader that
+    the emulator's clients share) and the region data (kept by the modules' ``_api``). Each test runs in a fork of
+    this process and inherits them, instead of parsing them again in every test."""
+    from emulator.clients import make_client  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.orgshare.aws.plugins.module_utils import _api  # pylint: disable=import-outside-toplevel
+
+    for service in ("ec2", "kms", "organizations", "sts", "iam"):
+        make_client(endpoint_url, service)
+    _api.known_regions("ec2")
+    _api.partition_of_region("us-east-1")
 
 
 @pytest.hookimpl(hookwrapper=True)
