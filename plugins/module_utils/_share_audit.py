@@ -830,35 +830,24 @@ class _Auditor:
         if key is None or key_kind(key, self.estate.caller_account_id) != "policy":
             return []  # AWS-managed, unusable, foreign and unreadable keys have their own findings
         label = _label(principal, self.organization)
+        denied = None  # the finding's principal, cause, fix and task, where the key denies the share
         if verdict.can_launch is False and principal.kind != "account":
-            return [
-                self.findings.add(
-                    "key_denies_share",
-                    "high",
-                    region,
-                    key_arn,
-                    image_id=image_id,
-                    principal=principal.arn,
-                    cause=f"Shared with {label}, but the key policy of {key_arn} does not let its principals use the key: {verdict.reason}. "
-                    "They see the AMI, and their instances go from pending to terminated (Client.InternalError).",
-                    fix=f"Let {label} use the key: orgshare.aws.kms_org_grant on {key_arn} with that principal (the task below).",
-                    task=_grant_task(region, key_arn, principal),
-                )
-            ]
-        if verdict.can_launch is False and certain:
-            return [
-                self.findings.add(
-                    "key_denies_share",
-                    "high",
-                    region,
-                    key_arn,
-                    image_id=image_id,
-                    principal=f"account {principal.id}",
-                    cause=f"Shared with account {principal.id}, but the key policy of {key_arn} does not let it use the key: {verdict.reason}.",
-                    fix=f"Add a statement for account {principal.id} to the key policy of {key_arn} (the collection writes statements for "
-                    "organizations and OUs only), or share with its organization or OU instead.",
-                )
-            ]
+            denied = dict(
+                principal=principal.arn,
+                cause=f"Shared with {label}, but the key policy of {key_arn} does not let its principals use the key: {verdict.reason}. "
+                "They see the AMI, and their instances go from pending to terminated (Client.InternalError).",
+                fix=f"Let {label} use the key: orgshare.aws.kms_org_grant on {key_arn} with that principal (the task below).",
+                task=_grant_task(region, key_arn, principal),
+            )
+        elif verdict.can_launch is False and certain:
+            denied = dict(
+                principal=f"account {principal.id}",
+                cause=f"Shared with account {principal.id}, but the key policy of {key_arn} does not let it use the key: {verdict.reason}.",
+                fix=f"Add a statement for account {principal.id} to the key policy of {key_arn} (the collection writes statements for "
+                "organizations and OUs only), or share with its organization or OU instead.",
+            )
+        if denied:
+            return [self.findings.add("key_denies_share", "high", region, key_arn, image_id=image_id, **denied)]
         if (
             self.estate.auto_scaling
             and verdict.can_launch

@@ -158,6 +158,21 @@ def test_key_denies_share_one_finding_for_every_image_with_the_task_that_fixes_t
     assert all(entry["findings"] == [finding["id"]] for entry in result["images"])
 
 
+def test_key_denies_share_to_an_account_whose_place_is_known_with_the_fix_for_an_account():
+    dev_account = "310987654321"
+    org = organization(account_paths={dev_account: f"{ORG}/{ROOT}/{DEV}/"})
+    result = audit_.audit(
+        estate([ImageView("us-east-1", image("ami-1"), share(accounts=(dev_account,)), None)], org=org)
+    )
+    finding = only(result, "key_denies_share")
+    assert finding["severity"] == "high" and finding["principal"] == f"account {dev_account}"
+    assert finding["cause"].startswith(f"Shared with account {dev_account}, but the key policy of {KEY}")
+    assert finding["fix"].startswith(f"Add a statement for account {dev_account}") and finding["task"] is None
+    # Where the account's place is not known, the audit does not guess.
+    unknown = audit_.audit(estate([ImageView("us-east-1", image("ami-1"), share(accounts=(dev_account,)), None)]))
+    assert "key_denies_share" not in [code for code, _severity in codes(unknown)]
+
+
 def test_an_organization_share_needs_the_organization_statement():
     result = audit_.audit(estate([ImageView("us-east-1", image("ami-1"), share(ORG_ARN), None)]))
     assert only(result, "key_denies_share")["task"]["args"] == {
