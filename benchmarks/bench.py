@@ -33,6 +33,7 @@ from importlib.metadata import version
 
 from emulator import control
 from emulator.clients import make_client
+from emulator.middleware import write_calls
 from emulator.seed import create_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -237,26 +238,7 @@ def audit_section(audit):
     """The audit's part of results.md."""
     count, regions, calls = audit["count"], audit["regions"], audit["calls"]
     per_region = {action: count_ for service in calls.values() for action, count_ in service.items()}
-    writes = sorted(
-        action
-        for action in per_region
-        if action.startswith(
-            (
-                "Create",
-                "Modify",
-                "Put",
-                "Delete",
-                "Copy",
-                "Register",
-                "Enable",
-                "Disable",
-                "Replace",
-                "Tag",
-                "Untag",
-                "Update",
-            )
-        )
-    )
+    writes = sorted({name.split(":", 1)[1] for name in write_calls(calls)})
     return "\n".join(
         [
             AUDIT_HEADING,

@@ -63,6 +63,44 @@ class CallCounter:
             self._by_region.clear()
 
 
+# Every EC2, KMS, Organizations and STS action that changes something starts with one of these verbs; the reads
+# start with Describe, Get or List.
+WRITE_PREFIXES = (
+    "Create",
+    "Modify",
+    "Put",
+    "Delete",
+    "Copy",
+    "Register",
+    "Deregister",
+    "Enable",
+    "Disable",
+    "Replace",
+    "Reset",
+    "Revoke",
+    "Schedule",
+    "Cancel",
+    "Tag",
+    "Untag",
+    "Move",
+    "Attach",
+    "Detach",
+    "Update",
+    "Run",
+    "Terminate",
+)
+
+
+def write_calls(calls: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The calls that change something among counted ``calls`` ({service: {action: n}}), as {"service:action": n}."""
+    return {
+        f"{service}:{action}": count
+        for service, actions in sorted(calls.items())
+        for action, count in sorted(actions.items())
+        if action.startswith(WRITE_PREFIXES)
+    }
+
+
 def _plain(counts: dict[str, Counter]) -> dict[str, dict[str, int]]:
     return {service: dict(actions) for service, actions in counts.items() if actions}
 

@@ -5,12 +5,14 @@
 set -eux -o pipefail
 
 config=../../integration_config.yml
-# ansible-test copies only the tests and plugins; the policy is read from the checkout the emulator runs from.
-policy=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["emulator_pythonpath"])' "${config}")/../docs/iam-audit-policy.json
+# ansible-test copies only the tests and plugins; the policy, and the emulator's code check.py uses, are read from
+# the checkout the emulator runs from.
+emulator_pythonpath=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["emulator_pythonpath"])' "${config}")
+policy=${emulator_pythonpath}/../docs/iam-audit-policy.json
 mkdir -p results reports
 python prepare.py "${config}" setup.json "${policy}"
 ansible-playbook scenarios.yml -e @"${config}" -e @setup.json "$@"
-python check.py "${config}" setup.json results
+PYTHONPATH="${emulator_pythonpath}" python check.py "${config}" setup.json results
 
 # The collection playbook: the report and the JSON, each written whole; one line per finding; the gate.
 prefix=$(python -c 'import json; print(json.load(open("setup.json"))["setup"]["prefix"])')
