@@ -9,9 +9,26 @@ Import with ``PYTHONPATH=<collection>/tests``::
         emu.calls()
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from .control import EmulatorControl, control
-from .patches import apply_patches
 from .seed import create_image, seed_world
-from .server import Emulator
+
+# Imported on first use (PEP 562): the server and the patches import moto, about a second of CPU that a process which
+# only drives a running emulator (``python -m emulator images``, a test's boto3 clients) does not need.
+if TYPE_CHECKING:
+    from .patches import apply_patches
+    from .server import Emulator
+
+_FROM_MOTO = {"Emulator": "server", "apply_patches": "patches"}
 
 __all__ = ["Emulator", "EmulatorControl", "apply_patches", "control", "create_image", "seed_world"]
+
+
+def __getattr__(name):
+    if name not in _FROM_MOTO:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_FROM_MOTO[name]}", __name__), name)
+    globals()[name] = value
+    return value

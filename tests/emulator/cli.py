@@ -17,7 +17,6 @@ from .clients import DEFAULT_REGION, STATIC_CREDENTIALS, make_client
 from .control import EmulatorControl
 from .faults import DEFAULT_SERVICES
 from .seed import create_image, seed_world
-from .server import Emulator
 
 # Leftovers of a real AWS session would be sent along with the emulator's static keys.
 _DROPPED_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
@@ -95,6 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if children[0].poll() is None:
             children[0].send_signal(signum)
 
+    from .server import Emulator  # pylint: disable=import-outside-toplevel  # moto: only where one is served
+
     with _on_stop_signals(on_signal), Emulator(port=args.port) as emu:
         world = seed_world(emu.endpoint_url) if args.seed else None
         _write_json(args.world_file, world)
@@ -109,6 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve in the foreground until SIGTERM/SIGINT."""
+    from .server import Emulator  # pylint: disable=import-outside-toplevel  # moto: only where one is served
+
     stop = threading.Event()
     with _on_stop_signals(lambda _signum, _frame: stop.set()), Emulator(port=args.port) as emu:
         print(emu.endpoint_url, flush=True)
