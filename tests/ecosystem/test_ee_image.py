@@ -69,10 +69,13 @@ def test_image_has_both_collections_and_their_python_dependencies(image):
     with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
         assert installed["orgshare.aws"] == yaml.safe_load(handle)["version"]
     assert "amazon.aws" in installed
-    versions = in_image(
-        image, "python3", "-c", "import boto3, botocore; print(boto3.__version__, botocore.__version__)"
-    ).stdout.split()
-    assert len(versions) == 2
+    names = ("aiobotocore", "boto3", "botocore")
+    script = f"import {', '.join(names)}; print({', '.join(name + '.__version__' for name in names)})"
+    versions = dict(zip(names, in_image(image, "python3", "-c", script).stdout.split()))
+    definition = os.path.join(ROOT, "tests", "ecosystem", "ee", "execution-environment.debian.yml")
+    with open(definition, encoding="utf-8") as handle:
+        pinned = dict(line.split("==") for line in yaml.safe_load(handle)["dependencies"]["python"])
+    assert versions == pinned
 
 
 def test_ansible_doc_of_every_module_and_the_role(image):
