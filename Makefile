@@ -77,8 +77,8 @@ collections: $(STAMP) $(AMAZON_AWS)
 
 .PHONY: test lint sanity units integration
 
-# Every stage, each one's wall time printed and kept in BUILD/test-timings.txt; the execution environment's image
-# (network- and disk-bound) is built beside the CPU-bound stages (tools/run_tests.sh).
+# Every stage, each one's wall time printed and kept in BUILD/test-timings.txt; integration, the execution environment
+# (its image, then the ecosystem tests) and lint, sanity and units run side by side (tools/run_tests.sh).
 test:
 	bash tools/run_tests.sh $(BUILD)
 
