@@ -6,39 +6,46 @@ A target spends about half its time waiting (copies pending, polls, a second emu
 lane leaves a core of this 2-core machine idle. Each lane is a copy of the checkout at
 ``BUILD/lanes/<n>/ansible_collections/orgshare/aws`` (ansible-test reads ``tests/integration/integration_config.yml``
 and writes ``tests/output`` in the collection it runs, so lanes cannot share one), next to the amazon.aws the Makefile
-extracted, with an emulator of its own (``python -m emulator run --seed``). The targets are dealt out longest first to
-the lane with the least work, by the seconds each took on its own (TARGET_SECONDS); a lane starts once the one before
+extracted, with an emulator of its own (``python -m emulator run --seed``). The targets are dealt out so that the
+busiest lane has the least work it can, by the seconds each took (TARGET_SECONDS); a lane starts once the one before
 it runs its first target (:func:`first_started`). Each lane's output goes to a log
-that is printed whole when the lanes are done; the command fails when a lane fails, naming its targets.
+that is printed whole when the lanes are done, followed by the seconds each target took in its lane; the command fails
+when a lane fails, naming its targets.
 
 With TARGET names, or ``--lanes 1``, everything runs in one lane, in the given order.
 """
 
 import argparse
+import itertools
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sync_collection  # noqa: E402  pylint: disable=wrong-import-position
 
-# Seconds each target took on its own (make integration INTEGRATION_TARGETS=<target>, this machine, one lane); only
-# their ratios matter. A target not listed counts as UNKNOWN_SECONDS.
+# Seconds each target took in its lane of a `make integration` on this machine (run_integration.py prints them);
+# only their ratios matter. A target not listed counts as UNKNOWN_SECONDS.
 TARGET_SECONDS = {
-    "share_ami": 390,
-    "reliability": 213,
-    "bad_inputs": 129,
-    "consumer": 94,
-    "ami_region_copy": 89,
-    "kms_org_grant": 81,
-    "org_arn_info": 69,
-    "ami_share_info": 64,
-    "ami_org_share": 55,
+    "share_ami": 359,
+    "reliability": 198,
+    "bad_inputs": 134,
+    "consumer": 90,
+    "ami_region_copy": 80,
+    "kms_org_grant": 62,
+    "ami_share_info": 58,
+    "ami_org_share": 39,
+    "org_arn_info": 13,
 }
 UNKNOWN_SECONDS = 60
+# Up to how many ways of dealing the targets out deal() tries them all (2 lanes: 16 targets; 3 lanes: 10).
+EXHAUSTIVE = 70_000
 # What ansible-test prints as it starts a target ("Running share_ami integration test role").
 STARTED = " integration test "
+STARTED_TARGET = re.compile(r"^Running (\S+) integration test ", re.MULTILINE)
 
 
 def all_targets(copy):
@@ -48,14 +55,25 @@ def all_targets(copy):
 
 
 def deal(targets, lanes):
-    """The targets dealt out to ``lanes`` lanes: longest first, each to the lane with the least work so far."""
-    work = [[] for _lane in range(lanes)]
-    load = [0] * lanes
-    for target in sorted(targets, key=lambda name: -TARGET_SECONDS.get(name, UNKNOWN_SECONDS)):
-        lane = load.index(min(load))
-        work[lane].append(target)
-        load[lane] += TARGET_SECONDS.get(target, UNKNOWN_SECONDS)
-    return [targets for targets in work if targets]
+    """The targets dealt out to ``lanes`` lanes so that the lane with the most work has the least it can.
+
+    Every way of dealing them is tried when there are few (up to EXHAUSTIVE ways); otherwise, longest first, each to
+    the lane with the least work so far. Lanes run their targets in ansible-test's order, whatever the order here.
+    """
+    seconds = [TARGET_SECONDS.get(name, UNKNOWN_SECONDS) for name in targets]
+    lanes = max(1, min(lanes, len(targets)))
+    if lanes ** len(targets) <= EXHAUSTIVE:
+        best = min(
+            itertools.product(range(lanes), repeat=len(targets)),
+            key=lambda ways: max(sum(s for s, lane in zip(seconds, ways) if lane == index) for index in range(lanes)),
+        )
+    else:
+        best, load = [0] * len(targets), [0] * lanes
+        for position in sorted(range(len(targets)), key=lambda position: -seconds[position]):
+            best[position] = load.index(min(load))
+            load[best[position]] += seconds[position]
+    work = [[name for name, lane in zip(targets, best) if lane == index] for index in range(lanes)]
+    return [names for names in work if names]
 
 
 def lane_copy(source, collections, lanes_dir, index):
@@ -93,6 +111,38 @@ def first_started(lane, timeout=180):
         time.sleep(0.5)
 
 
+class StartWatcher(threading.Thread):
+    """Notes when each lane starts each of its targets, from the lane's log, every half second."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.logs = {}  # lane index -> log path
+        self.starts = {}  # lane index -> [(target, monotonic seconds)]
+        self.done = threading.Event()
+
+    def watch(self, index, log_path):
+        self.starts[index] = []
+        self.logs[index] = log_path
+
+    def run(self):
+        while not self.done.wait(0.5):
+            self.look()
+
+    def look(self):
+        for index, log_path in list(self.logs.items()):
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                seen = STARTED_TARGET.findall(handle.read())
+            for target in seen[len(self.starts[index]) :]:
+                self.starts[index].append((target, time.monotonic()))
+
+    def seconds(self, index, ended):
+        """Each target of a lane and its seconds (from its start to the next one's, or to the lane's end)."""
+        self.look()
+        starts = self.starts[index]
+        ends = [started for _target, started in starts[1:]] + [ended]
+        return [(target, end - started) for (target, started), end in zip(starts, ends)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="the checkout")
@@ -118,6 +168,8 @@ def main(argv=None):
 
     lanes = deal(all_targets(args.copy), args.lanes)
     running = []
+    watcher = StartWatcher()
+    watcher.start()
     for index, targets in enumerate(lanes, 1):
         if running:
             first_started(running[0])
@@ -134,6 +186,7 @@ def main(argv=None):
             stderr=subprocess.STDOUT,
         )
         running.append((index, targets, process, log, log_path, time.monotonic()))
+        watcher.watch(index, log_path)
 
     failed = []
     for index, targets, process, log, log_path, started in running:
@@ -146,8 +199,11 @@ def main(argv=None):
         print(
             f"lane {index}: {' '.join(targets)}: {'passed' if code == 0 else 'FAILED'} in {seconds:.0f} s", flush=True
         )
+        each = ", ".join(f"{target} {took:.0f} s" for target, took in watcher.seconds(index, started + seconds))
+        print(f"lane {index}, each target (for TARGET_SECONDS): {each}", flush=True)
         if code != 0:
             failed.append(f"lane {index} ({', '.join(targets)})")
+    watcher.done.set()
     if failed:
         print(f"integration failed in {'; '.join(failed)}; each lane's log is above", file=sys.stderr)
         return 1
