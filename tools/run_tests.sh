@@ -5,16 +5,21 @@
 # targets (their two lanes wait on copies, polls and each other about a fifth of the time), which take the longest and
 # start as soon as the toolchain is there; the execution environment's image, which mostly waits on downloads (Debian
 # packages for its base image, Python packages inside the build) and the disk, then the ecosystem tests on it; and
-# lint, sanity and units, one after the other, in the foreground. The Debian packages the last two chains need are
-# installed before they start, in one apt-get run (apt-get takes a lock, so two installs at once would fail). Each
-# stage's CPU time is that of its processes on this host (a container `podman run` starts is not among them).
+# lint, sanity and units, one after the other, in the foreground. The last two chains run at a lower priority (nice
+# 10): they take the CPU time integration leaves rather than stretch it, since they have time to spare. The Debian
+# packages they need are installed before they start, in one apt-get run (apt-get takes a lock, so two installs at
+# once would fail). Each stage's CPU time is that of its processes on this host (a container `podman run` starts is
+# not among them).
 #   tools/run_tests.sh BUILD_DIR
 set -euo pipefail
 build=$1
 timings="${build}/test-timings.txt"
 mkdir -p "${build}"
 : > "${timings}"
-make_() { make --no-print-directory "$@"; }
+# The niceness the stages run at: integration, the longest, at the default; the others, which have time to spare,
+# below it (see the top).
+niceness=0
+make_() { nice -n "${niceness}" make --no-print-directory "$@"; }
 seconds_since() { echo $(($(date +%s) - $1)); }
 # children_cpu: set cpu to the CPU seconds (user and system) of this shell's children that have ended so far, read
 # from the `times` builtin (which must run in this shell: a command substitution's subshell would count its own).
@@ -25,16 +30,14 @@ children_cpu() {
     rm -f "${file}"
 }
 
-# timed WHERE NAME: `make NAME`, its wall and CPU time added to the timings.
-timed() {
-    local start before
+# timed WHERE NAME: `make NAME`, its wall and CPU time added to the timings. In a subshell of its own, so that the
+# CPU time is that stage's alone (the shell that runs the stages also reaps the chains beside them as they end).
+timed() (
     start=$(date +%s)
-    children_cpu
-    before=${cpu}
     make_ "$2"
     children_cpu
-    echo "make $2$1: $(seconds_since "${start}") s, $((cpu - before)) s of CPU" | tee -a "${timings}"
-}
+    echo "make $2$1: $(seconds_since "${start}") s, ${cpu} s of CPU" | tee -a "${timings}"
+)
 
 stage() { timed "" "$1"; }
 
@@ -87,6 +90,7 @@ echo "setup (toolchain, amazon.aws): $(seconds_since "${start}") s, ${cpu} s of 
 beside "${build}/integration.log" integration
 integration_job=$!
 jobs_beside+=("${integration_job}")
+niceness=10
 
 start=$(date +%s)
 bash tools/system_packages.sh shellcheck podman runc mmdebstrap
