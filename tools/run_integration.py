@@ -112,28 +112,34 @@ def first_started(lane, timeout=180):
 
 
 class StartWatcher(threading.Thread):
-    """Notes when each lane starts each of its targets, from the lane's log, every half second."""
+    """Notes when each lane starts each of its targets, reading what its log gained every half second."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.logs = {}  # lane index -> log path
+        self.lock = threading.Lock()
+        self.logs = {}  # lane index -> [log path, how far it was read]
         self.starts = {}  # lane index -> [(target, monotonic seconds)]
         self.done = threading.Event()
 
     def watch(self, index, log_path):
-        self.starts[index] = []
-        self.logs[index] = log_path
+        with self.lock:
+            self.starts[index] = []
+            self.logs[index] = [log_path, 0]
 
     def run(self):
         while not self.done.wait(0.5):
             self.look()
 
     def look(self):
-        for index, log_path in list(self.logs.items()):
-            with open(log_path, encoding="utf-8", errors="replace") as handle:
-                seen = STARTED_TARGET.findall(handle.read())
-            for target in seen[len(self.starts[index]) :]:
-                self.starts[index].append((target, time.monotonic()))
+        with self.lock:
+            for index, read in self.logs.items():
+                with open(read[0], "rb") as handle:
+                    handle.seek(read[1])
+                    gained = handle.read()
+                lines = gained[: gained.rfind(b"\n") + 1]  # whole lines only: the rest is read again next time
+                read[1] += len(lines)
+                for target in STARTED_TARGET.findall(lines.decode("utf-8", errors="replace")):
+                    self.starts[index].append((target, time.monotonic()))
 
     def seconds(self, index, ended):
         """Each target of a lane and its seconds (from its start to the next one's, or to the lane's end)."""

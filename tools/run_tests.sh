@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: every stage, each one's wall time printed and kept in BUILD/test-timings.txt.
+# `make test`: every stage, each one's wall and CPU time printed and kept in BUILD/test-timings.txt.
 #
 # Three chains run side by side, since none of them keeps both cores of this machine busy alone: the integration
 # targets (their two lanes wait on copies, polls and each other about a fifth of the time), which take the longest and
