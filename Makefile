@@ -77,7 +77,7 @@ collections: $(STAMP) $(AMAZON_AWS)
 
 .PHONY: test lint sanity units integration
 
-# Every stage, each one's wall time printed and kept in BUILD/test-timings.txt; integration, the execution environment
+# Every stage, each one's wall and CPU time printed and kept in BUILD/test-timings.txt; integration, the execution environment
 # (its image, then the ecosystem tests) and lint, sanity and units run side by side (tools/run_tests.sh).
 test:
 	bash tools/run_tests.sh $(BUILD)

@@ -44,7 +44,6 @@ UNKNOWN_SECONDS = 60
 # Up to how many ways of dealing the targets out deal() tries them all (2 lanes: 16 targets; 3 lanes: 10).
 EXHAUSTIVE = 70_000
 # What ansible-test prints as it starts a target ("Running share_ami integration test role").
-STARTED = " integration test "
 STARTED_TARGET = re.compile(r"^Running (\S+) integration test ", re.MULTILINE)
 
 
@@ -96,18 +95,18 @@ def command(copy, ansible_test, python_version, targets):
     return [sys.executable, "-m", "emulator", "run", "--seed", "--vars-file", config, "--", *test]
 
 
-def first_started(lane, timeout=180):
-    """Wait until the first lane runs its first target (or ends, or ``timeout`` seconds pass).
+def first_started(lane, watcher, timeout=180):
+    """Wait until the first lane runs its first target, as ``watcher`` sees it (or ends, or ``timeout`` seconds pass).
 
     The first ansible-test integration run of a user makes an SSH key pair (``~/.ansible/test/id_rsa``); two lanes
     starting at once on a fresh machine both make it and one of them fails. Once a lane runs a target, it is made.
     """
-    _index, _targets, process, _log, log_path, _started = lane
+    index, _targets, process, _log, _log_path, _started = lane
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
-        with open(log_path, encoding="utf-8", errors="replace") as handle:
-            if STARTED in handle.read():
-                return
+        watcher.look()
+        if watcher.starts[index]:
+            return
         time.sleep(0.5)
 
 
@@ -178,7 +177,7 @@ def main(argv=None):
     watcher.start()
     for index, targets in enumerate(lanes, 1):
         if running:
-            first_started(running[0])
+            first_started(running[0], watcher)
         root, copy = lane_copy(args.source, args.collections, args.lanes_dir, index)
         log_path = os.path.join(args.lanes_dir, f"lane-{index}.log")
         log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with  # closed below, when the lane ends
