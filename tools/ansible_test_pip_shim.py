@@ -7,9 +7,9 @@ the package index, so ``--venv`` works where only PyPI is reachable: the pip of
 the interpreter that wrote it installs the requested pip into the new
 environment (pip's ``--python``). That is one install, 1.6–2.5 s of CPU; the
 interpreter's own ``ensurepip`` and then pip installing the requested pip over
-it took 5.2 s, in each of the ten environments ``make sanity`` makes. With the
-environments to make, ``make sanity`` took 94 s of CPU instead of 137 s. When
-the writing interpreter is gone, the shim falls back to ``ensurepip``.
+it took 5.2 s, in each environment ``make sanity`` makes (one per group of its
+tests). With them to make, ``make sanity`` took 94 s of CPU instead of 137 s.
+When the writing interpreter is gone, the shim falls back to ``ensurepip``.
 """
 
 import argparse
