@@ -7,6 +7,8 @@
 
 import os
 import re
+import subprocess
+import sys
 
 from .helpers import ROOT
 
@@ -67,3 +69,32 @@ def test_docs_use_the_ansible_core_of_make_test():
     """The docs are rendered by the ansible-doc that make test's sanity checks use."""
     main = pins("requirements.txt")
     assert pins("docs-requirements.txt")["ansible-core"] == main['ansible-core ;python_version>="3.12"']
+
+
+def test_the_pip_shim_bootstraps_the_requested_pip_with_or_without_the_writer(tmp_path):
+    """ansible-test's get-pip stand-in (tools/ansible_test_pip_shim.py) installs the pip asked for into an empty
+    environment: by the writing interpreter's pip, or by ensurepip when that interpreter is gone."""
+    cache = tmp_path / "cache"
+    shim = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "ansible_test_pip_shim.py"), "--cache-dir", str(cache)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    with open(shim, encoding="utf-8") as handle:
+        text = handle.read()
+    assert repr(sys.executable) in text
+    orphan = tmp_path / "orphan.py"
+    orphan.write_text(text.replace(repr(sys.executable), repr(str(tmp_path / "gone" / "python"))), encoding="utf-8")
+    wanted = re.search(r"get_pip_([0-9_]+)\.py$", shim).group(1).replace("_", ".")
+    for name, script in (("writer", shim), ("orphan", str(orphan))):
+        venv = tmp_path / name
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python = str(venv / "bin" / "python")
+        subprocess.run(
+            [python, script, f"pip=={wanted}", "--disable-pip-version-check", "--no-setuptools", "--no-wheel", "-q"],
+            check=True,
+            capture_output=True,
+        )
+        version = subprocess.run([python, "-m", "pip", "--version"], check=True, capture_output=True, text=True).stdout
+        assert version.startswith(f"pip {wanted} from {venv}"), (name, version)
